@@ -1,0 +1,116 @@
+import type { BatchTaskInfo, TaskState } from './task.ts';
+
+/** Durations are milliseconds everywhere inside the core. */
+export interface TaskRuleOverride {
+  /** Glob on BatchTaskInfo.Name (picomatch syntax, matched against the whole name). */
+  name: string;
+  ignore: boolean;
+  stallAfter?: number;
+  queuedTimeout?: number;
+}
+
+export interface Rules {
+  /** 0 disables stall detection. */
+  stallAfter: number;
+  /** 0 disables stuck detection. */
+  queuedTimeout: number;
+  firstSeenWindow: number;
+  unreachableAfter: number;
+  /** 0 means never repeat. */
+  repeatInterval: number;
+  sendResolved: boolean;
+  tasks: TaskRuleOverride[];
+}
+
+export type AlertKind = 'failed' | 'stalled' | 'stuck' | 'superoffice-down';
+export type EventKind = AlertKind | 'resolved';
+
+/** What the snapshot remembers about one task between polls. */
+export interface TaskRecord {
+  task: BatchTaskInfo;
+  /** First poll that returned this task id. */
+  firstSeenAt: number;
+  /** When `task.state` last changed (or first seen). */
+  stateSince: number;
+  /** When ProgressPercent/ProgressDescription last changed, or the task (re)entered a running state. */
+  progressSince: number;
+}
+
+/** An alert currently firing; the notification log's idea of "already told". */
+export interface ActiveAlert {
+  kind: AlertKind;
+  /** Task id as string, or the schedule name for superoffice-down. */
+  subject: string;
+  /** Deterministic id of the event that started this episode. */
+  eventId: string;
+  firedAt: number;
+  lastNotifiedAt: number;
+  /** Number of repeat reminders sent for this episode. */
+  repeats: number;
+}
+
+export interface Snapshot {
+  schedule: string;
+  /** Monotonic write counter; the compare-and-set token. 0 = never written. */
+  version: number;
+  tasks: Record<string, TaskRecord>;
+  alerts: Record<string, ActiveAlert>;
+  consecutiveFailures: number;
+  lastPollAt: number | null;
+  lastSuccessAt: number | null;
+  lastError: PollError | null;
+}
+
+export type PollErrorKind = 'transport' | 'soap-fault' | 'superoffice' | 'auth' | 'malformed' | 'internal';
+
+export interface PollError {
+  kind: PollErrorKind;
+  message: string;
+}
+
+export type PollOutcome =
+  | { ok: true; tasks: BatchTaskInfo[] }
+  | { ok: false; error: PollError };
+
+/** One notification-worthy fact. `id` is deterministic: the same episode always yields the same id. */
+export interface AlertEvent {
+  id: string;
+  kind: EventKind;
+  /** For `resolved`, the kind that resolved; otherwise equal to `kind`. */
+  alertKind: AlertKind;
+  schedule: string;
+  /** Task id as string, or the schedule name for superoffice-down. */
+  subject: string;
+  /** True for a repeatInterval reminder of an alert already notified. */
+  repeat: boolean;
+  at: number;
+  /** When the alert's condition began (progress frozen since, New since, failing since...). */
+  since: number;
+  /** The task as last seen; absent for superoffice-down. */
+  task?: BatchTaskInfo;
+  /** For superoffice-down: the last poll error and the failure count. */
+  error?: PollError;
+  consecutiveFailures?: number;
+  /** Why a resolution happened, in words (e.g. "progress moved", "task vanished"). */
+  reason?: string;
+}
+
+export interface Evaluation {
+  next: Snapshot;
+  events: AlertEvent[];
+}
+
+export function emptySnapshot(schedule: string): Snapshot {
+  return {
+    schedule,
+    version: 0,
+    tasks: {},
+    alerts: {},
+    consecutiveFailures: 0,
+    lastPollAt: null,
+    lastSuccessAt: null,
+    lastError: null,
+  };
+}
+
+export type { BatchTaskInfo, TaskState };
