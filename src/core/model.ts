@@ -114,3 +114,11 @@ export function emptySnapshot(schedule: string): Snapshot {
 }
 
 export type { BatchTaskInfo, TaskState };
+
+/** The events of one poll of one schedule: one mail. `id` is deterministic (schedule + snapshot version). */
+export interface NotificationBatch {
+  id: string;
+  schedule: string;
+  createdAt: number;
+  events: AlertEvent[];
+}

@@ -1,0 +1,22 @@
+import type { EventKind, PollErrorKind } from '../core/model.ts';
+
+export type PollResult = 'success' | 'failure' | 'conflict';
+export type NotificationOutcome = 'sent' | 'retried' | 'given_up' | 'rejected';
+
+/**
+ * What the adapters report as it happens. The metrics module implements it with prom-client;
+ * components take it as an optional dependency so they never import prom-client themselves.
+ */
+export interface Instruments {
+  pollCompleted(schedule: string, result: PollResult, durationSeconds: number): void;
+  superofficeCallError(kind: PollErrorKind): void;
+  eventsDetected(schedule: string, kind: EventKind, count: number): void;
+  notification(outcome: NotificationOutcome, count?: number): void;
+}
+
+export const noopInstruments: Instruments = {
+  pollCompleted() {},
+  superofficeCallError() {},
+  eventsDetected() {},
+  notification() {},
+};
