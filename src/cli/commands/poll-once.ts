@@ -1,0 +1,79 @@
+import { hostname } from 'node:os';
+import { loadConfig, resolveConfigPath } from '../../config/load.ts';
+import { createLogger, logCallback } from '../../log.ts';
+import { noopInstruments } from '../../metrics/instruments.ts';
+import { pollSchedule, type PollReport } from '../../monitor/poll.ts';
+import { createNotifier } from '../../notify/queue.ts';
+import { recipientsFor } from '../../daemon/recipients.ts';
+import { createCommandRedis } from '../../daemon/redis-connections.ts';
+import { SnapshotStore } from '../../store/snapshot-store.ts';
+import { createSuperOfficeClient } from '../../superoffice/client.ts';
+import { parseCommandArgs, UsageError } from '../args.ts';
+import { formatReport } from '../format.ts';
+
+const DELIVERY_WAIT_MS = 30_000;
+
+export async function pollOnceCommand(argv: string[]): Promise<number> {
+  const values = parseCommandArgs(argv, {
+    config: { type: 'string' },
+    schedule: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
+  const config = loadConfig(resolveConfigPath(values.config, process.env));
+  const schedules = values.schedule ? config.schedules.filter((s) => s.name === values.schedule) : config.schedules;
+  if (schedules.length === 0) {
+    throw new UsageError(`no schedule named "${values.schedule}" (configured: ${config.schedules.map((s) => s.name).join(', ')})`);
+  }
+  const dryRun = values['dry-run'] === true;
+  // Logs go to stderr so stdout stays the report (and valid JSON with --json).
+  const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
+  const redis = createCommandRedis(config.redis.url, log);
+  const notifier = dryRun
+    ? null
+    : createNotifier({
+        connection: { url: config.redis.url },
+        prefix: config.redis.prefix,
+        mail: config.mail,
+        recipientsFor: (schedule) => recipientsFor(config, schedule),
+        hostname: hostname(),
+        log: logCallback(log),
+      });
+  try {
+    const store = new SnapshotStore(redis, config.redis.prefix);
+    const client = createSuperOfficeClient(config.superoffice, { log: logCallback(log) });
+    const reports: PollReport[] = [];
+    for (const schedule of schedules) {
+      reports.push(
+        await pollSchedule(
+          schedule,
+          { source: client, store, ...(notifier ? { sink: notifier } : {}), rules: config.rules, instruments: noopInstruments, log },
+          { dryRun },
+        ),
+      );
+    }
+    const delivery = notifier && reports.some((r) => r.events.length > 0) ? await deliver(notifier) : null;
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ dryRun, reports, delivery }, null, 2)}\n`);
+    } else {
+      for (const report of reports) process.stdout.write(`${formatReport(report)}\n`);
+      if (dryRun) process.stdout.write('dry run: nothing written, nothing sent\n');
+      if (delivery) process.stdout.write(`notifications: ${delivery}\n`);
+    }
+    return reports.every((r) => r.result === 'success') ? 0 : 1;
+  } finally {
+    await notifier?.close();
+    redis.disconnect();
+  }
+}
+
+/** Sends what this poll queued (unless a running daemon's worker takes it first). */
+async function deliver(notifier: NonNullable<ReturnType<typeof createNotifier>>): Promise<string> {
+  await notifier.start();
+  const deadline = Date.now() + DELIVERY_WAIT_MS;
+  while (Date.now() < deadline) {
+    if ((await notifier.depth()) === 0) return 'delivered';
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return 'still queued (will be retried by the daemon)';
+}

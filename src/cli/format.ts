@@ -1,0 +1,42 @@
+import type { AlertEvent } from '../core/model.ts';
+import type { PollReport } from '../monitor/poll.ts';
+
+function pad(rows: string[][]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
+  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+}
+
+function iso(ms: number | null | undefined): string {
+  return ms == null ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\t]+/g, ' ');
+}
+
+export function describeEvent(event: AlertEvent): string {
+  const what = event.task ? `task ${event.task.id} "${oneLine(event.task.name)}" (associate ${event.task.associateId})` : `schedule ${event.schedule}`;
+  const kind = event.kind === 'resolved' ? `resolved ${event.alertKind}` : event.repeat ? `${event.kind} (reminder)` : event.kind;
+  return `${kind}: ${what} since ${iso(event.since)}${event.reason ? ` — ${event.reason}` : ''}${event.error ? ` — ${event.error.kind}: ${event.error.message}` : ''}`;
+}
+
+/** The human-readable poll-once output: tasks per associate, then events. */
+export function formatReport(report: PollReport): string {
+  const lines: string[] = [`schedule ${report.schedule}: ${report.result} in ${Math.round(report.durationMs)} ms`];
+  if (!report.outcome.ok) lines.push(`  SuperOffice error (${report.outcome.error.kind}): ${report.outcome.error.message}`);
+  const records = Object.values(report.snapshot.tasks).sort((a, b) => a.task.associateId - b.task.associateId || a.task.id - b.task.id);
+  if (report.outcome.ok) {
+    if (records.length === 0) lines.push('  no tasks');
+    else {
+      const rows = [['associate', 'id', 'name', 'state', 'progress', 'since']];
+      for (const { task, stateSince } of records) {
+        const progress = task.progressPercent == null ? '-' : `${task.progressPercent}%`;
+        rows.push([String(task.associateId), String(task.id), oneLine(task.name), task.state, progress, iso(stateSince)]);
+      }
+      lines.push(pad(rows).replace(/^/gm, '  '));
+    }
+  }
+  lines.push(report.events.length ? `  events (${report.events.length}):` : '  events: none');
+  for (const event of report.events) lines.push(`    ${describeEvent(event)}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/load.ts';
+import { UsageError } from './args.ts';
+
+const USAGE = `batchwatch — watches SuperOffice batch tasks, alerts once when one fails or stalls
+
+Usage: batchwatch <command> [options]
+
+Commands:
+  run              [--config FILE]                                  the daemon: schedules, polls, notifications, HTTP
+  check            [--config FILE]                                  validate config, reach Redis, SuperOffice and SMTP
+  poll-once        [--config FILE] [--schedule NAME] [--dry-run] [--json]
+                                                                    poll once and print tasks and events
+  demo                                                              the whole system on this machine, no set-up
+  simulator        [--port N] [--scenario NAME]                     the SuperOffice simulator alone
+  send-test-email  [--config FILE]                                  send one test message through the configured SMTP
+
+The config file is --config FILE, else $BATCHWATCH_CONFIG, else config/batchwatch.yaml.
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad config.
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  check: async () => (await import('./commands/check.ts')).checkCommand,
+  'poll-once': async () => (await import('./commands/poll-once.ts')).pollOnceCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  simulator: async () => (await import('./commands/simulator.ts')).simulatorCommand,
+  'send-test-email': async () => (await import('./commands/send-test-email.ts')).sendTestEmailCommand,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`batchwatch: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`batchwatch ${name}: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`batchwatch ${name}: invalid configuration\n${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`batchwatch ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,109 @@
+import { hostname } from 'node:os';
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import { logCallback } from '../log.ts';
+import { createMetrics } from '../metrics/registry.ts';
+import { redisReadiness } from '../metrics/readiness.ts';
+import { startHttpServer } from '../http/server.ts';
+import { createNotifier } from '../notify/queue.ts';
+import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
+import { PollScheduler } from '../schedule/poll-scheduler.ts';
+import { SnapshotStore } from '../store/snapshot-store.ts';
+import { createSuperOfficeClient } from '../superoffice/client.ts';
+import { createCommandRedis, createProbeRedis } from './redis-connections.ts';
+import { recipientsFor } from './recipients.ts';
+
+export interface Daemon {
+  readonly httpUrl: string;
+  close(): Promise<void>;
+}
+
+/** Longest a poll can legitimately take: every chunk waiting its turn at the concurrency limit, then timing out. */
+export function pollLockTtl(config: Config): number {
+  const chunks = Math.max(1, ...config.schedules.map((s) => Math.ceil(s.associates.length / config.superoffice.associatesPerRequest)));
+  const rounds = Math.ceil((chunks * config.schedules.length) / config.superoffice.maxConcurrentRequests);
+  // Each round may authenticate again and retry once: three timeouts per round, plus slack.
+  return rounds * config.superoffice.timeout * 3 + 30_000;
+}
+
+/** The one place where the adapters are wired together. */
+export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+  const scheduleNames = config.schedules.map((s) => s.name);
+  const commandRedis = createCommandRedis(config.redis.url, log);
+  const probeRedis = createProbeRedis(config.redis.url, log);
+  const store = new SnapshotStore(commandRedis, config.redis.prefix);
+  const probeStore = new SnapshotStore(probeRedis, config.redis.prefix);
+
+  let notifierDepth: () => Promise<number> = async () => 0;
+  const { registry, instruments } = createMetrics({
+    readSnapshots: () => probeStore.loadAll(scheduleNames),
+    queueDepth: () => notifierDepth(),
+    schedules: scheduleNames,
+  });
+
+  const notifier = createNotifier({
+    connection: { url: config.redis.url },
+    prefix: config.redis.prefix,
+    mail: config.mail,
+    recipientsFor: (schedule) => recipientsFor(config, schedule),
+    hostname: hostname(),
+    instruments,
+    log: logCallback(log.child({ component: 'notify' })),
+  });
+  notifierDepth = () => notifier.depth();
+
+  const client = createSuperOfficeClient(config.superoffice, {
+    onCallError: (kind) => instruments.superofficeCallError(kind),
+    log: logCallback(log.child({ component: 'superoffice' })),
+  });
+  const pollDeps: PollDeps = { source: client, store, sink: notifier, rules: config.rules, instruments, log: log.child({ component: 'poll' }) };
+  const scheduler = new PollScheduler({
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
+    schedules: config.schedules,
+    store,
+    runPoll: (schedule) => pollSchedule(schedule, pollDeps),
+    lockTtlMs: pollLockTtl(config),
+    instruments,
+    log: log.child({ component: 'schedule' }),
+  });
+
+  const http = await startHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    registry,
+    readiness: redisReadiness(probeRedis, () => scheduler.registered),
+    log: logCallback(log.child({ component: 'http' })),
+  });
+  log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');
+
+  let stopping = false;
+  // Redis may be down at start-up: keep trying to register in the background; /readyz says 503 until then.
+  const registration = (async () => {
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        await scheduler.register();
+        scheduler.start();
+        await notifier.start();
+        log.info({ schedules: scheduleNames }, 'schedules registered; polling');
+        return;
+      } catch (error) {
+        log.error({ err: (error as Error).message, attempt }, 'could not register schedules (is Redis reachable?); retrying');
+        await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 10_000)));
+      }
+    }
+  })();
+
+  return {
+    httpUrl: http.url,
+    async close() {
+      stopping = true;
+      // Registration waits on Redis; if Redis is down there is nothing to hand back, so don't wait long.
+      await Promise.race([registration, new Promise((r) => setTimeout(r, 1000))]);
+      await scheduler.close();
+      await notifier.close();
+      await http.close();
+      await Promise.allSettled([commandRedis.quit(), probeRedis.quit()]);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { emptySnapshot, type NotificationBatch, type Snapshot } from '../core/model.ts';
+import { scheduleKeys } from './keys.ts';
+import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+
+/**
+ * Writes the next snapshot only if nobody wrote since we read (version compare-and-set), and in the
+ * same atomic step parks the poll's notification batch in the schedule's outbox. Either both land
+ * or neither does, so a crash between detection and write can neither lose nor duplicate an event.
+ */
+const COMMIT_SCRIPT = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current ~= tonumber(ARGV[1]) then return current end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
+return -1
+`;
+
+const RELEASE_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+export type CommitResult = { committed: true; snapshot: Snapshot } | { committed: false; currentVersion: number };
+
+export interface LoadedState {
+  snapshot: Snapshot;
+  /** Batches committed earlier whose hand-over to the notifier did not finish (crash, Redis blip). */
+  pendingBatches: NotificationBatch[];
+  /** Set when the stored snapshot was unreadable and an empty one is used instead. */
+  corrupt?: CorruptSnapshotError;
+}
+
+export class SnapshotStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** One round trip: the snapshot and the schedule's outbox. */
+  async load(schedule: string): Promise<LoadedState> {
+    const keys = scheduleKeys(this.prefix, schedule);
+    const results = await this.redis.multi().hmget(keys.snapshot, 'version', 'data').hgetall(keys.outbox).exec();
+    if (!results) throw new Error('Redis transaction aborted while loading the snapshot');
+    const [snapshotReply, outboxReply] = results;
+    if (snapshotReply?.[0]) throw snapshotReply[0];
+    if (outboxReply?.[0]) throw outboxReply[0];
+    const [versionRaw, data] = (snapshotReply?.[1] ?? [null, null]) as [string | null, string | null];
+    const version = Number(versionRaw ?? 0);
+    const pendingBatches = Object.values((outboxReply?.[1] ?? {}) as Record<string, string>)
+      .map((raw) => JSON.parse(raw) as NotificationBatch)
+      .sort((a, b) => a.createdAt - b.createdAt);
+    try {
+      return { snapshot: decodeSnapshot(schedule, data, version), pendingBatches };
+    } catch (error) {
+      if (!(error instanceof CorruptSnapshotError)) throw error;
+      return { snapshot: { ...emptySnapshot(schedule), version }, pendingBatches, corrupt: error };
+    }
+  }
+
+  /** All schedules' snapshots in one round trip (metrics). Unreadable ones are skipped. */
+  async loadAll(schedules: readonly string[]): Promise<Snapshot[]> {
+    if (schedules.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const schedule of schedules) pipeline.hmget(scheduleKeys(this.prefix, schedule).snapshot, 'version', 'data');
+    const results = (await pipeline.exec()) ?? [];
+    const snapshots: Snapshot[] = [];
+    results.forEach(([error, reply], index) => {
+      if (error) throw error;
+      const schedule = schedules[index]!;
+      const [versionRaw, data] = reply as [string | null, string | null];
+      try {
+        snapshots.push(decodeSnapshot(schedule, data, Number(versionRaw ?? 0)));
+      } catch (decodeError) {
+        if (!(decodeError instanceof CorruptSnapshotError)) throw decodeError;
+      }
+    });
+    return snapshots;
+  }
+
+  /**
+   * Compare-and-set on `expectedVersion`; the batch (if any) is parked in the outbox atomically.
+   */
+  async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null): Promise<CommitResult> {
+    const keys = scheduleKeys(this.prefix, next.schedule);
+    const written: Snapshot = { ...next, version: expectedVersion + 1 };
+    const result = await this.redis.eval(
+      COMMIT_SCRIPT,
+      2,
+      keys.snapshot,
+      keys.outbox,
+      String(expectedVersion),
+      String(written.version),
+      encodeSnapshot(written),
+      batch?.id ?? '',
+      batch ? JSON.stringify(batch) : '',
+    );
+    const code = Number(result);
+    return code === -1 ? { committed: true, snapshot: written } : { committed: false, currentVersion: code };
+  }
+
+  /** The notifier has the batch (idempotently): drop it from the outbox. */
+  async acknowledge(schedule: string, batchIds: readonly string[]): Promise<void> {
+    if (batchIds.length === 0) return;
+    await this.redis.hdel(scheduleKeys(this.prefix, schedule).outbox, ...batchIds);
+  }
+
+  /** Per-schedule mutual exclusion so an overrunning poll never runs twice at once. */
+  async tryLock(schedule: string, token: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.redis.set(scheduleKeys(this.prefix, schedule).lock, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    return reply === 'OK';
+  }
+
+  async unlock(schedule: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, scheduleKeys(this.prefix, schedule).lock, token);
+  }
+}
+
+/**
+ * A batch is identified by its events: event ids are deterministic per episode and emitted once,
+ * so the same detection (even re-done after a crash or a Redis wipe) always yields the same batch id.
+ */
+export function batchIdFor(schedule: string, eventIds: readonly string[]): string {
+  const digest = createHash('sha256').update([...eventIds].sort().join('\n')).digest('hex').slice(0, 20);
+  return `${schedule}.${digest}`;
+}
