@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { ScheduleConfig } from '../src/config/types.ts';
+import { createLogger } from '../src/log.ts';
+import { noopInstruments } from '../src/metrics/instruments.ts';
+import { pollSchedule } from '../src/monitor/poll.ts';
+import { PollScheduler } from '../src/schedule/poll-scheduler.ts';
+import { POLL_QUEUE } from '../src/store/keys.ts';
+import { SnapshotStore } from '../src/store/snapshot-store.ts';
+import { startSimulator, type Simulator } from '../src/simulator/server.ts';
+import { startRedis, type PrivateRedis } from './helpers/redis.ts';
+import { pollDeps, RecordingSink } from './helpers/monitor.ts';
+
+const fast: ScheduleConfig = { name: 'fast', associates: [101, 102], timing: { every: 200 } };
+
+async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe('BullMQ poll schedules', () => {
+  let redisServer: PrivateRedis;
+  let redis: Redis;
+  let simulator: Simulator;
+  const log = createLogger('silent');
+
+  function replica(prefix: string, schedules: ScheduleConfig[], sink: RecordingSink) {
+    const store = new SnapshotStore(redis, prefix);
+    const deps = pollDeps(simulator.url, store, sink);
+    return new PollScheduler({
+      redisUrl: redisServer.url,
+      prefix,
+      schedules,
+      store,
+      runPoll: (schedule) => pollSchedule(schedule, deps),
+      lockTtlMs: 30_000,
+      instruments: noopInstruments,
+      log,
+    });
+  }
+
+  before(async () => {
+    redisServer = await startRedis();
+    redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
+    redis.on('error', () => undefined);
+    simulator = await startSimulator({ scenario: 'empty' });
+  });
+  after(async () => {
+    redis.disconnect();
+    await simulator.close();
+    await redisServer.close();
+  });
+
+  it('two replicas on one Redis register one scheduler and detect a failure once', async () => {
+    simulator.upsertTask({ id: 501, associateId: 101, name: 'Nightly', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
+    const sinks = [new RecordingSink(), new RecordingSink()];
+    const replicas = sinks.map((sink) => replica('two', [fast], sink));
+    for (const r of replicas) {
+      await r.register();
+      r.start();
+    }
+    await waitUntil(() => sinks.some((s) => s.batches.length > 0), 5000, 'the failure to be detected');
+    await sleep(1000); // several more ticks: nobody may report it again
+    await Promise.all(replicas.map((r) => r.close()));
+    assert.equal(sinks.flatMap((s) => s.eventIds('failed')).length, 1);
+    const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'two' });
+    assert.deepEqual((await queue.getJobSchedulers()).map((s) => s.id ?? s.key), ['poll-fast']);
+    assert.ok((await redis.keys('*')).filter((k) => !k.startsWith('two:')).length === 0, 'every key under the prefix');
+    await queue.close();
+    simulator.removeTask(501);
+  });
+
+  it('removes the scheduler of a schedule dropped from the config', async () => {
+    const other: ScheduleConfig = { name: 'other', associates: [999], timing: { cron: '*/5 * * * *', tz: 'Europe/Oslo' } };
+    const first = replica('drop', [fast, other], new RecordingSink());
+    await first.register();
+    await first.close();
+    const second = replica('drop', [other], new RecordingSink());
+    await second.register();
+    await second.close();
+    const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'drop' });
+    const schedulers = await queue.getJobSchedulers();
+    assert.deepEqual(schedulers.map((s) => s.id ?? s.key), ['poll-other']);
+    assert.equal(schedulers[0]?.pattern, '*/5 * * * *');
+    assert.equal(schedulers[0]?.tz, 'Europe/Oslo');
+    await queue.close();
+  });
+
+  it('keeps polling after Redis restarts mid-run', async () => {
+    const store = new SnapshotStore(redis, 'restart');
+    const scheduler = replica('restart', [fast], new RecordingSink());
+    await scheduler.register();
+    scheduler.start();
+    await waitUntil(async () => (await store.load('fast')).snapshot.version > 2, 5000, 'first polls');
+    await redisServer.stop();
+    await sleep(1500);
+    await redisServer.start();
+    const afterRestart = Date.now();
+    await waitUntil(
+      async () => ((await store.load('fast').catch(() => null))?.snapshot.lastPollAt ?? 0) > afterRestart + 300,
+      15_000,
+      'polls to resume after the restart',
+    );
+    await scheduler.close();
+  });
+});
