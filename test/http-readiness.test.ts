@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import type { Snapshot } from '../src/core/model.ts';
+import { startHttpServer, type HttpServer } from '../src/http/server.ts';
+import { redisReadiness } from '../src/metrics/readiness.ts';
+import { createMetrics } from '../src/metrics/registry.ts';
+import { startRedis, type PrivateRedis } from './helpers/redis.ts';
+import { find, parseSamples, valueOf } from './helpers/prometheus-text.ts';
+import { record, snapshot, task } from './metrics-fixtures.ts';
+
+async function waitForStatus(url: string, status: number, withinMs: number): Promise<number> {
+  const started = Date.now();
+  let last = 0;
+  while (Date.now() - started < withinMs) {
+    last = (await fetch(url)).status;
+    if (last === status) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${url} stayed ${last}, expected ${status} within ${withinMs}ms`);
+}
+
+describe('/readyz and /metrics against a real Redis that goes away and comes back', () => {
+  let redisServer: PrivateRedis;
+  let probe: Redis;
+  let server: HttpServer;
+  let registered = false;
+  const key = 'batchwatch-test:snapshot:sales';
+
+  before(async () => {
+    redisServer = await startRedis();
+    // Same shape as the daemon's probe connection: fail fast, reconnect in the background.
+    probe = new Redis(redisServer.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => 100 });
+    probe.on('error', () => {});
+    await new Promise<void>((resolve) => probe.once('ready', () => resolve()));
+    const stored: Snapshot = snapshot('sales', { lastSuccessAt: Date.now(), tasks: [record(task({ id: 42, state: 'Started', progressPercent: 50 }))] });
+    await probe.set(key, JSON.stringify(stored));
+
+    const { registry } = createMetrics({
+      readSnapshots: async () => {
+        const raw = await probe.get(key);
+        return raw ? [JSON.parse(raw) as Snapshot] : [];
+      },
+      schedules: ['sales'],
+    });
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, registry, readiness: redisReadiness(probe, () => registered, 500) });
+  });
+
+  after(async () => {
+    await server?.close();
+    probe?.disconnect();
+    await redisServer?.close();
+  });
+
+  it('is 503 until the schedules are registered, then 200', async () => {
+    const res = await fetch(`${server.url}/readyz`);
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /schedules not registered/);
+    registered = true;
+    assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+  });
+
+  it('is 503 while Redis is stopped (and /metrics still answers fast), 200 once it is back', async () => {
+    await redisServer.stop();
+    await waitForStatus(`${server.url}/readyz`, 503, 3000);
+    const down = await fetch(`${server.url}/readyz`);
+    assert.match(await down.text(), /redis unreachable/);
+
+    const started = Date.now();
+    const scrape = await fetch(`${server.url}/metrics`);
+    assert.equal(scrape.status, 200);
+    assert.ok(Date.now() - started < 3000);
+    const samples = parseSamples(await scrape.text());
+    assert.equal(find(samples, 'superoffice_batch_task_state').length, 0);
+    assert.ok(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }) >= 1);
+
+    await redisServer.start();
+    await waitForStatus(`${server.url}/readyz`, 200, 10_000);
+    const back = parseSamples(await (await fetch(`${server.url}/metrics`)).text());
+    assert.equal(valueOf(back, 'superoffice_batch_task_progress_ratio', { task_id: '42' }), 0.5);
+  });
+});
