@@ -1,0 +1,183 @@
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+
+export interface SmtpFailure {
+  code: number;
+  message: string;
+  /** How many transactions get this answer before the server accepts again. */
+  times: number;
+  /** Where the answer is given; MAIL FROM by default. */
+  at?: 'mail' | 'rcpt' | 'data';
+}
+
+export interface ReceivedMessage {
+  envelope: { mailFrom: string; rcptTo: string[] };
+  parsed: ParsedMail;
+  raw: string;
+  /** The authenticated user, if the client logged in. */
+  user: string | undefined;
+  /** Whether the session was encrypted (implicit TLS or STARTTLS). */
+  secure: boolean;
+}
+
+export interface SmtpServerOptions {
+  failFirst?: SmtpFailure;
+  rejectRecipients?: RegExp;
+  authRequired?: { user: string; pass: string };
+  /** TLS material; `implicit` for smtps://, otherwise STARTTLS is offered. Without it TLS is off. */
+  tls?: { key: string; cert: string; implicit: boolean };
+}
+
+export interface TestSmtpServer {
+  readonly port: number;
+  /** smtp://127.0.0.1:PORT (smtps:// with implicit TLS). */
+  readonly url: string;
+  readonly messages: ReceivedMessage[];
+  /** Transactions answered with the configured failure so far. */
+  readonly failuresServed: number;
+  waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  setFailure(failure: SmtpFailure | null): void;
+  setRejectRecipients(pattern: RegExp | null): void;
+  /** Stops listening and drops open connections (clients then get connection refused). */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  restart(): Promise<void>;
+}
+
+function smtpError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+/** A real SMTP server on 127.0.0.1 that parses and records every accepted message. */
+export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<TestSmtpServer> {
+  const messages: ReceivedMessage[] = [];
+  const waiters = new Set<() => void>();
+  let failure: (SmtpFailure & { left: number }) | null = opts.failFirst ? { ...opts.failFirst, left: opts.failFirst.times } : null;
+  let failuresServed = 0;
+  let rejectRecipients = opts.rejectRecipients ?? null;
+  let port = 0;
+  let server: SMTPServer | null = null;
+
+  const failHere = (stage: 'mail' | 'rcpt' | 'data'): Error | null => {
+    if (!failure || failure.left <= 0 || (failure.at ?? 'mail') !== stage) return null;
+    failure.left -= 1;
+    failuresServed += 1;
+    return smtpError(failure.code, failure.message);
+  };
+
+  const options: SMTPServerOptions = {
+    secure: opts.tls?.implicit ?? false,
+    ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
+    disabledCommands: opts.tls ? [] : ['STARTTLS'],
+    authOptional: !opts.authRequired,
+    allowInsecureAuth: true,
+    logger: false,
+    closeTimeout: 100,
+    onAuth(auth, _session, callback) {
+      const expected = opts.authRequired;
+      if (expected && (auth.username !== expected.user || auth.password !== expected.pass)) {
+        callback(smtpError(535, 'Authentication failed'));
+        return;
+      }
+      callback(null, { user: auth.username ?? '' });
+    },
+    onMailFrom(_address, _session, callback) {
+      callback(failHere('mail'));
+    },
+    onRcptTo(address, _session, callback) {
+      if (rejectRecipients?.test(address.address)) {
+        callback(smtpError(550, `5.1.1 <${address.address}>: Recipient address rejected: User unknown`));
+        return;
+      }
+      callback(failHere('rcpt'));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const failed = failHere('data');
+        if (failed) {
+          callback(failed);
+          return;
+        }
+        const raw = Buffer.concat(chunks).toString('utf8');
+        simpleParser(raw)
+          .then((parsed) => {
+            messages.push({
+              envelope: {
+                mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+                rcptTo: session.envelope.rcptTo.map((r) => r.address),
+              },
+              parsed,
+              raw,
+              user: typeof session.user === 'string' ? session.user : undefined,
+              secure: session.secure,
+            });
+            for (const wake of waiters) wake();
+            callback(null, `2.0.0 Ok: queued as test-${messages.length}`);
+          })
+          .catch((error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
+      });
+    },
+  };
+
+  const listen = async (): Promise<void> => {
+    const instance = new SMTPServer(options);
+    instance.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      const net = instance.listen(port, '127.0.0.1', () => resolve());
+      net.once('error', reject);
+    });
+    const address = instance.server.address();
+    if (address && typeof address === 'object') port = address.port;
+    server = instance;
+  };
+
+  await listen();
+
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      return `${opts.tls?.implicit ? 'smtps' : 'smtp'}://127.0.0.1:${port}`;
+    },
+    messages,
+    get failuresServed() {
+      return failuresServed;
+    },
+    waitForMessages(n, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          if (messages.length < n) return false;
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve(messages.slice());
+          return true;
+        };
+        const wake = (): void => void check();
+        const timer = setTimeout(() => {
+          waiters.delete(wake);
+          reject(new Error(`expected ${n} message(s) within ${timeoutMs} ms, got ${messages.length}`));
+        }, timeoutMs);
+        waiters.add(wake);
+        check();
+      });
+    },
+    setFailure(next) {
+      failure = next ? { ...next, left: next.times } : null;
+    },
+    setRejectRecipients(pattern) {
+      rejectRecipients = pattern;
+    },
+    async stop() {
+      const current = server;
+      server = null;
+      if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
+    },
+    async restart() {
+      if (server) return;
+      await listen();
+    },
+  };
+}
