@@ -1,0 +1,121 @@
+import { issue, type PathIssue } from './issues.ts';
+
+/**
+ * Checks that relate several fields. They look at the interpolated document directly (not at zod's
+ * output) so they are reported together with any field errors elsewhere in the file.
+ */
+export function checkRelations(document: unknown): PathIssue[] {
+  if (!isMapping(document)) return [];
+  return [
+    ...checkCredentials(document['superoffice']),
+    ...checkSchedules(document['schedules']),
+    ...checkMail(document['mail'], document['schedules']),
+  ];
+}
+
+type Mapping = Record<string, unknown>;
+
+function isMapping(value: unknown): value is Mapping {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function present(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value === 'string') return value.trim() !== '';
+  if (Array.isArray(value)) return value.length > 0;
+  return true;
+}
+
+function checkCredentials(superoffice: unknown): PathIssue[] {
+  if (!isMapping(superoffice)) return [];
+  const ticket = present(superoffice['ticket']);
+  const username = present(superoffice['username']);
+  const password = present(superoffice['password']);
+  if (!ticket && !username && !password) {
+    return [issue(['superoffice'], 'needs either ticket, or username and password')];
+  }
+  if (username && !password) return [issue(['superoffice', 'password'], 'is required with username')];
+  if (password && !username) return [issue(['superoffice', 'username'], 'is required with password')];
+  return [];
+}
+
+function asAssociateId(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+function checkSchedules(schedules: unknown): PathIssue[] {
+  if (!Array.isArray(schedules)) return [];
+  const issues: PathIssue[] = [];
+  const nameAt = new Map<string, number>();
+  const associateAt = new Map<number, number>();
+  const label = (index: number): string => {
+    const schedule: unknown = schedules[index];
+    const name = isMapping(schedule) ? schedule['name'] : undefined;
+    return typeof name === 'string' ? `"${name}" (schedules[${index}])` : `schedules[${index}]`;
+  };
+
+  schedules.forEach((schedule: unknown, index) => {
+    if (!isMapping(schedule)) return;
+    const hasEvery = schedule['every'] !== undefined;
+    const hasCron = schedule['cron'] !== undefined;
+    if (hasEvery && hasCron) {
+      issues.push(issue(['schedules', index], 'give either every or cron, not both'));
+    } else if (!hasEvery && !hasCron) {
+      issues.push(issue(['schedules', index], 'needs every (e.g. 60s) or cron (e.g. "*/5 * * * *")'));
+    }
+    if (schedule['tz'] !== undefined && !hasCron) {
+      issues.push(issue(['schedules', index, 'tz'], 'applies only to cron schedules'));
+    }
+
+    const name = schedule['name'];
+    if (typeof name === 'string') {
+      const first = nameAt.get(name);
+      if (first === undefined) nameAt.set(name, index);
+      else issues.push(issue(['schedules', index, 'name'], `"${name}" is already the name of schedules[${first}]; names must be unique`));
+    }
+
+    const associates = schedule['associates'];
+    if (!Array.isArray(associates)) return;
+    associates.forEach((value: unknown, position) => {
+      const id = asAssociateId(value);
+      if (id === undefined) return;
+      const owner = associateAt.get(id);
+      if (owner === undefined) associateAt.set(id, index);
+      else if (owner === index) {
+        issues.push(issue(['schedules', index, 'associates', position], `associate ${id} is listed twice`));
+      } else {
+        issues.push(
+          issue(
+            ['schedules', index, 'associates', position],
+            `associate ${id} is in both schedule ${label(owner)} and schedule ${label(index)}; an associate may belong to one schedule only`,
+          ),
+        );
+      }
+    });
+  });
+  return issues;
+}
+
+function enabledFlag(value: unknown): boolean {
+  if (value === false) return false;
+  return !(typeof value === 'string' && value.trim().toLowerCase() === 'false');
+}
+
+function checkMail(mail: unknown, schedules: unknown): PathIssue[] {
+  const section = isMapping(mail) ? mail : {};
+  if (!enabledFlag(section['enabled'])) return [];
+  const issues: PathIssue[] = [];
+  const why = 'while mail.enabled is true';
+  if (!present(section['smtp'])) issues.push(issue(['mail', 'smtp'], `is required ${why}`));
+  if (!present(section['from'])) issues.push(issue(['mail', 'from'], `is required ${why}`));
+  const everyScheduleHasMailTo =
+    Array.isArray(schedules) &&
+    schedules.length > 0 &&
+    schedules.every((schedule: unknown) => isMapping(schedule) && present(schedule['mailTo']));
+  if (!present(section['to']) && !everyScheduleHasMailTo) {
+    issues.push(issue(['mail', 'to'], `is required ${why} (unless every schedule has mailTo)`));
+  }
+  return issues;
+}
