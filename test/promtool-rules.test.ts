@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PROMTOOL_MISSING, hasPromtool, promtool } from './helpers/prometheus-text.ts';
+
+const deploy = fileURLToPath(new URL('../deploy/prometheus/', import.meta.url));
+const skip = !hasPromtool && PROMTOOL_MISSING;
+
+describe('deploy/prometheus with promtool', { skip }, () => {
+  it('promtool check rules accepts the alerting rules', () => {
+    const { status, output } = promtool(['check', 'rules', `${deploy}rules/batchwatch.rules.yml`]);
+    assert.equal(status, 0, output);
+    assert.match(output, /SUCCESS: 6 rules found/);
+  });
+
+  it('promtool test rules: every alert fires and stays quiet where it should', () => {
+    const { status, output } = promtool(['test', 'rules', `${deploy}rules/batchwatch.rules.test.yml`]);
+    assert.equal(status, 0, output);
+    assert.match(output, /SUCCESS/);
+  });
+
+  it('promtool check config accepts the example scrape config and finds the rule file', () => {
+    const { status, output } = promtool(['check', 'config', `${deploy}prometheus.yml`]);
+    assert.equal(status, 0, output);
+    assert.match(output, /1 rule files found/);
+  });
+});
