@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { redactedConfig, redactUrl } from '../src/config/describe.ts';
+import { parseConfig } from '../src/config/load.ts';
+
+const YAML = `
+superoffice:
+  url: https://sod.superoffice.com/Cust12345
+  applicationToken: \${SO_APPLICATION_TOKEN}
+  ticket: \${SO_TICKET}
+  username: bob
+  password: \${SO_PASSWORD}
+redis:
+  url: redis://:\${REDIS_PASSWORD}@redis.local:6379
+schedules:
+  - name: sales
+    associates: [12]
+    every: 60s
+mail:
+  smtp: smtps://mailer:\${SMTP_PASSWORD}@smtp.example.com:465
+  from: batchwatch@example.com
+  to: [ops@example.com]
+`;
+const SECRETS = {
+  SO_APPLICATION_TOKEN: 'app-token-123',
+  SO_TICKET: '7T:ticket-456',
+  SO_PASSWORD: 'so-pass-789',
+  REDIS_PASSWORD: 'redis-pass-000',
+  SMTP_PASSWORD: 'smtp-pass-111',
+};
+
+describe('redactedConfig', () => {
+  it('hides every secret and keeps everything else', () => {
+    const config = parseConfig(YAML, SECRETS);
+    const redacted = redactedConfig(config);
+    const text = JSON.stringify(redacted);
+    for (const secret of Object.values(SECRETS)) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+
+    assert.deepEqual(redacted, {
+      ...config,
+      superoffice: { ...config.superoffice, applicationToken: '***', ticket: '***', password: '***' },
+      redis: { ...config.redis, url: 'redis://:***@redis.local:6379' },
+      mail: { ...config.mail, smtp: 'smtps://mailer:***@smtp.example.com:465' },
+    });
+  });
+
+  it('does not change the config it was given', () => {
+    const config = parseConfig(YAML, SECRETS);
+    const before = structuredClone(config);
+    redactedConfig(config);
+    assert.deepEqual(config, before);
+  });
+
+  it('leaves absent secrets absent and URLs without a password as they are', () => {
+    const config = parseConfig(
+      YAML.replace(/  applicationToken.*\n  ticket.*\n/, '').replace(/redis:\n.*\n/, '').replace('mailer:${SMTP_PASSWORD}@', ''),
+      SECRETS,
+    );
+    const redacted = redactedConfig(config) as typeof config;
+    assert.equal('applicationToken' in redacted.superoffice, false);
+    assert.equal('ticket' in redacted.superoffice, false);
+    assert.equal(redacted.superoffice.password, '***');
+    assert.equal(redacted.redis.url, 'redis://127.0.0.1:6379');
+    assert.equal(redacted.mail.smtp, 'smtps://smtp.example.com:465');
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides the password only', () => {
+    assert.equal(redactUrl('smtp://user:p%40ss@host:587'), 'smtp://user:***@host:587');
+    assert.equal(redactUrl('smtp://user@host:587'), 'smtp://user@host:587');
+    assert.equal(redactUrl(''), '');
+  });
+
+  it('hides the whole value when it cannot be parsed but looks like it holds credentials', () => {
+    assert.equal(redactUrl('smtp host:secret@x'), '***');
+    assert.equal(redactUrl('no url here'), 'no url here');
+  });
+});
