@@ -1,0 +1,207 @@
+import { RUNNING_STATES } from './task.ts';
+import type {
+  ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord,
+} from './model.ts';
+import { alertKey, downEventId, failedEventId, repeatEventId, stalledEventId, stuckEventId } from './event-id.ts';
+import { compareEvents, firingEvent, resolvedEvent, type EventFacts } from './events.ts';
+import { diffTask, nextRecord, type TaskChange } from './task-diff.ts';
+import { effectiveRules, type EffectiveTaskRules } from './task-rules.ts';
+import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
+
+/**
+ * The alert state machine: (previous snapshot, poll outcome, now, rules) -> (next snapshot, events).
+ * Pure: no I/O, no clock; `prev` is not modified. `next.version` equals `prev.version` (the store bumps it).
+ *
+ * Decisions the product table leaves open:
+ * - A failed poll leaves task records and task alerts as they are: no task events, no task reminders.
+ *   On the next successful poll, the time from the last successful poll to this one is not counted
+ *   towards stallAfter or queuedTimeout (carried-over timers of tasks without that alert move forward by
+ *   it): a task is never declared stalled or stuck because batchwatch could not see it.
+ * - A new failure while a failed alert is still active (Failed -> Started -> Failed) replaces the old
+ *   episode without a resolution: the task did not recover, so no "resolved" mail is sent.
+ * - A task first seen already Failed alerts only if LastStarted (else Created) lies within
+ *   firstSeenWindow before now; a timestamp in the future (clock skew) counts as recent;
+ *   firstSeenWindow 0 means never.
+ * - A task that becomes ignored, or whose stallAfter/queuedTimeout becomes 0, has that alert cleared
+ *   without a resolution. An active failed alert of a vanished task is dropped silently.
+ * - superoffice-down `since` is the last successful poll (the outage began after it), or the poll at
+ *   which it fired when there never was one. `Snapshot.lastError` is cleared by a successful poll.
+ * - Durations never go negative: if the clock goes backwards nothing fires or repeats until it catches up.
+ */
+export function evaluate(prev: Snapshot, outcome: PollOutcome, now: number, rules: Rules): Evaluation {
+  const result = outcome.ok ? afterSuccess(prev, outcome.tasks, now, rules) : afterFailure(prev, outcome.error, now, rules);
+  result.events.sort(compareEvents);
+  return result;
+}
+
+/** Collects the next alerts and the events of one evaluation. */
+class Transition {
+  readonly alerts: Record<string, ActiveAlert> = {};
+  readonly events: AlertEvent[] = [];
+
+  constructor(
+    private readonly schedule: string,
+    private readonly now: number,
+    private readonly rules: Rules,
+  ) {}
+
+  fire(kind: AlertKind, subject: string, eventId: string, facts: EventFacts): void {
+    const alert: ActiveAlert = { kind, subject, eventId, firedAt: this.now, lastNotifiedAt: this.now, repeats: 0 };
+    this.alerts[alertKey(kind, subject)] = alert;
+    this.events.push(firingEvent(this.schedule, this.now, alert, eventId, false, facts));
+  }
+
+  /** Keeps an alert that is still firing, with a reminder when repeatInterval has passed (never for failed). */
+  keep(alert: ActiveAlert, facts: EventFacts): void {
+    const interval = this.rules.repeatInterval;
+    let kept = alert;
+    if (alert.kind !== 'failed' && interval > 0 && this.now - alert.lastNotifiedAt >= interval) {
+      kept = { ...alert, lastNotifiedAt: this.now, repeats: alert.repeats + 1 };
+      this.events.push(firingEvent(this.schedule, this.now, kept, repeatEventId(alert.eventId, kept.repeats), true, facts));
+    }
+    this.alerts[alertKey(alert.kind, alert.subject)] = kept;
+  }
+
+  resolve(alert: ActiveAlert, reason: string, facts: EventFacts): void {
+    if (this.rules.sendResolved) this.events.push(resolvedEvent(this.schedule, this.now, alert, reason, facts));
+  }
+}
+
+function afterFailure(prev: Snapshot, error: PollError, now: number, rules: Rules): Evaluation {
+  const failures = prev.consecutiveFailures + 1;
+  const t = new Transition(prev.schedule, now, rules);
+  for (const [key, alert] of Object.entries(prev.alerts)) {
+    if (alert.kind !== 'superoffice-down') t.alerts[key] = alert;
+  }
+  const active = prev.alerts[alertKey('superoffice-down', prev.schedule)];
+  if (active) {
+    t.keep(active, { since: prev.lastSuccessAt ?? active.firedAt, error, consecutiveFailures: failures });
+  } else if (failures >= Math.max(1, rules.unreachableAfter)) {
+    const anchor = prev.lastSuccessAt ?? now;
+    t.fire('superoffice-down', prev.schedule, downEventId(prev.schedule, anchor), { since: anchor, error, consecutiveFailures: failures });
+  }
+  return {
+    next: { ...prev, tasks: { ...prev.tasks }, alerts: t.alerts, consecutiveFailures: failures, lastPollAt: now, lastError: error },
+    events: t.events,
+  };
+}
+
+function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], now: number, rules: Rules): Evaluation {
+  const t = new Transition(prev.schedule, now, rules);
+  const down = prev.alerts[alertKey('superoffice-down', prev.schedule)];
+  if (down) {
+    t.resolve(down, downEnd(prev.consecutiveFailures), {
+      since: prev.lastSuccessAt ?? down.firedAt, error: prev.lastError, consecutiveFailures: prev.consecutiveFailures,
+    });
+  }
+
+  const outage = prev.consecutiveFailures > 0 && prev.lastSuccessAt !== null ? Math.max(0, now - prev.lastSuccessAt) : 0;
+  const current = latestById(polled);
+  const tasks: Record<string, TaskRecord> = {};
+  for (const [id, task] of current) {
+    const before = prev.tasks[id];
+    const alerts = taskAlerts(prev, id);
+    const change = diffTask(before, task);
+    const record = nextRecord(before, task, change, now, {
+      progress: alerts.stalled ? 0 : outage,
+      state: task.state === 'New' && !alerts.stuck ? outage : 0,
+    });
+    tasks[id] = record;
+    const taskRules = effectiveRules(task.name, rules);
+    if (taskRules.ignore) continue;
+    const step: TaskStep = { id, before, task, change, record, rules: taskRules };
+    checkFailed(t, prev.schedule, now, rules, step, alerts.failed);
+    checkStalled(t, prev.schedule, now, step, alerts.stalled);
+    checkStuck(t, prev.schedule, now, step, alerts.stuck);
+  }
+
+  for (const alert of Object.values(prev.alerts)) {
+    if (alert.kind === 'superoffice-down' || alert.kind === 'failed' || current.has(alert.subject)) continue;
+    const before = prev.tasks[alert.subject];
+    if (before && !watches(alert.kind, effectiveRules(before.task.name, rules))) continue;
+    const since = before ? (alert.kind === 'stalled' ? before.progressSince : before.stateSince) : alert.firedAt;
+    t.resolve(alert, VANISHED, { since, task: before?.task });
+  }
+
+  return {
+    next: { ...prev, tasks, alerts: t.alerts, consecutiveFailures: 0, lastPollAt: now, lastSuccessAt: now, lastError: null },
+    events: t.events,
+  };
+}
+
+interface TaskStep {
+  id: string;
+  before: TaskRecord | undefined;
+  task: BatchTaskInfo;
+  change: TaskChange;
+  record: TaskRecord;
+  rules: EffectiveTaskRules;
+}
+
+function checkFailed(t: Transition, schedule: string, now: number, rules: Rules, s: TaskStep, active: ActiveAlert | undefined): void {
+  const fires = s.task.state === 'Failed' && (s.before ? s.before.task.state !== 'Failed' || s.change.newRun : failedRecently(s.task, now, rules.firstSeenWindow));
+  if (fires) {
+    let eventId = failedEventId(schedule, s.task);
+    if (active && (active.eventId === eventId || active.eventId.startsWith(`${eventId}:`))) {
+      eventId = failedEventId(schedule, s.task, s.before?.stateSince ?? now);
+    }
+    t.fire('failed', s.id, eventId, { since: s.record.stateSince, task: s.task });
+    return;
+  }
+  if (!active) return;
+  const reason = failedEnd(s.task);
+  if (reason) t.resolve(active, reason, { since: active.firedAt, task: s.task });
+  else t.keep(active, { since: active.firedAt, task: s.task });
+}
+
+function checkStalled(t: Transition, schedule: string, now: number, s: TaskStep, active: ActiveAlert | undefined): void {
+  if (!watches('stalled', s.rules)) return;
+  const running = RUNNING_STATES.includes(s.task.state);
+  if (active) {
+    const reason = stallEnd(s.before, s.task, s.change, running);
+    if (!reason) return t.keep(active, { since: s.record.progressSince, task: s.task });
+    t.resolve(active, reason, { since: s.before?.progressSince ?? active.firedAt, task: s.task });
+  }
+  if (running && now - s.record.progressSince >= s.rules.stallAfter) {
+    t.fire('stalled', s.id, stalledEventId(schedule, s.id, s.record.progressSince), { since: s.record.progressSince, task: s.task });
+  }
+}
+
+function checkStuck(t: Transition, schedule: string, now: number, s: TaskStep, active: ActiveAlert | undefined): void {
+  if (!watches('stuck', s.rules)) return;
+  if (active) {
+    const reason = stuckEnd(s.before, s.task, s.change);
+    if (!reason) return t.keep(active, { since: s.record.stateSince, task: s.task });
+    t.resolve(active, reason, { since: s.before?.stateSince ?? active.firedAt, task: s.task });
+  }
+  if (s.task.state === 'New' && now - s.record.stateSince >= s.rules.queuedTimeout) {
+    t.fire('stuck', s.id, stuckEventId(schedule, s.id, s.record.stateSince), { since: s.record.stateSince, task: s.task });
+  }
+}
+
+function watches(kind: AlertKind, rules: EffectiveTaskRules): boolean {
+  if (rules.ignore) return false;
+  if (kind === 'stalled') return rules.stallAfter > 0;
+  if (kind === 'stuck') return rules.queuedTimeout > 0;
+  return true;
+}
+
+function failedRecently(task: BatchTaskInfo, now: number, window: number): boolean {
+  const started = task.lastStarted ?? task.created;
+  return started !== null && window > 0 && Math.max(0, now - started) <= window;
+}
+
+function taskAlerts(prev: Snapshot, id: string): Record<'failed' | 'stalled' | 'stuck', ActiveAlert | undefined> {
+  return {
+    failed: prev.alerts[alertKey('failed', id)],
+    stalled: prev.alerts[alertKey('stalled', id)],
+    stuck: prev.alerts[alertKey('stuck', id)],
+  };
+}
+
+/** One task per id, the last occurrence in the response winning, in ascending id order. */
+function latestById(polled: BatchTaskInfo[]): Map<string, BatchTaskInfo> {
+  const byId = new Map<number, BatchTaskInfo>();
+  for (const task of polled) byId.set(task.id, task);
+  return new Map([...byId.entries()].sort(([a], [b]) => a - b).map(([id, task]) => [String(id), task]));
+}
