@@ -1,0 +1,196 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SuperOfficeConfig } from '../config/types.ts';
+import type { PollErrorKind } from '../core/model.ts';
+import type { BatchTaskInfo } from '../core/task.ts';
+import { batchTaskInfoParser, TaskFieldError } from './batch-task-info.ts';
+import { assertTimeZone } from './dates.ts';
+import { SO_NS } from './envelope.ts';
+import { AuthError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import { Limiter } from './limiter.ts';
+import { looksLikeTicketProblem, readResponse, type Redact, type Refusal } from './response.ts';
+import { SoapOperation } from './soap-operation.ts';
+import { TicketCache } from './ticket-cache.ts';
+import { childElement, escapeXml, textOrNull } from './xml.ts';
+
+export interface SuperOfficeClient {
+  /** All tasks of these associates: chunks of associatesPerRequest, <= maxConcurrentRequests calls in flight
+   *  across the whole client (shared limiter), per-call timeout. Throws SuperOfficeError. */
+  getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]>;
+  /** Makes sure a ticket is available (authenticates when configured with username/password). For `check`. */
+  authenticate(): Promise<void>;
+}
+
+export type ClientLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+
+export interface SuperOfficeClientOptions {
+  /** Called once per SOAP call that finally failed (after the one re-authentication retry), for metrics. */
+  onCallError?: (kind: PollErrorKind) => void;
+  log?: ClientLog;
+  /** Override WSDL files (e.g. SuperOffice's published ones); the project's own are used by default. */
+  batchWsdl?: string;
+  principalWsdl?: string;
+}
+
+const WSDL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wsdl');
+export const DEFAULT_BATCH_WSDL = path.join(WSDL_DIR, 'Batch.wsdl');
+export const DEFAULT_PRINCIPAL_WSDL = path.join(WSDL_DIR, 'SoPrincipal.wsdl');
+
+export function createSuperOfficeClient(config: SuperOfficeConfig, options: SuperOfficeClientOptions = {}): SuperOfficeClient {
+  return new SoapSuperOfficeClient(config, options);
+}
+
+/** A chunk not sent because another chunk of the same poll already failed. */
+class ChunkCancelled extends Error {}
+
+class SoapSuperOfficeClient implements SuperOfficeClient {
+  private readonly batch: SoapOperation;
+  private readonly principal: SoapOperation;
+  private readonly limiter: Limiter;
+  private readonly tickets: TicketCache;
+  private readonly parseTasks: ReturnType<typeof batchTaskInfoParser>;
+  private readonly redact: Redact;
+  private readonly log: ClientLog;
+
+  constructor(
+    private readonly config: SuperOfficeConfig,
+    private readonly options: SuperOfficeClientOptions,
+  ) {
+    assertTimeZone(config.timeZone);
+    const base = `${config.url.replace(/\/+$/, '')}/Remote/Services85`;
+    this.batch = new SoapOperation(options.batchWsdl ?? DEFAULT_BATCH_WSDL, `${base}/Batch.svc`, 'GetBatchTaskInfosByAssociates');
+    this.principal = new SoapOperation(
+      options.principalWsdl ?? DEFAULT_PRINCIPAL_WSDL,
+      `${base}/SoPrincipal.svc`,
+      'AuthenticateUsernamePassword',
+    );
+    this.limiter = new Limiter(config.maxConcurrentRequests);
+    this.parseTasks = batchTaskInfoParser(config.timeZone);
+    this.log = options.log ?? (() => {});
+    const { username, password } = config;
+    this.tickets = new TicketCache(
+      config.ticket ?? null,
+      username !== undefined && password !== undefined ? () => this.login(username, password) : null,
+    );
+    const configured = [config.ticket, config.password, config.applicationToken];
+    this.redact = (text) =>
+      [...configured, ...this.tickets.secrets()]
+        .filter((s): s is string => typeof s === 'string' && s.length >= 3)
+        .reduce((t, secret) => t.split(secret).join('[redacted]'), text);
+  }
+
+  async getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]> {
+    const ids = [...new Set(associateIds)];
+    const size = this.config.associatesPerRequest;
+    const chunks: number[][] = [];
+    for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
+    let failed = false;
+    const results = await Promise.allSettled(
+      chunks.map(async (chunk) => {
+        // A poll is all or nothing: once one chunk failed, chunks still waiting are not sent.
+        if (failed) return [];
+        try {
+          return await this.tasksOf(chunk, () => failed);
+        } catch (err) {
+          if (err instanceof ChunkCancelled) return [];
+          failed = true;
+          throw this.reportError(err);
+        }
+      }),
+    );
+    const rejected = results.find((r) => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+  }
+
+  async authenticate(): Promise<void> {
+    try {
+      await this.tickets.get();
+    } catch (err) {
+      throw this.reportError(err);
+    }
+  }
+
+  private reportError(err: unknown): SuperOfficeError {
+    const error =
+      err instanceof SuperOfficeError
+        ? err
+        : new SuperOfficeError('internal', `unexpected: ${this.redact(err instanceof Error ? err.message : String(err))}`);
+    this.options.onCallError?.(error.kind);
+    return error;
+  }
+
+  /** One GetBatchTaskInfosByAssociates call; on a refusal, one fresh ticket and one retry. */
+  private async tasksOf(associateIds: number[], cancelled: () => boolean): Promise<BatchTaskInfo[]> {
+    const ticket = await this.tickets.get();
+    const first = await this.callBatch(associateIds, ticket, cancelled);
+    if (first.ok) return first.tasks;
+    const refusal = first.refusal;
+    if (!this.tickets.canAuthenticate) {
+      if (looksLikeTicketProblem(refusal)) {
+        throw new AuthError(
+          `SuperOffice refused the configured ticket (superoffice.ticket has expired or is invalid; renew it or configure username/password): ${refusal.message}`,
+        );
+      }
+      throw refusal;
+    }
+    this.log('warn', 'SuperOffice refused a call; authenticating again and retrying once', {
+      operation: 'GetBatchTaskInfosByAssociates',
+      kind: refusal.kind,
+      error: refusal.message,
+    });
+    this.tickets.invalidate(ticket);
+    const retry = await this.callBatch(associateIds, await this.tickets.get(), () => false);
+    if (retry.ok) return retry.tasks;
+    throw retry.refusal;
+  }
+
+  private async callBatch(
+    associateIds: number[],
+    ticket: string,
+    cancelled: () => boolean,
+  ): Promise<{ ok: true; tasks: BatchTaskInfo[] } | { ok: false; refusal: Refusal }> {
+    const headers = [`<Credentials xmlns="${SO_NS}"><Ticket>${escapeXml(ticket)}</Ticket></Credentials>`];
+    if (this.config.applicationToken) headers.unshift(this.applicationTokenHeader(this.config.applicationToken));
+    const started = Date.now();
+    const res = await this.limiter.run(() => {
+      if (cancelled()) throw new ChunkCancelled();
+      return this.batch.call({ AssociateIds: { int: associateIds } }, headers, this.config.timeout);
+    });
+    this.log('debug', 'GetBatchTaskInfosByAssociates', { associates: associateIds.length, status: res.status, ms: Date.now() - started });
+    const read = readResponse(res, 'GetBatchTaskInfosByAssociatesResponse', 'GetBatchTaskInfosByAssociates', this.redact);
+    if (!read.ok) return read;
+    try {
+      return { ok: true, tasks: this.parseTasks(read.element) };
+    } catch (err) {
+      if (err instanceof TaskFieldError) throw new MalformedResponseError(`GetBatchTaskInfosByAssociates: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private applicationTokenHeader(token: string): string {
+    return `<ApplicationToken xmlns="${SO_NS}">${escapeXml(token)}</ApplicationToken>`;
+  }
+
+  private async login(username: string, password: string): Promise<string> {
+    const headers = this.config.applicationToken ? [this.applicationTokenHeader(this.config.applicationToken)] : [];
+    const res = await this.limiter.run(() =>
+      this.principal.call({ UserName: username, Password: password }, headers, this.config.timeout),
+    );
+    const read = readResponse(res, 'AuthenticateResponse', 'AuthenticateUsernamePassword', this.redact);
+    if (!read.ok) {
+      throw new AuthError(`SuperOffice refused authentication for user ${username}: ${read.refusal.message}`);
+    }
+    const succeeded = textOrNull(childElement(read.element, 'AuthenticationSucceeded'))?.trim().toLowerCase();
+    if (succeeded !== 'true' && succeeded !== '1') {
+      throw new AuthError(`SuperOffice rejected username/password for user ${username}`);
+    }
+    const credentials = childElement(read.element, 'Credentials');
+    const ticket = credentials ? textOrNull(childElement(credentials, 'Ticket'))?.trim() : undefined;
+    if (!ticket) {
+      throw new MalformedResponseError('AuthenticateUsernamePassword: AuthenticationSucceeded without a ticket');
+    }
+    this.log('info', 'authenticated against SuperOffice', { user: username });
+    return ticket;
+  }
+}

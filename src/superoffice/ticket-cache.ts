@@ -1,0 +1,62 @@
+import { AuthError } from './errors.ts';
+
+/**
+ * The one ticket a client uses. Tickets slide for 6 hours with every use, so it is kept until a
+ * call is refused; concurrent callers then share a single authentication.
+ */
+export class TicketCache {
+  private current: string | null;
+  private pending: Promise<string> | null = null;
+  private readonly issued: string[] = [];
+
+  constructor(
+    staticTicket: string | null,
+    private readonly login: (() => Promise<string>) | null,
+  ) {
+    this.current = staticTicket;
+    if (staticTicket) this.remember(staticTicket);
+  }
+
+  get canAuthenticate(): boolean {
+    return this.login !== null;
+  }
+
+  get(): Promise<string> {
+    if (this.current) return Promise.resolve(this.current);
+    if (this.pending) return this.pending;
+    const login = this.login;
+    if (!login) {
+      return Promise.reject(
+        new AuthError('no SuperOffice credentials: set superoffice.ticket, or superoffice.username and superoffice.password'),
+      );
+    }
+    const pending = login().then(
+      (ticket) => {
+        this.current = ticket;
+        this.remember(ticket);
+        return ticket;
+      },
+    );
+    this.pending = pending;
+    const clear = () => {
+      if (this.pending === pending) this.pending = null;
+    };
+    pending.then(clear, clear);
+    return pending;
+  }
+
+  /** Forgets `ticket` if it is still the current one (another caller may already have replaced it). */
+  invalidate(ticket: string): void {
+    if (this.current === ticket) this.current = null;
+  }
+
+  /** Tickets this cache has held, for scrubbing them out of messages. */
+  secrets(): readonly string[] {
+    return this.issued;
+  }
+
+  private remember(ticket: string): void {
+    this.issued.push(ticket);
+    if (this.issued.length > 8) this.issued.shift();
+  }
+}
