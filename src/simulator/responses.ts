@@ -1,0 +1,99 @@
+import type { BatchTaskInfo } from '../core/task.ts';
+import { formatSoDate } from '../superoffice/dates.ts';
+import { SO_NS, SOAP11_NS } from '../superoffice/envelope.ts';
+import { escapeXml, XSI_NS } from '../superoffice/xml.ts';
+
+/** WCF-style SOAP 1.1 answers, written by hand. Every value is escaped. */
+
+export interface ExceptionInfo {
+  exceptionType: string;
+  message: string;
+  friendlyText: string;
+}
+
+const NIL = 'i:nil="true"';
+const MIN_DATE = '0001-01-01T00:00:00';
+
+function envelope(headers: string, body: string): string {
+  return `<s:Envelope xmlns:s="${SOAP11_NS}">${headers ? `<s:Header>${headers}</s:Header>` : ''}<s:Body>${body}</s:Body></s:Envelope>`;
+}
+
+function soHeaders(failure: ExceptionInfo | null): string {
+  const ns = `xmlns="${SO_NS}" xmlns:i="${XSI_NS}"`;
+  const exception = failure
+    ? `<ExceptionInfo ${ns}><Message>${escapeXml(failure.message)}</Message><StackTrace ${NIL}/>` +
+      `<FriendlyText>${escapeXml(failure.friendlyText)}</FriendlyText><ExceptionType>${escapeXml(failure.exceptionType)}</ExceptionType>` +
+      `<Source>SuperOffice.Services</Source><InnerException ${NIL}/><Parameters ${NIL}/></ExceptionInfo>`
+    : `<ExceptionInfo ${NIL} ${ns}/>`;
+  return `${exception}<ExtraInfo ${NIL} ${ns}/><Succeeded xmlns="${SO_NS}">${failure ? 'false' : 'true'}</Succeeded><TimeZone ${NIL} ${ns}/>`;
+}
+
+function str(name: string, value: string | null): string {
+  return value === null ? `<${name} ${NIL}/>` : `<${name}>${escapeXml(value)}</${name}>`;
+}
+
+function taskXml(t: BatchTaskInfo, timeZone: string): string {
+  const date = (v: number | null) => (v === null ? MIN_DATE : formatSoDate(v, timeZone));
+  const params = Object.entries(t.parameterObject)
+    .map(([k, v]) => `<StringKeyValuePair><Key>${escapeXml(k)}</Key><Value>${escapeXml(v)}</Value></StringKeyValuePair>`)
+    .join('');
+  return (
+    `<BatchTaskInfo><TableRight ${NIL}/><FieldProperties ${NIL}/>` +
+    `<Id>${t.id}</Id>${str('Name', t.name)}<AssociateId>${t.associateId}</AssociateId>` +
+    `<DetailsTable>${t.detailsTable ?? 0}</DetailsTable><DetailsRecord>${t.detailsRecord ?? 0}</DetailsRecord>` +
+    `<IsSystemTask>${t.isSystemTask ?? false}</IsSystemTask><IsInternalTask>${t.isInternalTask ?? false}</IsInternalTask>` +
+    `<ParameterObject>${params}</ParameterObject>` +
+    `<LastStarted>${date(t.lastStarted)}</LastStarted><Created>${date(t.created)}</Created>` +
+    `<StartCount>${t.startCount ?? 0}</StartCount>` +
+    str('DatabaseSerialNumber', t.databaseSerialNumber) +
+    str('Context', t.context) +
+    str('Result', t.result) +
+    `<State>${escapeXml(t.state)}</State>` +
+    str('Description', t.description) +
+    str('Response', t.response) +
+    str('Request', t.request) +
+    str('ProgressDescription', t.progressDescription) +
+    `<ProgressPercent>${Math.round(t.progressPercent ?? 0)}</ProgressPercent></BatchTaskInfo>`
+  );
+}
+
+export function batchTasksResponse(tasks: readonly BatchTaskInfo[], timeZone: string): string {
+  const items = tasks.map((t) => taskXml(t, timeZone)).join('');
+  return envelope(
+    soHeaders(null),
+    `<GetBatchTaskInfosByAssociatesResponse xmlns="${SO_NS}"><Response xmlns:i="${XSI_NS}">${items}</Response></GetBatchTaskInfosByAssociatesResponse>`,
+  );
+}
+
+export function batchInBandFailure(failure: ExceptionInfo): string {
+  return envelope(
+    soHeaders(failure),
+    `<GetBatchTaskInfosByAssociatesResponse xmlns="${SO_NS}"><Response ${NIL} xmlns:i="${XSI_NS}"/></GetBatchTaskInfosByAssociatesResponse>`,
+  );
+}
+
+export function authenticateResponse(result: { ticket: string; associate: string; associateId: number } | null): string {
+  const body = result
+    ? `<Response><Associate>${escapeXml(result.associate)}</Associate><AssociateId>${result.associateId}</AssociateId></Response>` +
+      `<Credentials><Ticket>${escapeXml(result.ticket)}</Ticket></Credentials><AuthenticationSucceeded>true</AuthenticationSucceeded>`
+    : `<Response ${NIL}/><Credentials ${NIL}/><AuthenticationSucceeded>false</AuthenticationSucceeded>`;
+  return envelope(soHeaders(null), `<AuthenticateResponse xmlns="${SO_NS}" xmlns:i="${XSI_NS}">${body}</AuthenticateResponse>`);
+}
+
+export function authenticateInBandFailure(failure: ExceptionInfo): string {
+  return envelope(
+    soHeaders(failure),
+    `<AuthenticateResponse xmlns="${SO_NS}" xmlns:i="${XSI_NS}"><Response ${NIL}/><Credentials ${NIL}/><AuthenticationSucceeded>false</AuthenticationSucceeded></AuthenticateResponse>`,
+  );
+}
+
+const WCF_DISPATCHER = 'http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher';
+
+/** A WCF fault; `code` is a local name in the WCF dispatcher namespace or an s: code (e.g. s:Client). */
+export function soapFault(code: string, message: string): string {
+  const faultcode = code.startsWith('s:') ? escapeXml(code) : `a:${escapeXml(code)}`;
+  return envelope(
+    '',
+    `<s:Fault><faultcode xmlns:a="${WCF_DISPATCHER}">${faultcode}</faultcode><faultstring xml:lang="en-US">${escapeXml(message)}</faultstring></s:Fault>`,
+  );
+}

@@ -1,0 +1,367 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BatchTaskInfo } from '../core/task.ts';
+import { assertTimeZone } from '../superoffice/dates.ts';
+import { ARRAYS_NS, readEnvelope, SO_NS, SOAP11_NS, type SoapEnvelope } from '../superoffice/envelope.ts';
+import { childElement, childElements, textOrNull, type XmlElement } from '../superoffice/xml.ts';
+import {
+  authenticateInBandFailure,
+  authenticateResponse,
+  batchInBandFailure,
+  batchTasksResponse,
+  soapFault,
+  type ExceptionInfo,
+} from './responses.ts';
+import { ScenarioRunner, SCENARIOS, scenarioNames } from './scenarios.ts';
+import { TaskTable, type TaskPatch } from './task-table.ts';
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  /** Default 'story'. */
+  scenario?: string;
+  /** If set, every call must carry it in the ApplicationToken SOAP header. */
+  applicationToken?: string;
+  /** username -> password; default { demo: 'demo' }. */
+  users?: Record<string, string>;
+  /** Tickets accepted without authenticating (until expireTickets()). */
+  staticTickets?: string[];
+  /** How an invalid or expired ticket is refused: in-band Succeeded=false (default) or a SOAP Fault. */
+  expiredTicketStyle?: 'in-band' | 'fault';
+  /** Scenario clock step, default 5000 ms. */
+  stepMs?: number;
+  /** Installation base path, default /Cust1. */
+  basePath?: string;
+  /** Zone the installation writes its offset-less dates in, default UTC. */
+  timeZone?: string;
+}
+
+export type FaultType = 'http500' | 'soap-fault' | 'in-band' | 'slow' | 'truncated' | 'refuse';
+
+export interface Fault {
+  type: FaultType;
+  /** How many Batch calls it applies to (default 1). */
+  times?: number;
+  /** For 'slow' (default 2000 ms). */
+  delayMs?: number;
+}
+
+export interface RecordedRequest {
+  associateIds: number[];
+  ticket?: string;
+  applicationToken?: string;
+  /** ApplicationToken/Credentials were inside soap:Header (and nowhere else). */
+  headersInSoapHeader: boolean;
+}
+
+export interface SimulatorStats {
+  /** GetBatchTaskInfosByAssociates calls received (faulted ones included). */
+  calls: number;
+  /** AuthenticateUsernamePassword calls received. */
+  authCalls: number;
+  /** Most requests (of both services) being handled at the same moment. */
+  maxInFlight: number;
+  requests: RecordedRequest[];
+}
+
+export interface Simulator {
+  /** Installation base, e.g. http://127.0.0.1:PORT/Cust1 */
+  url: string;
+  close(): Promise<void>;
+  tasks(): BatchTaskInfo[];
+  upsertTask(task: TaskPatch): void;
+  removeTask(id: number): void;
+  /** Every ticket issued or configured so far stops being valid. */
+  expireTickets(): void;
+  injectFault(fault: Fault): void;
+  clearFaults(): void;
+  readonly stats: SimulatorStats;
+  pauseScenario(): void;
+  resumeScenario(): void;
+}
+
+const BATCH_ACTION = `${SO_NS}/Batch/GetBatchTaskInfosByAssociates`;
+const AUTH_ACTION = `${SO_NS}/SoPrincipal/AuthenticateUsernamePassword`;
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+const EXPIRED_TICKET: ExceptionInfo = {
+  exceptionType: 'SoSessionException',
+  message: 'Ticket is not valid or the session has expired',
+  friendlyText: 'Your session has expired. Please log in again.',
+};
+const INJECTED_IN_BAND: ExceptionInfo = {
+  exceptionType: 'SoDatabaseException',
+  message: 'Deadlock while reading the batch task table; rerun the transaction',
+  friendlyText: 'The database is busy <try again> & later',
+};
+const BAD_APPLICATION_TOKEN: ExceptionInfo = {
+  exceptionType: 'SoApplicationTokenException',
+  message: 'Missing or unknown ApplicationToken',
+  friendlyText: 'This application is not allowed to access the installation',
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const scenarioName = opts.scenario ?? 'story';
+  const scenario = SCENARIOS[scenarioName];
+  if (!scenario) throw new Error(`unknown scenario "${scenarioName}" (known: ${scenarioNames().join(', ')})`);
+  const timeZone = opts.timeZone ?? 'UTC';
+  assertTimeZone(timeZone);
+  const basePath = `/${(opts.basePath ?? '/Cust1').replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
+  const users = opts.users ?? { demo: 'demo' };
+  const expiredStyle = opts.expiredTicketStyle ?? 'in-band';
+
+  const table = new TaskTable();
+  const runner = new ScenarioRunner(scenario, table, opts.stepMs ?? 5000);
+  const validTickets = new Set(opts.staticTickets ?? []);
+  const faults: Required<Fault>[] = [];
+  const stats: SimulatorStats = { calls: 0, authCalls: 0, maxInFlight: 0, requests: [] };
+  const timers = new Set<NodeJS.Timeout>();
+  let inFlight = 0;
+
+  const takeFault = (): Required<Fault> | null => {
+    const fault = faults[0];
+    if (!fault) return null;
+    fault.times -= 1;
+    if (fault.times <= 0) faults.shift();
+    return fault;
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  const send = (res: http.ServerResponse, status: number, xml: string, contentType = 'text/xml; charset=utf-8') => {
+    if (res.destroyed) return;
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(xml) });
+    res.end(xml);
+  };
+
+  const headerValues = (env: SoapEnvelope) => {
+    const inHeader = (name: string) => env.soapHeaders.find((h) => h.name === name && h.ns === SO_NS);
+    const credentials = inHeader('Credentials');
+    const ticket = credentials ? textOrNull(childElement(credentials, 'Ticket'))?.trim() : undefined;
+    const applicationToken = textOrNull(inHeader('ApplicationToken'))?.trim();
+    const misplaced = env.looseHeaders.some((h) => h.name === 'ApplicationToken' || h.name === 'Credentials');
+    return {
+      ticket: ticket || undefined,
+      applicationToken: applicationToken || undefined,
+      headersInSoapHeader: !misplaced && (credentials !== undefined || applicationToken !== undefined),
+    };
+  };
+
+  const applicationTokenOk = (token: string | undefined) => !opts.applicationToken || token === opts.applicationToken;
+
+  const handleBatch = async (env: SoapEnvelope, res: http.ServerResponse) => {
+    stats.calls += 1;
+    const operation = env.body.children[0];
+    if (!operation || operation.name !== 'GetBatchTaskInfosByAssociates' || operation.ns !== SO_NS) {
+      throw new HttpError(500, 'body does not match the SOAPAction');
+    }
+    const headers = headerValues(env);
+    const associateIds = readAssociateIds(operation);
+    stats.requests.push({ associateIds, ...headers });
+
+    const fault = takeFault();
+    if (fault?.type === 'refuse') {
+      res.socket?.destroy();
+      return;
+    }
+    if (fault?.type === 'http500' || (scenario.failEveryNthCall && stats.calls % scenario.failEveryNthCall === 0)) {
+      send(res, 500, '<html><body><h1>500 Internal Server Error</h1></body></html>', 'text/html; charset=utf-8');
+      return;
+    }
+    if (fault?.type === 'soap-fault') {
+      send(res, 500, soapFault('InternalServiceFault', 'The server was unable to process the request due to an internal error.'));
+      return;
+    }
+    if (fault?.type === 'in-band') {
+      send(res, 200, batchInBandFailure(INJECTED_IN_BAND));
+      return;
+    }
+    if (fault?.type === 'slow') await sleep(fault.delayMs);
+
+    if (!applicationTokenOk(headers.applicationToken)) {
+      send(res, 200, batchInBandFailure(BAD_APPLICATION_TOKEN));
+      return;
+    }
+    if (!headers.ticket || !validTickets.has(headers.ticket)) {
+      if (expiredStyle === 'fault') send(res, 500, soapFault('s:Client', `${EXPIRED_TICKET.exceptionType}: ${EXPIRED_TICKET.message}`));
+      else send(res, 200, batchInBandFailure(EXPIRED_TICKET));
+      return;
+    }
+    runner.advance();
+    const xml = batchTasksResponse(table.list(new Set(associateIds)), timeZone);
+    send(res, 200, fault?.type === 'truncated' ? xml.slice(0, Math.floor(xml.length / 2)) : xml);
+  };
+
+  const handleAuth = (env: SoapEnvelope, res: http.ServerResponse) => {
+    stats.authCalls += 1;
+    const operation = env.body.children[0];
+    if (!operation || operation.name !== 'AuthenticateUsernamePassword' || operation.ns !== SO_NS) {
+      throw new HttpError(500, 'body does not match the SOAPAction');
+    }
+    if (!applicationTokenOk(headerValues(env).applicationToken)) {
+      send(res, 200, authenticateInBandFailure(BAD_APPLICATION_TOKEN));
+      return;
+    }
+    const username = textOrNull(childElement(operation, 'UserName')) ?? '';
+    const password = textOrNull(childElement(operation, 'Password')) ?? '';
+    const known = Object.hasOwn(users, username) && users[username] === password;
+    if (!known) {
+      send(res, 200, authenticateResponse(null));
+      return;
+    }
+    const ticket = `7T:${randomBytes(24).toString('base64')}`;
+    validTickets.add(ticket);
+    const associateId = Object.keys(users).indexOf(username) + 1;
+    send(res, 200, authenticateResponse({ ticket, associate: username, associateId }));
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname.toLowerCase();
+    const service = path === `${basePath}/Remote/Services85/Batch.svc`.toLowerCase()
+      ? 'batch'
+      : path === `${basePath}/Remote/Services85/SoPrincipal.svc`.toLowerCase()
+        ? 'principal'
+        : null;
+    if (!service) throw new HttpError(404, 'no such service');
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      throw new HttpError(405, 'POST a SOAP 1.1 envelope');
+    }
+    const contentType = (req.headers['content-type'] ?? '').toLowerCase();
+    if (!contentType.startsWith('text/xml')) {
+      // What WCF basicHttpBinding answers to SOAP 1.2 (application/soap+xml) and anything else.
+      throw new HttpError(415, `Cannot process the message because the content type '${contentType}' was not the expected type 'text/xml; charset=utf-8'.`);
+    }
+    const body = await readBody(req);
+    const action = (req.headers.soapaction ?? '').toString().replace(/^"|"$/g, '');
+    const expected = service === 'batch' ? BATCH_ACTION : AUTH_ACTION;
+    if (action !== expected) {
+      send(res, 500, soapFault('ActionNotSupported', `The message with Action '${action}' cannot be processed at the receiver.`));
+      return;
+    }
+    let env: SoapEnvelope;
+    try {
+      env = readEnvelope(body);
+    } catch (err) {
+      send(res, 400, soapFault('s:Client', `Bad request: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    if (env.version !== '1.1') {
+      send(res, 500, soapFault('s:VersionMismatch', `Expected envelope namespace ${SOAP11_NS}`));
+      return;
+    }
+    if (service === 'batch') await handleBatch(env, res);
+    else handleAuth(env, res);
+  };
+
+  const server = http.createServer((req, res) => {
+    inFlight += 1;
+    stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
+    let counted = true;
+    const done = () => {
+      if (counted) inFlight -= 1;
+      counted = false;
+    };
+    res.on('close', done);
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      const message = err instanceof Error ? err.message : String(err);
+      send(res, status, `${status} ${message}\n`, 'text/plain; charset=utf-8');
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}${basePath}`,
+    stats,
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    tasks() {
+      runner.advance();
+      return table.list();
+    },
+    upsertTask(task) {
+      runner.advance();
+      table.upsert(task);
+    },
+    removeTask(id) {
+      runner.advance();
+      table.remove(id);
+    },
+    expireTickets() {
+      validTickets.clear();
+    },
+    injectFault(fault) {
+      faults.push({ type: fault.type, times: fault.times ?? 1, delayMs: fault.delayMs ?? 2000 });
+    },
+    clearFaults() {
+      faults.length = 0;
+    },
+    pauseScenario() {
+      runner.pause();
+    },
+    resumeScenario() {
+      runner.resume();
+    },
+  };
+}
+
+/** WCF only reads <int> items in the Serialization/Arrays namespace. */
+function readAssociateIds(operation: XmlElement): number[] {
+  const list = childElement(operation, 'AssociateIds');
+  if (!list) return [];
+  return childElements(list, 'int')
+    .filter((i) => i.ns === ARRAYS_NS)
+    .map((i) => Number(i.text.trim()))
+    .filter((n) => Number.isInteger(n));
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) {
+        reject(new HttpError(413, 'request too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
