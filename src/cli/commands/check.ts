@@ -5,7 +5,7 @@ import { createProbeRedis } from '../../daemon/redis-connections.ts';
 import { verifySmtp } from '../../notify/test-email.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
 import { parseCommandArgs } from '../args.ts';
-import { redactUrl } from '../redact-url.ts';
+import { redactUrl } from '../../config/describe.ts';
 
 interface CheckLine {
   ok: boolean;
@@ -86,7 +86,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     config = loadConfig(path);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    print({ ok: false, name: 'config', detail: `${path}:\n${error.message}` });
+    print({ ok: false, name: 'config', detail: error.message });
     return 2;
   }
   const associates = config.schedules.reduce((n, s) => n + s.associates.length, 0);
