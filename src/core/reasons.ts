@@ -27,8 +27,8 @@ export function stateChangeText(from: string, to: string): string {
 /** Why a stalled alert ends, or null while the task is still running with the same progress. */
 export function stallEnd(before: TaskRecord | undefined, task: BatchTaskInfo, change: TaskChange, running: boolean): string | null {
   if (!before) return 'task reappeared';
-  if (change.newRun) return restartText(before.task, task);
   if (change.stateChanged) return stateChangeText(before.task.state, task.state);
+  if (change.newRun) return restartText(before.task, task);
   if (!running) return `task is ${task.state}`;
   if (change.progressChanged) return `progress changed from ${progressText(before.task)} to ${progressText(task)}`;
   return null;
@@ -37,8 +37,9 @@ export function stallEnd(before: TaskRecord | undefined, task: BatchTaskInfo, ch
 /** Why a stuck alert ends, or null while the task is still New in the same run. */
 export function stuckEnd(before: TaskRecord | undefined, task: BatchTaskInfo, change: TaskChange): string | null {
   if (!before) return 'task reappeared';
-  if (change.newRun) return restartText(before.task, task);
+  // Leaving New normally bumps StartCount too: the state change is the news.
   if (task.state !== 'New') return `task left New (now ${task.state})`;
+  if (change.newRun) return restartText(before.task, task);
   return null;
 }
 
