@@ -38,6 +38,10 @@ export interface TestSmtpServer {
   waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   setFailure(failure: SmtpFailure | null): void;
   setRejectRecipients(pattern: RegExp | null): void;
+  /** Never answer at this stage (a server that stalls), until set back to null. Resolves `hanging`. */
+  setHang(stage: 'mail' | 'data' | null): void;
+  /** Resolves once a client is being held by setHang. */
+  hanging(): Promise<void>;
   /** Stops listening and drops open connections (clients then get connection refused). */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -57,6 +61,15 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
   let rejectRecipients = opts.rejectRecipients ?? null;
   let port = 0;
   let server: SMTPServer | null = null;
+  let hangAt: 'mail' | 'data' | null = null;
+  const held: Array<() => void> = [];
+  let onHeld: (() => void) | null = null;
+  const hold = (stage: 'mail' | 'data', proceed: () => void): boolean => {
+    if (hangAt !== stage) return false;
+    held.push(proceed);
+    onHeld?.();
+    return true;
+  };
 
   const failHere = (stage: 'mail' | 'rcpt' | 'data'): Error | null => {
     if (!failure || failure.left <= 0 || (failure.at ?? 'mail') !== stage) return null;
@@ -82,6 +95,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
       callback(null, { user: auth.username ?? '' });
     },
     onMailFrom(_address, _session, callback) {
+      if (hold('mail', () => callback(failHere('mail')))) return;
       callback(failHere('mail'));
     },
     onRcptTo(address, _session, callback) {
@@ -95,6 +109,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (hold('data', () => callback(smtpError(451, '4.3.0 Try again later')))) return;
         const failed = failHere('data');
         if (failed) {
           callback(failed);
@@ -169,6 +184,19 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
     },
     setRejectRecipients(pattern) {
       rejectRecipients = pattern;
+    },
+    setHang(stage) {
+      hangAt = stage;
+      if (stage === null) for (const proceed of held.splice(0)) proceed();
+    },
+    hanging() {
+      return new Promise((resolve) => {
+        if (held.length > 0) return resolve();
+        onHeld = () => {
+          onHeld = null;
+          resolve();
+        };
+      });
     },
     async stop() {
       const current = server;
