@@ -40,6 +40,10 @@ export function createSuperOfficeClient(config: SuperOfficeConfig, options: Supe
   return new SoapSuperOfficeClient(config, options);
 }
 
+interface PollState {
+  failed: boolean;
+}
+
 /** A chunk not sent because another chunk of the same poll already failed. */
 class ChunkCancelled extends Error {}
 
@@ -84,16 +88,14 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     const size = this.config.associatesPerRequest;
     const chunks: number[][] = [];
     for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
-    let failed = false;
+    const poll: PollState = { failed: false };
     const results = await Promise.allSettled(
       chunks.map(async (chunk) => {
-        // A poll is all or nothing: once one chunk failed, chunks still waiting are not sent.
-        if (failed) return [];
         try {
-          return await this.tasksOf(chunk, () => failed);
+          return await this.tasksOf(chunk, poll);
         } catch (err) {
           if (err instanceof ChunkCancelled) return [];
-          failed = true;
+          poll.failed = true;
           throw this.reportError(err);
         }
       }),
@@ -121,9 +123,9 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   }
 
   /** One GetBatchTaskInfosByAssociates call; on a refusal, one fresh ticket and one retry. */
-  private async tasksOf(associateIds: number[], cancelled: () => boolean): Promise<BatchTaskInfo[]> {
+  private async tasksOf(associateIds: number[], poll: PollState): Promise<BatchTaskInfo[]> {
     const ticket = await this.tickets.get();
-    const first = await this.callBatch(associateIds, ticket, cancelled);
+    const first = await this.callBatch(associateIds, ticket, poll);
     if (first.ok) return first.tasks;
     const refusal = first.refusal;
     if (!this.tickets.canAuthenticate) {
@@ -140,7 +142,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       error: refusal.message,
     });
     this.tickets.invalidate(ticket);
-    const retry = await this.callBatch(associateIds, await this.tickets.get(), () => false);
+    const retry = await this.callBatch(associateIds, await this.tickets.get(), poll);
     if (retry.ok) return retry.tasks;
     throw retry.refusal;
   }
@@ -148,24 +150,27 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   private async callBatch(
     associateIds: number[],
     ticket: string,
-    cancelled: () => boolean,
+    poll: PollState,
   ): Promise<{ ok: true; tasks: BatchTaskInfo[] } | { ok: false; refusal: Refusal }> {
     const headers = [`<Credentials xmlns="${SO_NS}"><Ticket>${escapeXml(ticket)}</Ticket></Credentials>`];
     if (this.config.applicationToken) headers.unshift(this.applicationTokenHeader(this.config.applicationToken));
-    const started = Date.now();
-    const res = await this.limiter.run(() => {
-      if (cancelled()) throw new ChunkCancelled();
-      return this.batch.call({ AssociateIds: { int: associateIds } }, headers, this.config.timeout);
+    return this.limiter.run(async () => {
+      // A poll is all or nothing: once one chunk failed, chunks still waiting are not sent.
+      if (poll.failed) throw new ChunkCancelled();
+      const started = Date.now();
+      try {
+        const res = await this.batch.call({ AssociateIds: { int: associateIds } }, headers, this.config.timeout);
+        this.log('debug', 'GetBatchTaskInfosByAssociates', { associates: associateIds.length, status: res.status, ms: Date.now() - started });
+        const read = readResponse(res, 'GetBatchTaskInfosByAssociatesResponse', 'GetBatchTaskInfosByAssociates', this.redact);
+        if (!read.ok) return read;
+        return { ok: true as const, tasks: this.parseTasks(read.element) };
+      } catch (err) {
+        // Marked before the slot is handed to the next waiting chunk.
+        poll.failed = true;
+        if (err instanceof TaskFieldError) throw new MalformedResponseError(`GetBatchTaskInfosByAssociates: ${err.message}`);
+        throw err;
+      }
     });
-    this.log('debug', 'GetBatchTaskInfosByAssociates', { associates: associateIds.length, status: res.status, ms: Date.now() - started });
-    const read = readResponse(res, 'GetBatchTaskInfosByAssociatesResponse', 'GetBatchTaskInfosByAssociates', this.redact);
-    if (!read.ok) return read;
-    try {
-      return { ok: true, tasks: this.parseTasks(read.element) };
-    } catch (err) {
-      if (err instanceof TaskFieldError) throw new MalformedResponseError(`GetBatchTaskInfosByAssociates: ${err.message}`);
-      throw err;
-    }
   }
 
   private applicationTokenHeader(token: string): string {
