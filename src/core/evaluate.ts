@@ -16,7 +16,10 @@ import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
  * - A failed poll leaves task records and task alerts as they are: no task events, no task reminders.
  *   On the next successful poll, the time from the last successful poll to this one is not counted
  *   towards stallAfter or queuedTimeout (carried-over timers of tasks without that alert move forward by
- *   it): a task is never declared stalled or stuck because batchwatch could not see it.
+ *   it): a task is never declared stalled or stuck because batchwatch could not see it. The `since`
+ *   of such a stall is therefore the shifted instant (observed time only).
+ * - Event `since`: failed = the poll that saw the failure; stalled = progressSince; stuck = when the task
+ *   was first seen in New for this run; reminders and resolutions carry their episode's `since`.
  * - A new failure while a failed alert is still active (Failed -> Started -> Failed) replaces the old
  *   episode without a resolution: the task did not recover, so no "resolved" mail is sent.
  * - A task first seen already Failed alerts only if LastStarted (else Created) lies within
