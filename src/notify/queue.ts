@@ -171,7 +171,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       const sentLog = new SentLog(redis, prefix, mail.retryFor + SENT_LOG_EXTRA_TTL_MS);
       smtp.verify().then(
         () => log('info', 'SMTP server reachable'),
-        (error: unknown) => log('warn', 'SMTP server not reachable now; notifications wait in the queue', { err: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) => {
+          if (!closing) log('warn', 'SMTP server not reachable now; notifications wait in the queue', { err: error instanceof Error ? error.message : String(error) });
+        },
       );
       worker = new Worker<NotificationBatch>(NOTIFY_QUEUE, (job) => deliver(job, sentLog, smtp), {
         connection,
