@@ -156,7 +156,7 @@ function describeEvent(event: AlertEvent): EventSection {
 function timeFacts(event: AlertEvent): Fact[] {
   if (event.kind === 'resolved') {
     return [
-      { label: 'Firing since', value: `${isoUtc(event.since)} (lasted ${formatDuration(event.at - event.since)})` },
+      { label: 'Since', value: `${isoUtc(event.since)} (lasted ${formatDuration(event.at - event.since)})` },
       { label: 'Resolved at', value: isoUtc(event.at) },
     ];
   }
