@@ -62,6 +62,7 @@ export interface SimulatorStats {
   authCalls: number;
   /** Most requests (of both services) being handled at the same moment. */
   maxInFlight: number;
+  /** The most recent Batch requests (up to 10 000), oldest first. */
   requests: RecordedRequest[];
 }
 
@@ -84,6 +85,8 @@ export interface Simulator {
 const BATCH_ACTION = `${SO_NS}/Batch/GetBatchTaskInfosByAssociates`;
 const AUTH_ACTION = `${SO_NS}/SoPrincipal/AuthenticateUsernamePassword`;
 const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Keeps a long-running `batchwatch simulator` from growing without bound. */
+const MAX_RECORDED_REQUESTS = 10_000;
 
 const EXPIRED_TICKET: ExceptionInfo = {
   exceptionType: 'SoSessionException',
@@ -175,6 +178,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const headers = headerValues(env);
     const associateIds = readAssociateIds(operation);
     stats.requests.push({ associateIds, ...headers });
+    if (stats.requests.length > MAX_RECORDED_REQUESTS) stats.requests.shift();
 
     const fault = takeFault();
     if (fault?.type === 'refuse') {
