@@ -1,4 +1,4 @@
-import type { AlertEvent } from '../core/model.ts';
+import type { AlertEvent, TaskRecord } from '../core/model.ts';
 import type { PollReport } from '../monitor/poll.ts';
 
 function pad(rows: string[][]): string {
@@ -20,6 +20,29 @@ export function describeEvent(event: AlertEvent): string {
   return `${kind}: ${what} since ${iso(event.since)}${event.reason ? ` — ${event.reason}` : ''}${event.error ? ` — ${event.error.kind}: ${event.error.message}` : ''}`;
 }
 
+/**
+ * When the task entered its current state. A task seen for the first time has not been watched
+ * changing, so its own LastStarted (or Created) says more than "now".
+ */
+function stateSinceBestGuess(record: TaskRecord): number {
+  if (record.stateSince !== record.firstSeenAt) return record.stateSince;
+  return record.task.lastStarted ?? record.task.created ?? record.stateSince;
+}
+
+/** The --json shape of one schedule's poll: the tasks as SuperOffice returned them, and the events. */
+export function reportJson(report: PollReport) {
+  return {
+    schedule: report.schedule,
+    result: report.result,
+    durationMs: Math.round(report.durationMs),
+    error: report.outcome.ok ? null : report.outcome.error,
+    tasks: Object.values(report.snapshot.tasks)
+      .sort((a, b) => a.task.associateId - b.task.associateId || a.task.id - b.task.id)
+      .map((record) => ({ ...record.task, stateSince: stateSinceBestGuess(record) })),
+    events: report.events,
+  };
+}
+
 /** The human-readable poll-once output: tasks per associate, then events. */
 export function formatReport(report: PollReport): string {
   const lines: string[] = [`schedule ${report.schedule}: ${report.result} in ${Math.round(report.durationMs)} ms`];
@@ -29,9 +52,10 @@ export function formatReport(report: PollReport): string {
     if (records.length === 0) lines.push('  no tasks');
     else {
       const rows = [['associate', 'id', 'name', 'state', 'progress', 'since']];
-      for (const { task, stateSince } of records) {
+      for (const record of records) {
+        const { task } = record;
         const progress = task.progressPercent == null ? '-' : `${task.progressPercent}%`;
-        rows.push([String(task.associateId), String(task.id), oneLine(task.name), task.state, progress, iso(stateSince)]);
+        rows.push([String(task.associateId), String(task.id), oneLine(task.name), task.state, progress, iso(stateSinceBestGuess(record))]);
       }
       lines.push(pad(rows).replace(/^/gm, '  '));
     }

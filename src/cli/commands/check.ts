@@ -23,6 +23,10 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
   return { value, ms: Math.round(performance.now() - start) };
 }
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -57,7 +61,7 @@ async function checkSuperOffice(config: Config): Promise<CheckLine[]> {
     for (const schedule of config.schedules) {
       try {
         const { value, ms: callMs } = await timed(() => client.getBatchTaskInfosByAssociates(schedule.associates));
-        lines.push({ ok: true, name: `schedule ${schedule.name}`, detail: `${value.length} tasks for ${schedule.associates.length} associates (${callMs} ms)` });
+        lines.push({ ok: true, name: `schedule ${schedule.name}`, detail: `${plural(value.length, 'task')} for ${plural(schedule.associates.length, 'associate')} (${callMs} ms)` });
       } catch (error) {
         lines.push({ ok: false, name: `schedule ${schedule.name}`, detail: message(error) });
       }
@@ -74,7 +78,7 @@ async function checkSmtp(config: Config): Promise<CheckLine> {
     const detail = await verifySmtp(config.mail);
     return { ok: true, name: 'smtp', detail: `${redactUrl(config.mail.smtp)} ${detail}` };
   } catch (error) {
-    return { ok: false, name: 'smtp', detail: `${redactUrl(config.mail.smtp)}: ${message(error)}` };
+    return { ok: false, name: 'smtp', detail: message(error) };
   }
 }
 
@@ -90,7 +94,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const associates = config.schedules.reduce((n, s) => n + s.associates.length, 0);
-  const lines: CheckLine[] = [{ ok: true, name: 'config', detail: `${path}: ${config.schedules.length} schedules, ${associates} associates` }];
+  const lines: CheckLine[] = [{ ok: true, name: 'config', detail: `${path}: ${plural(config.schedules.length, 'schedule')}, ${plural(associates, 'associate')}` }];
   print(lines[0]!);
   for (const run of [() => checkRedis(config), () => checkSuperOffice(config), () => checkSmtp(config)]) {
     const result = await run();

@@ -9,9 +9,9 @@ import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
 import { parseCommandArgs, UsageError } from '../args.ts';
-import { formatReport } from '../format.ts';
+import { formatReport, reportJson } from '../format.ts';
 
-const DELIVERY_WAIT_MS = 30_000;
+const DELIVERY_WAIT_MS = 15_000;
 
 export async function pollOnceCommand(argv: string[]): Promise<number> {
   const values = parseCommandArgs(argv, {
@@ -52,9 +52,10 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
         ),
       );
     }
-    const delivery = notifier && reports.some((r) => r.events.length > 0) ? await deliver(notifier) : null;
+    const anyEvents = reports.some((r) => r.events.length > 0);
+    const delivery = !anyEvents || dryRun ? null : !config.mail.enabled ? 'mail is disabled (mail.enabled: false)' : await deliver(notifier!);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ dryRun, reports, delivery }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ dryRun, schedules: reports.map(reportJson), delivery }, null, 2)}\n`);
     } else {
       for (const report of reports) process.stdout.write(`${formatReport(report)}\n`);
       if (dryRun) process.stdout.write('dry run: nothing written, nothing sent\n');
@@ -75,5 +76,5 @@ async function deliver(notifier: NonNullable<ReturnType<typeof createNotifier>>)
     if ((await notifier.depth()) === 0) return 'delivered';
     await new Promise((r) => setTimeout(r, 200));
   }
-  return 'still queued (will be retried by the daemon)';
+  return 'not delivered yet; queued in Redis, `batchwatch run` keeps retrying until mail.retryFor';
 }
