@@ -1,29 +1,10 @@
 import type { ActiveAlert, BatchTaskInfo, Snapshot, TaskRecord } from '../src/core/model.ts';
 import { emptySnapshot } from '../src/core/model.ts';
+import { task as baseTask, type TaskInput } from './helpers/tasks.ts';
 
-export function task(overrides: Partial<BatchTaskInfo> & Pick<BatchTaskInfo, 'id'>): BatchTaskInfo {
-  return {
-    name: `Task ${overrides.id}`,
-    associateId: 12,
-    detailsTable: null,
-    detailsRecord: null,
-    isSystemTask: false,
-    isInternalTask: false,
-    parameterObject: {},
-    lastStarted: null,
-    created: null,
-    startCount: null,
-    databaseSerialNumber: null,
-    context: null,
-    result: null,
-    state: 'New',
-    description: null,
-    response: null,
-    request: null,
-    progressDescription: null,
-    progressPercent: null,
-    ...overrides,
-  };
+/** The shared task builder, with StartCount unknown unless a test sets it. */
+export function task(overrides: TaskInput): BatchTaskInfo {
+  return baseTask({ startCount: null, ...overrides });
 }
 
 export function record(info: BatchTaskInfo, times: Partial<Omit<TaskRecord, 'task'>> = {}): TaskRecord {
