@@ -110,4 +110,33 @@ describe('BullMQ poll schedules', () => {
     );
     await scheduler.close();
   });
+
+  it('a poll that ends during a Redis outage does not leave its lock behind', async () => {
+    const store = new SnapshotStore(redis, 'lock');
+    const polls: number[] = [];
+    let inFlight: (() => void) | null = null;
+    const scheduler = new PollScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'lock',
+      schedules: [fast],
+      store,
+      runPoll: async () => {
+        polls.push(Date.now());
+        if (polls.length === 1) await new Promise<void>((resolve) => (inFlight = resolve)); // a slow SOAP call
+      },
+      lockTtlMs: 60_000,
+      instruments: noopInstruments,
+      log,
+    });
+    await scheduler.register();
+    scheduler.start();
+    await waitUntil(() => inFlight !== null, 5000, 'the first poll to start');
+    await redisServer.stop();
+    (inFlight as unknown as () => void)(); // the poll finishes while Redis is down: its unlock fails
+    await sleep(1000);
+    await redisServer.start();
+    const restarted = Date.now();
+    await waitUntil(() => polls.some((t) => t > restarted), 10_000, 'a poll after the restart (the lock TTL is 60 s)');
+    await scheduler.close();
+  });
 });

@@ -96,7 +96,27 @@ export class PollScheduler {
       this.options.instruments.pollCompleted(schedule.name, 'failure', 0);
       throw error;
     } finally {
-      await this.options.store.unlock(schedule.name, token).catch(() => undefined);
+      void this.release(schedule.name, token);
+    }
+  }
+
+  /**
+   * Releases the schedule's lock, retrying while Redis is unreachable: a lock left behind by a poll
+   * that ended during an outage would otherwise skip every tick until its TTL ran out.
+   */
+  private async release(schedule: string, token: string): Promise<void> {
+    const deadline = Date.now() + this.options.lockTtlMs;
+    for (;;) {
+      try {
+        await this.options.store.unlock(schedule, token);
+        return;
+      } catch (error) {
+        if (Date.now() >= deadline) {
+          this.options.log.warn({ schedule, err: (error as Error).message }, 'could not release the poll lock; it expires by itself');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500).unref());
+      }
     }
   }
 
