@@ -91,7 +91,11 @@ export async function startPrivateRedis(options: { binary?: string; port?: numbe
     );
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child = proc;
+    // Never outlive our process (a test runner's forced exit, an uncaught error): no orphaned servers.
+    const killOnExit = () => proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
     proc.on('exit', () => {
+      process.off('exit', killOnExit);
       if (child === proc) child = null;
     });
     try {

@@ -60,6 +60,8 @@ function wallClockAt(epochMs: number, timeZone: string): WallClock {
 
 /** Zone offset (ms, east positive) in effect at an instant. */
 function offsetAt(epochMs: number, timeZone: string): number {
+  // The common case needs no Intl call (formatToParts dominates parsing time on large responses).
+  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 0;
   const whole = Math.floor(epochMs / 1000) * 1000;
   const w = wallClockAt(whole, timeZone);
   return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - whole;

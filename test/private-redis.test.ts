@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { findRedisServer, startPrivateRedis } from '../src/runtime/private-redis.ts';
+import { runCli } from './helpers/cli.ts';
+
+const fixture = fileURLToPath(new URL('./fixtures/start-redis-and-exit.ts', import.meta.url));
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('private redis-server', () => {
+  it('keeps data across stop/start and frees its port on close', async () => {
+    const server = await startPrivateRedis();
+    const client = new Redis(server.url, { maxRetriesPerRequest: null });
+    client.on('error', () => undefined);
+    await client.set('k', 'v');
+    await server.stop();
+    assert.equal(await portOpen(server.port), false);
+    await server.start();
+    assert.equal(await client.get('k'), 'v');
+    client.disconnect();
+    await server.close();
+    assert.equal(await portOpen(server.port), false);
+  });
+
+  it('dies with the process that started it', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fixture]);
+    const port = Number(stdout.trim());
+    assert.ok(port > 0);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await portOpen(port), false, 'no orphaned redis-server');
+  });
+
+  it('demo says in one line how to get Redis when there is neither REDIS_URL nor redis-server', async () => {
+    assert.equal(findRedisServer({ PATH: '/nonexistent' }), null);
+    const result = await runCli(['demo'], { PATH: '/nonexistent', REDIS_URL: '' });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+    assert.match(result.stderr, /set REDIS_URL=.*or put redis-server on PATH/);
+  });
+});
