@@ -9,6 +9,8 @@ interface Exchange {
   error?: unknown;
 }
 
+const EMPTY_ENVELOPE = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>';
+
 type Callback = (error: unknown, response?: unknown, body?: unknown) => void;
 
 function isExchange(value: unknown): value is Exchange {
@@ -27,7 +29,9 @@ const transport = {
     postXml(url, String(data), stringHeaders, exchange.timeoutMs).then(
       (response) => {
         exchange.response = response;
-        callback(null, { status: response.status, headers: { 'content-type': response.contentType }, data: response.body }, response.body);
+        // Our own reader judges the raw answer; node-soap gets an empty envelope so it does not parse
+        // (possibly megabytes of) XML a second time only for us to discard its result.
+        callback(null, { status: response.status, headers: { 'content-type': 'text/xml' }, data: EMPTY_ENVELOPE }, EMPTY_ENVELOPE);
       },
       (error: unknown) => {
         exchange.error = error;
