@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderBatch, type RenderedMessage } from '../src/notify/render.ts';
-import { formatDuration, isoUtc } from '../src/notify/format.ts';
+import { formatElapsed, isoUtc } from '../src/notify/format.ts';
 import { batch, cases, event, HOSTILE_NAME, task, T0 } from './notify-fixtures.ts';
 
 const SNAPSHOTS = fileURLToPath(new URL('./notify-snapshots/', import.meta.url));
@@ -114,10 +114,10 @@ describe('renderBatch', () => {
   });
 
   it('formats durations and times compactly', () => {
-    assert.equal(formatDuration(45_000), '45s');
-    assert.equal(formatDuration(17 * 60_000), '17m');
-    assert.equal(formatDuration(125 * 60_000), '2h5m');
-    assert.equal(formatDuration((3 * 24 + 4) * 3_600_000), '3d4h');
+    assert.equal(formatElapsed(45_000), '45s');
+    assert.equal(formatElapsed(17 * 60_000), '17m');
+    assert.equal(formatElapsed(125 * 60_000), '2h5m');
+    assert.equal(formatElapsed((3 * 24 + 4) * 3_600_000), '3d4h');
     assert.equal(isoUtc(T0), '2024-05-01T10:00:00Z');
   });
 });

@@ -33,8 +33,8 @@ export function isoUtc(ms: number): string {
   return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
-/** Compact duration in the config's own units: 45s, 17m, 2h5m, 3d4h. */
-export function formatDuration(ms: number): string {
+/** Elapsed time for people, rounded to its two largest units ("1h5m"); config durations use config/duration.ts. */
+export function formatElapsed(ms: number): string {
   const totalSeconds = Math.max(0, Math.floor(ms / 1000));
   if (totalSeconds < 60) return `${totalSeconds}s`;
   const totalMinutes = Math.floor(totalSeconds / 60);

@@ -1,5 +1,5 @@
 import type { AlertEvent, EventKind, NotificationBatch } from '../core/model.ts';
-import { atomSafe, block, escapeHtml, formatDuration, isoUtc, messageIdDomain, oneLine, truncate } from './format.ts';
+import { atomSafe, block, escapeHtml, formatElapsed, isoUtc, messageIdDomain, oneLine, truncate } from './format.ts';
 
 export interface RenderedMessage {
   subject: string;
@@ -156,11 +156,11 @@ function describeEvent(event: AlertEvent): EventSection {
 function timeFacts(event: AlertEvent): Fact[] {
   if (event.kind === 'resolved') {
     return [
-      { label: 'Since', value: `${isoUtc(event.since)} (lasted ${formatDuration(event.at - event.since)})` },
+      { label: 'Since', value: `${isoUtc(event.since)} (lasted ${formatElapsed(event.at - event.since)})` },
       { label: 'Resolved at', value: isoUtc(event.at) },
     ];
   }
-  return [{ label: 'Since', value: `${isoUtc(event.since)} (for ${formatDuration(event.at - event.since)})` }];
+  return [{ label: 'Since', value: `${isoUtc(event.since)} (for ${formatElapsed(event.at - event.since)})` }];
 }
 
 function taskFacts(event: AlertEvent): Fact[] {
@@ -190,7 +190,7 @@ function scheduleFacts(event: AlertEvent): Fact[] {
 }
 
 function summaryLine(event: AlertEvent): string {
-  const lasting = formatDuration(event.at - event.since);
+  const lasting = formatElapsed(event.at - event.since);
   const reminder = event.repeat ? ' This is a reminder: the alert is still firing.' : '';
   if (event.kind === 'resolved') return `Resolved${event.reason ? `: ${oneLine(event.reason)}` : ''}.`;
   switch (event.alertKind) {
