@@ -1,4 +1,5 @@
 import { SCENARIOS, scenarioNames } from './scenarios.ts';
+import { untilSignal } from '../runtime/signals.ts';
 import { startSimulator } from './server.ts';
 
 export const DEFAULT_SIMULATOR_PORT = 8085;
@@ -42,15 +43,7 @@ export async function runSimulatorCommand(args: { port?: number; scenario?: stri
       '',
     ].join('\n'),
   );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const stop = (s: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(s);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const signal = await untilSignal();
   process.stdout.write(`${signal}: stopping the simulator\n`);
   await simulator.close();
   return 0;

@@ -10,7 +10,7 @@ import { createLogger } from '../../log.ts';
 import { findRedisServer, freePort, REDIS_MISSING_HINT, startPrivateRedis, type PrivateRedis } from '../../runtime/private-redis.ts';
 import { startSimulator } from '../../simulator/server.ts';
 import { parseCommandArgs, parsePort } from '../args.ts';
-import { untilSignal } from '../signals.ts';
+import { untilSignal } from '../../runtime/signals.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -2,7 +2,7 @@ import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger } from '../../log.ts';
 import { startDaemon } from '../../daemon/daemon.ts';
 import { parseCommandArgs } from '../args.ts';
-import { untilSignal } from '../signals.ts';
+import { untilSignal } from '../../runtime/signals.ts';
 
 /** Shutdown must finish inside the 10 s a service manager grants; in-flight work not done by then is handed back. */
 const SHUTDOWN_BUDGET_MS = 9000;
