@@ -34,7 +34,8 @@ export function event(overrides: Partial<AlertEvent> & Pick<AlertEvent, 'kind'>)
   const alertKind = overrides.alertKind ?? (overrides.kind === 'resolved' ? 'failed' : overrides.kind);
   const t = overrides.task ?? (alertKind === 'superoffice-down' ? undefined : task());
   const base: AlertEvent = {
-    id: `${alertKind}:${t?.id ?? 'sales'}:${T0}`,
+    // Like the real ids (src/core/event-id.ts): a resolution's id extends the id of what it resolves.
+    id: `${alertKind}:${t?.id ?? 'sales'}:${T0}${overrides.kind === 'resolved' ? ':resolved' : ''}`,
     kind: overrides.kind,
     alertKind,
     schedule: 'sales',
@@ -102,6 +103,7 @@ export const cases: Record<string, NotificationBatch> = {
   hostile: batch([
     event({
       kind: 'failed',
+      id: `failed:4711:${T0 + 1}`,
       task: task({
         name: HOSTILE_NAME,
         description: '<b>bold</b> & "quoted"',

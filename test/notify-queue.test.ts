@@ -6,6 +6,7 @@ import type { MailConfig } from '../src/config/types.ts';
 import { noopInstruments, type Instruments, type NotificationOutcome } from '../src/metrics/instruments.ts';
 import { createNotifier, jobIdFor, retryDelayMs, MAX_RETRY_DELAY_MS, type Notifier, type NotifierDeps } from '../src/notify/queue.ts';
 import { SentLog, sentLogKey, SENT_LOG_EXTRA_TTL_MS } from '../src/notify/sent-log.ts';
+import { createMailTransport, type MailTransport } from '../src/notify/transport.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type ReceivedMessage, type TestSmtpServer } from './helpers/smtp.ts';
 import { batch, cases, event } from './notify-fixtures.ts';
@@ -123,7 +124,7 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     assert.ok(!html.includes('<img'), 'Response escaped in HTML');
 
     assert.equal(rec.counts.sent, 3);
-    const ttl = await client.pttl(sentLogKey(prefix, 'sales.first'));
+    const ttl = await client.pttl(sentLogKey(prefix, first.events[0]!.id));
     assert.ok(ttl > 60_000 + SENT_LOG_EXTRA_TTL_MS - 60_000, `notification log kept well beyond retryFor (pttl ${ttl})`);
     const keys = await client.keys('*');
     assert.ok(keys.some((k) => k.startsWith(`${prefix}:{notify}:`)), 'BullMQ keys under the prefix');
@@ -152,7 +153,7 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     const rec = recorder();
     const prefix = nextPrefix();
     const b = fresh(cases.stuck!, 'sales.logged');
-    await new SentLog(client, prefix, 60_000).record(b.id, { sentAt: Date.now(), response: '250 ok', messageId: '<x@y>' });
+    await new SentLog(client, prefix, 60_000).record(b.events, { sentAt: Date.now(), response: '250 ok', messageId: '<x@y>' });
     const n = notifier(prefix, mailConfig(), rec);
     await n.start();
     await n.enqueue(b);
@@ -160,6 +161,49 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     await sleep(300);
     assert.equal(smtp.messages.length, 0);
     assert.ok(rec.logs.some((l) => /already sent/.test(l.msg)));
+  });
+
+  it('tells each event once, even when it comes round again in another batch', async () => {
+    smtp = await startSmtpServer();
+    const rec = recorder();
+    const n = notifier(nextPrefix(), mailConfig(), rec);
+    await n.start();
+    const failed = event({ kind: 'failed' });
+    const stalled = event({ kind: 'stalled', task: cases.stalled!.events[0]!.task! });
+    await n.enqueue({ ...batch([failed]), id: 'sales.one', createdAt: Date.now() });
+    await smtp.waitForMessages(1);
+    await n.enqueue({ ...batch([failed, stalled]), id: 'sales.two', createdAt: Date.now() });
+    const [, second] = await smtp.waitForMessages(2);
+    assert.equal(second!.parsed.headers.get('x-batchwatch-events'), 'stalled=4712', 'only the event not told before');
+    await n.enqueue({ ...batch([stalled, failed]), id: 'sales.three', createdAt: Date.now() });
+    await waitFor('the third job to finish', async () => (await n.depth()) === 0);
+    await sleep(300);
+    assert.equal(smtp.messages.length, 2, 'nothing new to tell: no mail');
+  });
+
+  it('a mail the SMTP server accepted is not sent again when recording it fails for a moment', async () => {
+    smtp = await startSmtpServer();
+    const rec = recorder();
+    const real = createMailTransport(smtp.url);
+    // Right after the server accepted the mail, Redis refuses writes (OOM under noeviction) for a moment.
+    const transport: MailTransport = {
+      verify: () => real.verify(),
+      close: (options) => real.close(options),
+      async send(message, envelope, signal) {
+        const result = await real.send(message, envelope, signal);
+        await client.config('SET', 'maxmemory', '1');
+        setTimeout(() => void client.config('SET', 'maxmemory', '0'), 300);
+        return result;
+      },
+    };
+    const n = notifier(nextPrefix(), mailConfig({ retryDelay: 100 }), rec, { transport });
+    await n.start();
+    await n.enqueue(fresh(cases.failed!, 'sales.oom'));
+    await smtp.waitForMessages(1);
+    await waitFor('the job to finish', async () => (await n.depth().catch(() => 1)) === 0);
+    await sleep(1000);
+    assert.equal(smtp.messages.length, 1);
+    assert.equal(rec.counts.sent, 1);
   });
 
   it('retries while the SMTP server answers 421, then delivers exactly once', async () => {

@@ -6,7 +6,7 @@ import type { MailConfig } from '../config/types.ts';
 import { noopInstruments, type Instruments } from '../metrics/instruments.ts';
 import { NOTIFY_QUEUE } from '../store/keys.ts';
 import { renderBatch } from './render.ts';
-import { SENT_LOG_EXTRA_TTL_MS, SentLog } from './sent-log.ts';
+import { SENT_LOG_EXTRA_TTL_MS, SentLog, type SentRecord } from './sent-log.ts';
 import { createMailTransport, MailDeliveryError, toDeliveryError, type MailTransport, type SendResult } from './transport.ts';
 
 export type NotifyLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -42,6 +42,8 @@ const BACKOFF_TYPE = 'batchwatch-exponential';
 /** Each retry waits at most this long, however long the outage already lasted. */
 export const MAX_RETRY_DELAY_MS = 3_600_000;
 const DAY_MS = 24 * 3_600_000;
+/** Attempts to record a sent mail (backing off from 400 ms) before logging the failure and moving on. */
+const RECORD_ATTEMPTS = 5;
 
 /** BullMQ custom job ids must not contain ':'; encodeURIComponent is injective and encodes it. */
 export function jobIdFor(batchId: string): string {
@@ -103,11 +105,17 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let closing: Promise<void> | null = null;
 
   const deliver = async (job: Job<NotificationBatch>, sentLog: SentLog, smtp: MailTransport): Promise<SendResult | { alreadySent: true }> => {
-    const batch = parseBatch(job.data);
-    if (await sentLog.wasSent(batch.id)) {
-      log('info', 'notification already sent; not sending again', eventFields(batch));
+    const parsed = parseBatch(job.data);
+    const unsent = await sentLog.unsent(parsed.events);
+    if (unsent.length === 0) {
+      log('info', 'notification already sent; not sending again', eventFields(parsed));
       return { alreadySent: true };
     }
+    if (unsent.length < parsed.events.length) {
+      const told = parsed.events.filter((e) => !unsent.includes(e)).map((e) => e.id);
+      log('info', 'some events of this notification were already sent; mailing the rest', { ...eventFields(parsed), alreadySent: told });
+    }
+    const batch: NotificationBatch = { ...parsed, events: unsent };
     const to = deps.recipientsFor(batch.schedule);
     if (to.length === 0) {
       instruments.notification('rejected');
@@ -125,13 +133,32 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     } finally {
       inFlight = null;
     }
-    await sentLog.record(batch.id, { sentAt: Date.now(), response: result.response, messageId: message.messageId });
+    // From here on the mail is out: never fail the job (a retry would send it again).
+    await recordSent(sentLog, batch, { sentAt: Date.now(), response: result.response, messageId: message.messageId });
     instruments.notification('sent');
     log('info', 'notification sent', { ...eventFields(batch), to, subject: message.subject, response: result.response, attempt: job.attemptsMade + 1 });
     if (result.rejected.length > 0) {
       log('warn', 'notification sent, but the SMTP server rejected some recipients', { ...eventFields(batch), rejected: result.rejected });
     }
     return result;
+  };
+
+  const recordSent = async (sentLog: SentLog, batch: NotificationBatch, record: SentRecord): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sentLog.record(batch.events, record);
+        return;
+      } catch (error) {
+        if (attempt >= RECORD_ATTEMPTS || closing) {
+          log('error', 'notification sent, but recording it in the notification log failed; a later duplicate of these events could be mailed again', {
+            ...eventFields(batch),
+            err: error instanceof Error ? error.message : String(error),
+          });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
   };
 
   const onSendFailure = (job: Job<NotificationBatch>, batch: NotificationBatch, error: MailDeliveryError, to: string[], aborted: boolean): Error => {
@@ -189,6 +216,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         },
       });
       worker.on('error', (error) => log('warn', 'notification worker error', { err: error.message }));
+      // Delivery failures are logged where they happen; this catches the rest (Redis errors mid-job,
+      // a job stalled too often, a malformed job) so no failure goes unexplained.
+      worker.on('failed', (job, error) => {
+        if (error instanceof MailDeliveryError || error instanceof UnrecoverableError) return;
+        log('warn', 'notification job failed; it is retried', { jobId: job?.id, err: error.message });
+      });
     },
 
     close() {

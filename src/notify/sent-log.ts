@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
+import type { AlertEvent } from '../core/model.ts';
 import { NOTIFY_QUEUE } from '../store/keys.ts';
 
 /** Kept well beyond retryFor, so a job retried or re-added at any point of its life finds it. */
 export const SENT_LOG_EXTRA_TTL_MS = 7 * 24 * 3_600_000;
 
-export function sentLogKey(prefix: string, batchId: string): string {
-  return `${prefix}:nflog:${NOTIFY_QUEUE}:${batchId}`;
+export function sentLogKey(prefix: string, eventId: string): string {
+  return `${prefix}:nflog:${NOTIFY_QUEUE}:${eventId}`;
 }
 
 export interface SentRecord {
@@ -15,8 +16,9 @@ export interface SentRecord {
 }
 
 /**
- * The notification log (Alertmanager's nflog): one key per batch the SMTP server accepted.
- * The worker reads it before sending, so a duplicated or retried job never mails twice.
+ * The notification log (Alertmanager's nflog): one key per event the SMTP server accepted a mail for.
+ * Kept per event, not per mail, so an event that comes round again in another batch (a retried job,
+ * a task that vanished and came back) is still told only once.
  */
 export class SentLog {
   constructor(
@@ -25,11 +27,20 @@ export class SentLog {
     private readonly ttlMs: number,
   ) {}
 
-  async wasSent(batchId: string): Promise<boolean> {
-    return (await this.redis.exists(sentLogKey(this.prefix, batchId))) === 1;
+  /** The events not yet notified, in their order. One round trip. */
+  async unsent(events: readonly AlertEvent[]): Promise<AlertEvent[]> {
+    if (events.length === 0) return [];
+    const found = await this.redis.mget(...events.map((e) => sentLogKey(this.prefix, e.id)));
+    return events.filter((_, i) => found[i] === null);
   }
 
-  async record(batchId: string, record: SentRecord): Promise<void> {
-    await this.redis.set(sentLogKey(this.prefix, batchId), JSON.stringify(record), 'PX', Math.ceil(this.ttlMs));
+  async record(events: readonly AlertEvent[], record: SentRecord): Promise<void> {
+    if (events.length === 0) return;
+    const value = JSON.stringify(record);
+    const multi = this.redis.multi();
+    for (const event of events) multi.set(sentLogKey(this.prefix, event.id), value, 'PX', Math.ceil(this.ttlMs));
+    const results = await multi.exec();
+    const failure = results?.find(([error]) => error)?.[0];
+    if (!results || failure) throw failure ?? new Error('Redis transaction aborted while recording sent notifications');
   }
 }
