@@ -87,6 +87,23 @@ describe('batchwatch run as a child process', () => {
     assert.equal(smtp.messages.length, 2, 'no duplicate mail');
   });
 
+  it('with Redis unreachable: stays up, /readyz 503, and still exits 0 within 10 s of SIGTERM', async () => {
+    const httpPort = await freePort();
+    const config = join(dir, 'no-redis.yaml');
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    writeFileSync(config, configYaml({ simulatorUrl: simulator.url, redisUrl: deadRedis, smtpPort: smtp.port, httpPort }));
+    const daemon = startCli(['run', '--config', config], { SO_PASSWORD: 'demo' });
+    await daemon.waitForOutput(/HTTP listening/, 15_000);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 503);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status, 200);
+    await sleep(1000);
+    const signalled = Date.now();
+    daemon.proc.kill('SIGTERM');
+    const { code } = await daemon.exited();
+    assert.equal(code, 0, daemon.stderr());
+    assert.ok(Date.now() - signalled < 10_000, `shutdown took ${Date.now() - signalled} ms`);
+  });
+
   it('exits 2 on a broken config and names the offending key', async () => {
     const config = join(dir, 'broken.yaml');
     writeFileSync(

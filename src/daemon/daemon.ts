@@ -104,7 +104,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       // notifier closed stays in the schedule's outbox and is handed over on the next start.
       await Promise.all([scheduler.close(), notifier.close()]);
       await http.close();
-      await Promise.allSettled([commandRedis.quit(), probeRedis.quit()]);
+      // quit() waits for Redis and leaves a reconnect loop running while it is down: disconnect instead.
+      commandRedis.disconnect();
+      probeRedis.disconnect();
     },
   };
 }
