@@ -139,4 +139,37 @@ describe('BullMQ poll schedules', () => {
     await waitUntil(() => polls.some((t) => t > restarted), 10_000, 'a poll after the restart (the lock TTL is 60 s)');
     await scheduler.close();
   });
+
+  it('a poll longer than the lock TTL keeps its lock (renewed), so the schedule never polls twice at once', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let polls = 0;
+    const store = new SnapshotStore(redis, 'renew');
+    // Two replicas: each worker takes a tick while the other's poll is still running.
+    const replicas = [1, 2].map(
+      () =>
+        new PollScheduler({
+          redisUrl: redisServer.url,
+          prefix: 'renew',
+          schedules: [fast],
+          store,
+          runPoll: async () => {
+            polls++;
+            maxRunning = Math.max(maxRunning, ++running);
+            await sleep(1500); // five times the lock TTL below
+            running--;
+          },
+          lockTtlMs: 300,
+          instruments: noopInstruments,
+          log,
+        }),
+    );
+    for (const replica of replicas) {
+      await replica.register();
+      replica.start();
+    }
+    await waitUntil(() => polls >= 2, 10_000, 'two polls');
+    await Promise.all(replicas.map((r) => r.close()));
+    assert.equal(maxRunning, 1, 'never two polls of one schedule at once');
+  });
 });

@@ -26,6 +26,7 @@ describe('SnapshotStore on a real Redis', () => {
     const state = await new SnapshotStore(redis, 'p1').load('sales');
     assert.deepEqual(state.snapshot, emptySnapshot('sales'));
     assert.deepEqual(state.pendingBatches, []);
+    assert.deepEqual(state.unreadableBatches, []);
   });
 
   it('commits with compare-and-set: a stale version loses and writes nothing', async () => {
@@ -48,6 +49,16 @@ describe('SnapshotStore on a real Redis', () => {
     assert.deepEqual((await store.load('s')).pendingBatches.map((b) => b.createdAt), [10, 20]);
     await store.acknowledge('s', [batchIdFor('s', ['x']), batchIdFor('s', ['y'])]);
     assert.deepEqual((await store.load('s')).pendingBatches, []);
+  });
+
+  it('removes and reports an unreadable outbox entry instead of failing every poll', async () => {
+    const store = new SnapshotStore(redis, 'p7');
+    await store.commit(emptySnapshot('s'), 0, batch('s', ['good']));
+    await redis.hset(scheduleKeys('p7', 's').outbox, 'bad', '{not json', 'odd', '[]');
+    const state = await store.load('s');
+    assert.deepEqual(state.pendingBatches.map((b) => b.id), [batchIdFor('s', ['good'])]);
+    assert.deepEqual(state.unreadableBatches.sort(), ['bad', 'odd']);
+    assert.deepEqual(await redis.hkeys(scheduleKeys('p7', 's').outbox), [batchIdFor('s', ['good'])]);
   });
 
   it('batch ids depend on the event ids only, not their order', () => {

@@ -18,14 +18,6 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-/** Longest a poll can legitimately take: every chunk waiting its turn at the concurrency limit, then timing out. */
-export function pollLockTtl(config: Config): number {
-  const chunks = Math.max(1, ...config.schedules.map((s) => Math.ceil(s.associates.length / config.superoffice.associatesPerRequest)));
-  const rounds = Math.ceil((chunks * config.schedules.length) / config.superoffice.maxConcurrentRequests);
-  // Each round may authenticate again and retry once: three timeouts per round, plus slack.
-  return rounds * config.superoffice.timeout * 3 + 30_000;
-}
-
 /** The one place where the adapters are wired together. */
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const scheduleNames = config.schedules.map((s) => s.name);
@@ -63,7 +55,6 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     schedules: config.schedules,
     store,
     runPoll: (schedule) => pollSchedule(schedule, pollDeps),
-    lockTtlMs: pollLockTtl(config),
     instruments,
     log: log.child({ component: 'schedule' }),
   });

@@ -68,6 +68,9 @@ export async function pollSchedule(schedule: ScheduleConfig, deps: PollDeps, opt
   const started = performance.now();
   const state = await deps.store.load(schedule.name);
   if (state.corrupt) deps.log.error({ schedule: schedule.name }, state.corrupt.message);
+  if (state.unreadableBatches.length > 0) {
+    deps.log.error({ schedule: schedule.name, batches: state.unreadableBatches }, 'unreadable notification batches removed from the outbox');
+  }
   if (!options.dryRun && state.pendingBatches.length > 0) {
     deps.log.info({ schedule: schedule.name, batches: state.pendingBatches.map((b) => b.id) }, 'relaying notifications left in the outbox');
     await relayBatches(schedule.name, state.pendingBatches, deps);

@@ -11,6 +11,7 @@ interface PollJobData {
 }
 
 const SCHEDULER_PREFIX = 'poll-';
+const DEFAULT_LOCK_TTL_MS = 30_000;
 
 export interface PollSchedulerOptions {
   redisUrl: string;
@@ -18,8 +19,11 @@ export interface PollSchedulerOptions {
   schedules: ScheduleConfig[];
   store: SnapshotStore;
   runPoll: (schedule: ScheduleConfig) => Promise<unknown>;
-  /** Upper bound of one poll; the per-schedule lock expires after it even if a process dies holding it. */
-  lockTtlMs: number;
+  /**
+   * Lifetime of the per-schedule lock without renewal: a poll renews it while it runs, so this only
+   * bounds how long a schedule stays blocked after a process died mid-poll. Default 30 s.
+   */
+  lockTtlMs?: number;
   instruments: Instruments;
   log: Logger;
 }
@@ -36,10 +40,13 @@ export class PollScheduler {
   private readonly queue: Queue<PollJobData>;
   private worker: Worker<PollJobData> | null = null;
   private readonly byName: Map<string, ScheduleConfig>;
+  private readonly lockTtlMs: number;
+  private closed = false;
   registered = false;
 
   constructor(private readonly options: PollSchedulerOptions) {
     this.byName = new Map(options.schedules.map((s) => [s.name, s]));
+    this.lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
     this.queue = new Queue<PollJobData>(POLL_QUEUE, {
       connection: { url: options.redisUrl, maxRetriesPerRequest: null },
       prefix: options.prefix,
@@ -68,7 +75,7 @@ export class PollScheduler {
   }
 
   start(): void {
-    if (this.worker) return;
+    if (this.worker || this.closed) return;
     this.worker = new Worker<PollJobData>(POLL_QUEUE, (job) => this.process(job), {
       connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
       prefix: this.options.prefix,
@@ -83,12 +90,22 @@ export class PollScheduler {
 
   private async process(job: Job<PollJobData>): Promise<string> {
     const schedule = this.byName.get(job.data.schedule);
-    if (!schedule) return 'unknown schedule (removed from config)';
+    if (!schedule) {
+      // Another replica with a different config registered it (a rolling config change).
+      this.options.log.warn({ schedule: job.data.schedule }, 'poll tick for a schedule this replica does not have in its config; skipped');
+      return 'skipped: schedule not in this replica\'s config';
+    }
     const token = randomUUID();
-    if (!(await this.options.store.tryLock(schedule.name, token, this.options.lockTtlMs))) {
+    if (!(await this.options.store.tryLock(schedule.name, token, this.lockTtlMs))) {
       this.options.log.warn({ schedule: schedule.name }, 'previous poll of this schedule still running; skipping this tick');
       return 'skipped: previous poll still running';
     }
+    const heartbeat = setInterval(() => {
+      this.options.store.extendLock(schedule.name, token, this.lockTtlMs).then(
+        (held) => held || this.options.log.warn({ schedule: schedule.name }, 'poll lock lost while polling (Redis outage?); the compare-and-set still guards the snapshot'),
+        () => undefined,
+      );
+    }, this.lockTtlMs / 3);
     try {
       await this.options.runPoll(schedule);
       return 'polled';
@@ -96,6 +113,7 @@ export class PollScheduler {
       this.options.instruments.pollCompleted(schedule.name, 'failure', 0);
       throw error;
     } finally {
+      clearInterval(heartbeat);
       void this.release(schedule.name, token);
     }
   }
@@ -105,7 +123,7 @@ export class PollScheduler {
    * that ended during an outage would otherwise skip every tick until its TTL ran out.
    */
   private async release(schedule: string, token: string): Promise<void> {
-    const deadline = Date.now() + this.options.lockTtlMs;
+    const deadline = Date.now() + this.lockTtlMs;
     for (;;) {
       try {
         await this.options.store.unlock(schedule, token);
@@ -126,6 +144,7 @@ export class PollScheduler {
 
   /** Stops taking jobs and waits for the poll in flight (BullMQ's graceful close). */
   async close(): Promise<void> {
+    this.closed = true;
     await this.worker?.close();
     await this.queue.close();
   }

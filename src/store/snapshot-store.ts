@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { emptySnapshot, type NotificationBatch, type Snapshot } from '../core/model.ts';
 import { scheduleKeys } from './keys.ts';
@@ -11,8 +11,12 @@ import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from './snapshot
  */
 const COMMIT_SCRIPT = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if current ~= tonumber(ARGV[1]) then return current end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3])
+if current ~= tonumber(ARGV[1]) then
+  -- Our own commit, resent by the client after a reconnect lost the first reply: it did land.
+  if current == tonumber(ARGV[2]) and redis.call('HGET', KEYS[1], 'commit') == ARGV[6] then return -1 end
+  return current
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3], 'commit', ARGV[6])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
 return -1
 `;
@@ -22,14 +26,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+const EXTEND_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 export type CommitResult = { committed: true; snapshot: Snapshot } | { committed: false; currentVersion: number };
 
 export interface LoadedState {
   snapshot: Snapshot;
   /** Batches committed earlier whose hand-over to the notifier did not finish (crash, Redis blip). */
   pendingBatches: NotificationBatch[];
+  /** Outbox entries that could not be read (and were removed so they cannot block every poll). */
+  unreadableBatches: string[];
   /** Set when the stored snapshot was unreadable and an empty one is used instead. */
   corrupt?: CorruptSnapshotError;
+}
+
+function decodeOutbox(entries: Record<string, string>): { batches: NotificationBatch[]; unreadable: string[] } {
+  const batches: NotificationBatch[] = [];
+  const unreadable: string[] = [];
+  for (const [id, raw] of Object.entries(entries)) {
+    try {
+      const batch = JSON.parse(raw) as NotificationBatch;
+      if (batch && typeof batch.id === 'string' && Array.isArray(batch.events)) batches.push(batch);
+      else unreadable.push(id);
+    } catch {
+      unreadable.push(id);
+    }
+  }
+  return { batches: batches.sort((a, b) => a.createdAt - b.createdAt), unreadable };
 }
 
 export class SnapshotStore {
@@ -48,14 +74,13 @@ export class SnapshotStore {
     if (outboxReply?.[0]) throw outboxReply[0];
     const [versionRaw, data] = (snapshotReply?.[1] ?? [null, null]) as [string | null, string | null];
     const version = Number(versionRaw ?? 0);
-    const pendingBatches = Object.values((outboxReply?.[1] ?? {}) as Record<string, string>)
-      .map((raw) => JSON.parse(raw) as NotificationBatch)
-      .sort((a, b) => a.createdAt - b.createdAt);
+    const { batches: pendingBatches, unreadable } = decodeOutbox((outboxReply?.[1] ?? {}) as Record<string, string>);
+    if (unreadable.length > 0) await this.redis.hdel(keys.outbox, ...unreadable);
     try {
-      return { snapshot: decodeSnapshot(schedule, data, version), pendingBatches };
+      return { snapshot: decodeSnapshot(schedule, data, version), pendingBatches, unreadableBatches: unreadable };
     } catch (error) {
       if (!(error instanceof CorruptSnapshotError)) throw error;
-      return { snapshot: { ...emptySnapshot(schedule), version }, pendingBatches, corrupt: error };
+      return { snapshot: { ...emptySnapshot(schedule), version }, pendingBatches, unreadableBatches: unreadable, corrupt: error };
     }
   }
 
@@ -95,6 +120,7 @@ export class SnapshotStore {
       encodeSnapshot(written),
       batch?.id ?? '',
       batch ? JSON.stringify(batch) : '',
+      randomUUID(),
     );
     const code = Number(result);
     return code === -1 ? { committed: true, snapshot: written } : { committed: false, currentVersion: code };
@@ -108,8 +134,16 @@ export class SnapshotStore {
 
   /** Per-schedule mutual exclusion so an overrunning poll never runs twice at once. */
   async tryLock(schedule: string, token: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.redis.set(scheduleKeys(this.prefix, schedule).lock, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
-    return reply === 'OK';
+    const key = scheduleKeys(this.prefix, schedule).lock;
+    if ((await this.redis.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK') return true;
+    // A SET resent after a reconnect finds the lock its first delivery took: that is ours too.
+    return (await this.redis.get(key)) === token;
+  }
+
+  /** Keeps a held lock alive; false when it was lost (expired and maybe taken by another poll). */
+  async extendLock(schedule: string, token: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.redis.eval(EXTEND_LOCK_SCRIPT, 1, scheduleKeys(this.prefix, schedule).lock, token, String(Math.ceil(ttlMs)));
+    return Number(reply) === 1;
   }
 
   async unlock(schedule: string, token: string): Promise<void> {

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { emptySnapshot } from '../src/core/model.ts';
+import { createCommandRedis } from '../src/daemon/redis-connections.ts';
+import { createLogger } from '../src/log.ts';
+import { scheduleKeys } from '../src/store/keys.ts';
+import { SnapshotStore } from '../src/store/snapshot-store.ts';
+import { startRedis, type PrivateRedis } from './helpers/redis.ts';
+
+/**
+ * A TCP proxy that, when armed, lets one matching command reach Redis and then cuts the connection
+ * before the reply gets back: ioredis reconnects and sends the command again.
+ */
+function replyDroppingProxy(upstreamPort: number) {
+  let dropOn: RegExp | null = null;
+  const server: Server = createServer((client) => {
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    let armed = false;
+    client.on('data', (data) => {
+      if (dropOn?.test(data.toString('latin1'))) {
+        armed = true;
+        dropOn = null;
+      }
+      upstream.write(data);
+    });
+    upstream.on('data', (data) => {
+      if (!armed) return void client.write(data);
+      client.destroy();
+      upstream.destroy();
+    });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  return {
+    listen: () => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))),
+    dropReplyTo: (pattern: RegExp) => (dropOn = pattern),
+    close: () => server.close(),
+  };
+}
+
+describe('store operations resent by ioredis after a lost reply', () => {
+  let redisServer: PrivateRedis;
+  let direct: Redis;
+  let proxy: ReturnType<typeof replyDroppingProxy>;
+  let store: SnapshotStore;
+  let viaProxy: Redis;
+
+  before(async () => {
+    redisServer = await startRedis();
+    direct = new Redis(redisServer.url);
+    proxy = replyDroppingProxy(redisServer.port);
+    const port = await proxy.listen();
+    viaProxy = createCommandRedis(`redis://127.0.0.1:${port}`, createLogger('silent'));
+    store = new SnapshotStore(viaProxy, 'resend');
+    await viaProxy.ping();
+  });
+  after(async () => {
+    viaProxy.disconnect();
+    direct.disconnect();
+    proxy.close();
+    await redisServer.close();
+  });
+
+  it('tryLock: the resent SET finds our own lock and reports it acquired', async () => {
+    proxy.dropReplyTo(/\r\nNX\r\n/);
+    assert.equal(await store.tryLock('sales', 'token-1', 60_000), true);
+    assert.equal(await direct.get(scheduleKeys('resend', 'sales').lock), 'token-1');
+  });
+
+  it('commit: the resent script recognises its own commit instead of calling it a conflict', async () => {
+    proxy.dropReplyTo(/HSET/);
+    const batch = { id: 'sales.x', schedule: 'sales', createdAt: 1, events: [] };
+    const result = await store.commit({ ...emptySnapshot('sales'), lastPollAt: 1 }, 0, batch);
+    assert.equal(result.committed, true);
+    assert.equal(await direct.hget(scheduleKeys('resend', 'sales').snapshot, 'version'), '1');
+    assert.deepEqual(await direct.hkeys(scheduleKeys('resend', 'sales').outbox), ['sales.x']);
+    const stale = await store.commit({ ...emptySnapshot('sales'), lastPollAt: 2 }, 0, null);
+    assert.deepEqual(stale, { committed: false, currentVersion: 1 }, 'a genuinely stale commit still loses');
+  });
+});
