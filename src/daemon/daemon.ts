@@ -11,7 +11,7 @@ import { PollScheduler } from '../schedule/poll-scheduler.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
 import { createCommandRedis, createProbeRedis } from './redis-connections.ts';
-import { recipientsFor } from './recipients.ts';
+import { messageDomain, recipientsFor } from './recipients.ts';
 
 export interface Daemon {
   readonly httpUrl: string;
@@ -39,6 +39,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     mail: config.mail,
     recipientsFor: (schedule) => recipientsFor(config, schedule),
     hostname: hostname(),
+    ...messageDomain(config),
     instruments,
     log: logCallback(log.child({ component: 'notify' })),
   });

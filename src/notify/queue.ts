@@ -29,6 +29,8 @@ export interface NotifierDeps {
   mail: MailConfig;
   recipientsFor: (schedule: string) => string[];
   hostname: string;
+  /** Domain of Message-IDs and thread roots; the same on every replica so threads survive restarts. */
+  idDomain?: string;
   instruments?: Instruments;
   log?: NotifyLog;
   /** Default: a pooled SMTP transport for mail.smtp. */
@@ -122,7 +124,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       log('error', 'notification has no recipients (mailTo and mail.to are empty); dropped', eventFields(batch));
       throw new UnrecoverableError('no recipients');
     }
-    const message = renderBatch(batch, { hostname: deps.hostname });
+    const message = renderBatch(batch, { hostname: deps.hostname, ...(deps.idDomain ? { idDomain: deps.idDomain } : {}) });
     const abort = new AbortController();
     inFlight = abort;
     let result: SendResult;

@@ -12,7 +12,10 @@ export interface RenderedMessage {
 }
 
 export interface RenderOptions {
+  /** The sending host, named in the footer. */
   hostname: string;
+  /** Domain of Message-IDs and thread roots (default: the hostname). */
+  idDomain?: string;
 }
 
 /** Fixed order of kinds in the subject summary and in X-Batchwatch-Events. */
@@ -28,7 +31,7 @@ const isFiring = (event: AlertEvent): boolean => event.kind !== 'resolved';
  * so a retried send is recognisable as the same mail.
  */
 export function renderBatch(batch: NotificationBatch, opts: RenderOptions): RenderedMessage {
-  const domain = messageIdDomain(opts.hostname);
+  const domain = messageIdDomain(opts.idDomain ?? opts.hostname);
   const firing = batch.events.filter(isFiring).length;
   const resolved = batch.events.length - firing;
   const subject = renderSubject(batch, firing, resolved);

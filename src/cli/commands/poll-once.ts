@@ -4,7 +4,7 @@ import { createLogger, logCallback } from '../../log.ts';
 import { noopInstruments } from '../../metrics/instruments.ts';
 import { pollSchedule, type PollReport } from '../../monitor/poll.ts';
 import { createNotifier } from '../../notify/queue.ts';
-import { recipientsFor } from '../../daemon/recipients.ts';
+import { messageDomain, recipientsFor } from '../../daemon/recipients.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
@@ -37,6 +37,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
         mail: config.mail,
         recipientsFor: (schedule) => recipientsFor(config, schedule),
         hostname: hostname(),
+        ...messageDomain(config),
         log: logCallback(log),
       });
   try {
