@@ -91,6 +91,17 @@ mail:
     assert.match(result.stderr, /no schedule named "nope" \(configured: sales, support\)/);
   });
 
+  it('poll-once with Redis down exits 1 and says Redis is the problem', async () => {
+    await redisServer.stop();
+    try {
+      const result = await runCli(['poll-once', '--config', config, '--schedule', 'sales'], env);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`Redis at redis://127\\.0\\.0\\.1:${redisServer.port} is not usable`));
+    } finally {
+      await redisServer.start();
+    }
+  });
+
   it('check prints one line per check and exits 0 when all pass', async () => {
     const result = await runCli(['check', '--config', config], env);
     assert.equal(result.code, 0, result.stdout + result.stderr);

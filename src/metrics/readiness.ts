@@ -10,10 +10,11 @@ export const DEFAULT_READINESS_TIMEOUT_MS = 1000;
 
 function describeRedisError(error: unknown): string {
   if (error instanceof TimeoutError) return error.message;
-  // Only the error code or class: messages may carry connection details.
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return code;
-  return error instanceof Error ? error.name : 'error';
+  if (!(error instanceof Error)) return 'error';
+  // ioredis messages name no credentials, but never echo anything that looks like a URL's userinfo.
+  return error.message.replace(/\/\/[^@\s/]*@/g, '//***@').slice(0, 200) || error.name;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { redactUrl } from '../../config/describe.ts';
 import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger, logCallback } from '../../log.ts';
 import { noopInstruments } from '../../metrics/instruments.ts';
@@ -45,13 +46,12 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
     const client = createSuperOfficeClient(config.superoffice, { log: logCallback(log) });
     const reports: PollReport[] = [];
     for (const schedule of schedules) {
-      reports.push(
-        await pollSchedule(
-          schedule,
-          { source: client, store, ...(notifier ? { sink: notifier } : {}), rules: config.rules, instruments: noopInstruments, log },
-          { dryRun },
-        ),
-      );
+      const deps = { source: client, store, ...(notifier ? { sink: notifier } : {}), rules: config.rules, instruments: noopInstruments, log };
+      // SuperOffice errors are part of the report; what escapes pollSchedule is the snapshot store.
+      const report = await pollSchedule(schedule, deps, { dryRun }).catch((error: unknown) => {
+        throw new Error(`schedule ${schedule.name}: Redis at ${redactUrl(config.redis.url)} is not usable: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      reports.push(report);
     }
     const anyEvents = reports.some((r) => r.events.length > 0);
     const delivery = !anyEvents || dryRun ? null : !config.mail.enabled ? 'mail is disabled (mail.enabled: false)' : await deliver(notifier!);
