@@ -21,6 +21,9 @@ describe('SuperOffice dates', () => {
     assert.equal(parseSoDate('0001-01-01T00:00:00', 'Europe/Oslo'), null);
     assert.equal(parseSoDate('yesterday', 'UTC'), undefined);
     assert.equal(parseSoDate('2024-13-01', 'UTC'), undefined);
+    assert.equal(parseSoDate('2024-02-31T10:00:00', 'UTC'), undefined, 'no silent roll-over to March');
+    assert.equal(parseSoDate('2024-02-29T24:00:00', 'UTC'), undefined);
+    assert.equal(parseSoDate('2024-02-29T23:59:59', 'UTC'), Date.UTC(2024, 1, 29, 23, 59, 59));
   });
 
   it('formats as the installation would and round-trips', () => {

@@ -88,6 +88,11 @@ export function parseSoDate(text: string, timeZone: string): number | null | und
   const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
   const asUtc = Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   if (Number.isNaN(asUtc)) return undefined;
+  // Date.UTC rolls impossible dates over (Feb 31 -> Mar 3); such text is not a date.
+  const check = new Date(asUtc);
+  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+    return undefined;
+  }
   if (offset === undefined) return zonedToEpoch(asUtc, timeZone);
   if (offset === 'Z') return asUtc;
   const sign = offset.startsWith('-') ? -1 : 1;
