@@ -1,22 +1,15 @@
 import type { Rules } from '../src/core/model.ts';
 import type { BatchTaskInfo, TaskState } from '../src/core/task.ts';
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
+import { mulberry32 as prng } from '../test/helpers/prng.ts';
+import { HOUR, rules } from '../test/helpers/tasks.ts';
 
 /** The rules of the product contract's example config, with per-name overrides to exercise the glob matching. */
-export const benchRules: Rules = {
-  stallAfter: 15 * MINUTE,
-  queuedTimeout: 10 * MINUTE,
-  firstSeenWindow: HOUR,
-  unreachableAfter: 3,
-  repeatInterval: 4 * HOUR,
-  sendResolved: true,
+export const benchRules: Rules = rules({
   tasks: [
     { name: 'TravelGateway*', ignore: true },
     { name: 'Mailing*', ignore: false, stallAfter: 2 * HOUR },
   ],
-};
+});
 
 const NAMES = ['MailingSend', 'ImportContacts', 'DocumentMerge', 'Reindex', 'ExportSelection', 'QuoteSync', 'TravelGateway', 'MassUpdate'];
 
@@ -29,18 +22,6 @@ const STATE_MIX: readonly (readonly [TaskState, number])[] = [
   ['Failed', 0.1],
   ['SucceededManualCleanup', 0.05],
 ];
-
-/** Deterministic PRNG (mulberry32) so every run benchmarks the same workload. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FleetOptions {
   tasks: number;

@@ -3,23 +3,13 @@ import { describe, it } from 'node:test';
 import { evaluate } from '../src/core/evaluate.ts';
 import { emptySnapshot, type AlertEvent, type BatchTaskInfo, type PollOutcome, type Snapshot } from '../src/core/model.ts';
 import { RUNNING_STATES } from '../src/core/task.ts';
+import { mulberry32 } from './helpers/prng.ts';
 import { HOUR, MINUTE, T0, rules, task, unreachable } from './helpers/tasks.ts';
 
 /**
  * Long seeded pseudo-random poll sequences (tasks starting, progressing, stalling, failing, restarting,
  * vanishing, odd states, duplicate rows, outages, the clock jumping back) checked against invariants.
  */
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RULES = rules({
   stallAfter: 15 * MINUTE,

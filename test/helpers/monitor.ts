@@ -5,16 +5,9 @@ import { noopInstruments } from '../../src/metrics/instruments.ts';
 import type { PollDeps } from '../../src/monitor/poll.ts';
 import type { SnapshotStore } from '../../src/store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../src/superoffice/client.ts';
+import { rules } from './tasks.ts';
 
-export const testRules: Rules = {
-  stallAfter: 15 * 60_000,
-  queuedTimeout: 10 * 60_000,
-  firstSeenWindow: 60 * 60_000,
-  unreachableAfter: 3,
-  repeatInterval: 0,
-  sendResolved: true,
-  tasks: [],
-};
+export const testRules: Rules = rules();
 
 export function superOfficeConfig(url: string): SuperOfficeConfig {
   return { url, username: 'demo', password: 'demo', timeout: 5000, associatesPerRequest: 100, maxConcurrentRequests: 2, timeZone: 'UTC' };
