@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createConnection } from 'node:net';
 import { startCli } from './helpers/cli.ts';
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
+import { portOpen } from './helpers/wait.ts';
 
 describe('batchwatch demo', () => {
   it('shows a failed task in its metrics within 90 s and exits 0 on SIGINT', async () => {

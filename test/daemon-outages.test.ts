@@ -7,6 +7,7 @@ import { createLogger } from '../src/log.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
+import { waitUntil } from './helpers/wait.ts';
 
 /** Collects the daemon's JSON log lines. */
 class LogLines {
@@ -17,15 +18,6 @@ class LogLines {
   has(pattern: RegExp): boolean {
     return this.lines.some((l) => pattern.test(l.msg));
   }
-}
-
-async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 const status = (url: string) => fetch(url).then((r) => r.status, () => 0);

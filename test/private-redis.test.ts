@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { findRedisServer, startPrivateRedis } from '../src/runtime/private-redis.ts';
 import { runCli } from './helpers/cli.ts';
+import { portOpen } from './helpers/wait.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/start-redis-and-exit.ts', import.meta.url));
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('private redis-server', () => {
   it('keeps data across stop/start and frees its port on close', async () => {

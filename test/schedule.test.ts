@@ -13,17 +13,9 @@ import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { pollDeps, RecordingSink } from './helpers/monitor.ts';
+import { waitUntil } from './helpers/wait.ts';
 
 const fast: ScheduleConfig = { name: 'fast', associates: [101, 102], timing: { every: 200 } };
-
-async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 describe('BullMQ poll schedules', () => {
   let redisServer: PrivateRedis;

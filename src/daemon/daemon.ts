@@ -1,17 +1,15 @@
-import { hostname } from 'node:os';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';
 import { createMetrics } from '../metrics/registry.ts';
 import { redisReadiness } from '../metrics/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
-import { createNotifier } from '../notify/queue.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
 import { createCommandRedis, createProbeRedis } from './redis-connections.ts';
-import { messageDomain, recipientsFor } from './recipients.ts';
+import { notifierFor } from './notifier.ts';
 
 export interface Daemon {
   readonly httpUrl: string;
@@ -33,16 +31,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     schedules: scheduleNames,
   });
 
-  const notifier = createNotifier({
-    connection: { url: config.redis.url },
-    prefix: config.redis.prefix,
-    mail: config.mail,
-    recipientsFor: (schedule) => recipientsFor(config, schedule),
-    hostname: hostname(),
-    ...messageDomain(config),
-    instruments,
-    log: logCallback(log.child({ component: 'notify' })),
-  });
+  const notifier = notifierFor(config, log.child({ component: 'notify' }), instruments);
   notifierDepth = () => notifier.depth();
 
   const client = createSuperOfficeClient(config.superoffice, {

@@ -1,11 +1,10 @@
-import { hostname } from 'node:os';
 import { redactUrl } from '../../config/describe.ts';
 import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger, logCallback } from '../../log.ts';
 import { noopInstruments } from '../../metrics/instruments.ts';
 import { pollSchedule, type PollReport } from '../../monitor/poll.ts';
-import { createNotifier } from '../../notify/queue.ts';
-import { messageDomain, recipientsFor } from '../../daemon/recipients.ts';
+import type { Notifier } from '../../notify/queue.ts';
+import { notifierFor } from '../../daemon/notifier.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
@@ -32,15 +31,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
   const redis = createCommandRedis(config.redis.url, log);
   const notifier = dryRun
     ? null
-    : createNotifier({
-        connection: { url: config.redis.url },
-        prefix: config.redis.prefix,
-        mail: config.mail,
-        recipientsFor: (schedule) => recipientsFor(config, schedule),
-        hostname: hostname(),
-        ...messageDomain(config),
-        log: logCallback(log),
-      });
+    : notifierFor(config, log);
   try {
     const store = new SnapshotStore(redis, config.redis.prefix);
     const client = createSuperOfficeClient(config.superoffice, { log: logCallback(log) });
@@ -70,7 +61,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
 }
 
 /** Sends what this poll queued (unless a running daemon's worker takes it first). */
-async function deliver(notifier: NonNullable<ReturnType<typeof createNotifier>>): Promise<string> {
+async function deliver(notifier: Notifier): Promise<string> {
   await notifier.start();
   const deadline = Date.now() + DELIVERY_WAIT_MS;
   while (Date.now() < deadline) {
