@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { noopInstruments } from '../src/metrics/instruments.ts';
 import { pollSchedule } from '../src/monitor/poll.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { scheduleKeys } from '../src/store/keys.ts';
@@ -81,5 +82,20 @@ describe('poll pipeline against the simulator and a real Redis', () => {
     await pollSchedule(salesSchedule, deps);
     const resolved = sink.batches.flatMap((b) => b.events).filter((e) => e.kind === 'resolved');
     assert.deepEqual(resolved.map((e) => e.alertKind), ['superoffice-down']);
+  });
+
+  it('a poll the snapshot store fails is counted once, as a failure, with its real duration', async () => {
+    const recorded: [string, number][] = [];
+    const instruments = { ...noopInstruments, pollCompleted: (_s: string, result: string, seconds: number) => void recorded.push([result, seconds]) };
+    const deadRedis = new Redis(`redis://127.0.0.1:${redisServer.port + 1}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    const deps = { ...pollDeps(simulator.url, new SnapshotStore(deadRedis, prefix), new RecordingSink()), instruments };
+    await assert.rejects(pollSchedule(salesSchedule, deps));
+    assert.equal(recorded.length, 1);
+    assert.equal(recorded[0]![0], 'failure');
+    assert.ok(recorded[0]![1] > 0, 'not a made-up zero duration');
+    deadRedis.disconnect();
+    const ok = { ...pollDeps(simulator.url, new SnapshotStore(redis, prefix), new RecordingSink()), instruments };
+    await pollSchedule(salesSchedule, ok);
+    assert.deepEqual(recorded.map(([result]) => result), ['failure', 'success']);
   });
 });

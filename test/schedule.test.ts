@@ -5,7 +5,6 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ScheduleConfig } from '../src/config/types.ts';
 import { createLogger } from '../src/log.ts';
-import { noopInstruments } from '../src/metrics/instruments.ts';
 import { pollSchedule } from '../src/monitor/poll.ts';
 import { PollScheduler } from '../src/schedule/poll-scheduler.ts';
 import { POLL_QUEUE } from '../src/store/keys.ts';
@@ -33,7 +32,6 @@ describe('BullMQ poll schedules', () => {
       store,
       runPoll: (schedule) => pollSchedule(schedule, deps),
       lockTtlMs: 30_000,
-      instruments: noopInstruments,
       log,
     });
   }
@@ -117,7 +115,6 @@ describe('BullMQ poll schedules', () => {
         if (polls.length === 1) await new Promise<void>((resolve) => (inFlight = resolve)); // a slow SOAP call
       },
       lockTtlMs: 60_000,
-      instruments: noopInstruments,
       log,
     });
     await scheduler.register();
@@ -152,7 +149,6 @@ describe('BullMQ poll schedules', () => {
             running--;
           },
           lockTtlMs: 300,
-          instruments: noopInstruments,
           log,
         }),
     );

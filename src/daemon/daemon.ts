@@ -45,7 +45,6 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     schedules: config.schedules,
     store,
     runPoll: (schedule) => pollSchedule(schedule, pollDeps),
-    instruments,
     log: log.child({ component: 'schedule' }),
   });
 

@@ -59,13 +59,34 @@ export async function relayBatches(schedule: string, batches: NotificationBatch[
   await deps.store.acknowledge(schedule, batches.map((b) => b.id));
 }
 
+/** Hand-over that a Redis blip must not turn into a failed poll: what is not handed over stays in the outbox. */
+async function handOver(schedule: string, batches: NotificationBatch[], deps: PollDeps): Promise<void> {
+  try {
+    await relayBatches(schedule, batches, deps);
+  } catch (error) {
+    deps.log.warn({ schedule, batches: batches.map((b) => b.id), err: (error as Error).message }, 'notification hand-over failed; kept in the outbox for the next poll');
+  }
+}
+
 /**
  * One poll of one schedule: load (1 round trip), SOAP calls, pure evaluation, compare-and-set commit
  * of snapshot + outbox (1 round trip), hand-over to the notifier. With `dryRun` nothing is written.
+ * Every poll is counted once, a poll that throws (the snapshot store failed) as a failure.
  */
 export async function pollSchedule(schedule: ScheduleConfig, deps: PollDeps, options: { dryRun?: boolean } = {}): Promise<PollReport> {
-  const clock = deps.now ?? Date.now;
   const started = performance.now();
+  try {
+    const report = await pollOnce(schedule, deps, options, started);
+    deps.instruments.pollCompleted(schedule.name, report.result, report.durationMs / 1000);
+    return report;
+  } catch (error) {
+    deps.instruments.pollCompleted(schedule.name, 'failure', (performance.now() - started) / 1000);
+    throw error;
+  }
+}
+
+async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dryRun?: boolean }, started: number): Promise<PollReport> {
+  const clock = deps.now ?? Date.now;
   const state = await deps.store.load(schedule.name);
   if (state.corrupt) deps.log.error({ schedule: schedule.name }, state.corrupt.message);
   if (state.unreadableBatches.length > 0) {
@@ -73,7 +94,7 @@ export async function pollSchedule(schedule: ScheduleConfig, deps: PollDeps, opt
   }
   if (!options.dryRun && state.pendingBatches.length > 0) {
     deps.log.info({ schedule: schedule.name, batches: state.pendingBatches.map((b) => b.id) }, 'relaying notifications left in the outbox');
-    await relayBatches(schedule.name, state.pendingBatches, deps);
+    await handOver(schedule.name, state.pendingBatches, deps);
   }
 
   const outcome = await fetchOutcome(deps.source, schedule, deps);
@@ -95,20 +116,12 @@ export async function pollSchedule(schedule: ScheduleConfig, deps: PollDeps, opt
   const commit = await deps.store.commit(next, prev.version, batch);
   if (!commit.committed) {
     deps.log.info({ schedule: schedule.name, expected: prev.version, found: commit.currentVersion }, 'another poll committed first; this one is discarded');
-    const conflict = report('conflict', prev, []);
-    deps.instruments.pollCompleted(schedule.name, 'conflict', conflict.durationMs / 1000);
-    return conflict;
+    return report('conflict', prev, []);
   }
   for (const event of events) deps.instruments.eventsDetected(schedule.name, event.kind, 1);
   if (batch) {
     deps.log.info({ schedule: schedule.name, batch: batch.id, events: events.map((e) => e.id) }, 'events detected');
-    try {
-      await relayBatches(schedule.name, [batch], deps);
-    } catch (error) {
-      deps.log.warn({ schedule: schedule.name, batch: batch.id, err: (error as Error).message }, 'notification hand-over failed; kept in the outbox for the next poll');
-    }
+    await handOver(schedule.name, [batch], deps);
   }
-  const done = report(outcome.ok ? 'success' : 'failure', commit.snapshot, events);
-  deps.instruments.pollCompleted(schedule.name, done.result, done.durationMs / 1000);
-  return done;
+  return report(outcome.ok ? 'success' : 'failure', commit.snapshot, events);
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { ScheduleConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
-import type { Instruments } from '../metrics/instruments.ts';
 import type { SnapshotStore } from '../store/snapshot-store.ts';
 import { POLL_QUEUE } from '../store/keys.ts';
 
@@ -24,7 +23,6 @@ export interface PollSchedulerOptions {
    * bounds how long a schedule stays blocked after a process died mid-poll. Default 30 s.
    */
   lockTtlMs?: number;
-  instruments: Instruments;
   log: Logger;
 }
 
@@ -109,9 +107,6 @@ export class PollScheduler {
     try {
       await this.options.runPoll(schedule);
       return 'polled';
-    } catch (error) {
-      this.options.instruments.pollCompleted(schedule.name, 'failure', 0);
-      throw error;
     } finally {
       clearInterval(heartbeat);
       void this.release(schedule.name, token);
