@@ -52,6 +52,15 @@ http: { host: 127.0.0.1, port: 0 }
     await redis.close();
   });
 
+  it('logs its configuration at start with secrets masked', () => {
+    const start = logs.lines.find((l) => /starting with this configuration/.test(l.msg));
+    assert.ok(start, 'a start-up line with the configuration');
+    const text = JSON.stringify(start);
+    assert.match(text, /"associates":\[101\]/);
+    assert.doesNotMatch(text, /"password":"demo"/);
+    assert.match(text, /"password":"\*\*\*"/);
+  });
+
   it('Redis down: /readyz 503 and one warning; back: /readyz 200, polls and mail resume', async () => {
     await waitUntil(async () => (await status(`${daemon.httpUrl}/readyz`)) === 200, 10_000, 'ready');
     await redis.stop();

@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderBatch } from '../src/notify/render.ts';
-import { createMailTransport, MailDeliveryError, parseSmtpUrl, redactSmtpUrl, type MailTransport } from '../src/notify/transport.ts';
+import { redactUrl } from '../src/config/describe.ts';
+import { createMailTransport, MailDeliveryError, parseSmtpUrl, type MailTransport } from '../src/notify/transport.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { cases } from './notify-fixtures.ts';
 
@@ -48,7 +49,7 @@ describe('parseSmtpUrl', () => {
 
   it('rejects other schemes and never echoes the password', () => {
     assert.throws(() => parseSmtpUrl('http://u:secret@host', {}), /smtp:\/\/ or smtps:\/\//);
-    assert.equal(redactSmtpUrl('smtp://user:s3cret@host:587'), 'smtp://user:***@host:587');
+    assert.equal(redactUrl('smtp://user:s3cret@host:587'), 'smtp://user:***@host:587');
   });
 });
 

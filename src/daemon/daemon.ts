@@ -1,3 +1,4 @@
+import { redactedConfig } from '../config/describe.ts';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';
@@ -19,6 +20,7 @@ export interface Daemon {
 /** The one place where the adapters are wired together. */
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const scheduleNames = config.schedules.map((s) => s.name);
+  log.info({ config: redactedConfig(config) }, 'starting with this configuration (secrets masked)');
   const commandRedis = createCommandRedis(config.redis.url, log);
   const probeRedis = createProbeRedis(config.redis.url, log);
   const store = new SnapshotStore(commandRedis, config.redis.prefix);

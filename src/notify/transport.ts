@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type { RenderedMessage } from './render.ts';
+import { redactUrl } from '../config/describe.ts';
 
 export interface SmtpTimeouts {
   /** TCP connect (and implicit TLS handshake). */
@@ -82,7 +83,7 @@ export function parseSmtpUrl(smtpUrl: string, env: NodeJS.ProcessEnv = process.e
   try {
     url = new URL(smtpUrl);
   } catch {
-    throw new SmtpConfigError(`mail.smtp is not a URL (expected smtp://host:port or smtps://host:port): ${redactSmtpUrl(smtpUrl)}`);
+    throw new SmtpConfigError(`mail.smtp is not a URL (expected smtp://host:port or smtps://host:port): ${redactUrl(smtpUrl)}`);
   }
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
     throw new SmtpConfigError(`mail.smtp must start with smtp:// or smtps://, got ${url.protocol}//`);
@@ -110,10 +111,6 @@ export function parseSmtpUrl(smtpUrl: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** The URL with its password replaced, for messages and logs. */
-export function redactSmtpUrl(smtpUrl: string): string {
-  return smtpUrl.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, '$1:***@');
-}
-
 export function describeTarget(target: SmtpTarget): string {
   return `${target.secure ? 'smtps' : 'smtp'}://${target.host}:${target.port}`;
 }
