@@ -1,10 +1,12 @@
+/** The structured JSON logger (pino) every component logs through; every line is scrubbed of secrets. */
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import type { Config } from './config/types.ts';
+import { scrubSecrets } from './redact/secrets.ts';
 
 export type Logger = PinoLogger;
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** Structured JSON logs on stdout; secrets are redacted wherever a config object is logged. */
-export function createLogger(level: LogLevel = 'info', destination?: DestinationStream): Logger {
+/** JSON lines on stdout (or `destination`). Config-shaped secrets are censored by key; any registered secret anywhere in a line is scrubbed. */
+export function createLogger(level: Config['log']['level'] = 'info', destination?: DestinationStream): Logger {
   return pino(
     {
       level,
@@ -14,6 +16,8 @@ export function createLogger(level: LogLevel = 'info', destination?: Destination
         paths: ['password', 'ticket', 'applicationToken', '*.password', '*.ticket', '*.applicationToken', 'smtp', '*.smtp'],
         censor: '***',
       },
+      // The last line of defence: a secret that reached a message or field (an echoed ticket, a token in an error) never leaves.
+      hooks: { streamWrite: scrubSecrets },
     },
     destination,
   );

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderBatch } from '../src/notify/render.ts';
-import { redactUrl } from '../src/config/describe.ts';
+import { redactUrl } from '../src/redact/config.ts';
 import { createMailTransport, MailDeliveryError, parseSmtpUrl, type MailTransport } from '../src/notify/transport.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { cases } from './notify-fixtures.ts';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.ts';
+import { scrubSecrets } from '../redact/secrets.ts';
 import { UsageError } from './args.ts';
 
 const USAGE = `batchwatch — watches SuperOffice batch tasks, alerts once when one fails or stalls
@@ -65,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`batchwatch ${name}: invalid configuration\n${error.message}\n`);
       return 2;
     }
-    process.stderr.write(`batchwatch ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(scrubSecrets(`batchwatch ${name}: ${error instanceof Error ? error.message : String(error)}\n`));
     return 1;
   }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { registerConfigSecrets } from '../redact/config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { closestKey, formatPath, issue, type ConfigIssue, type PathIssue } from './issues.ts';
 import { checkRelations } from './relations.ts';
@@ -37,6 +38,7 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return resolve(chosen);
 }
 
+/** Reads and validates the config file, and registers its secrets so that no output of this process shows them. */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
@@ -51,7 +53,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
           : `cannot be read (${code || (error instanceof Error ? error.message : String(error))})`;
     throw new ConfigError(path, [{ path: '', message: reason }]);
   }
-  return parseConfig(text, env, path);
+  const config = parseConfig(text, env, path);
+  registerConfigSecrets(config);
+  return config;
 }
 
 export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv = process.env, source = '<config>'): Config {

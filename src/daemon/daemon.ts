@@ -1,4 +1,4 @@
-import { redactedConfig } from '../config/describe.ts';
+import { redactedConfig } from '../redact/config.ts';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';

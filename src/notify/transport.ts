@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type { RenderedMessage } from './render.ts';
-import { redactUrl } from '../config/describe.ts';
+import { redactUrl } from '../redact/config.ts';
 
 export interface SmtpTimeouts {
   /** TCP connect (and implicit TLS handshake). */

@@ -5,7 +5,7 @@ import { createProbeRedis } from '../../daemon/redis-connections.ts';
 import { verifySmtp } from '../../notify/test-email.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
 import { parseCommandArgs } from '../args.ts';
-import { redactUrl } from '../../config/describe.ts';
+import { redactUrl } from '../../redact/config.ts';
 
 interface CheckLine {
   ok: boolean;

@@ -1,4 +1,4 @@
-import { redactUrl } from '../../config/describe.ts';
+import { redactUrl } from '../../redact/config.ts';
 import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger, logCallback } from '../../log.ts';
 import { noopInstruments } from '../../metrics/instruments.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redactedConfig, redactUrl } from '../src/config/describe.ts';
+import { configSecrets, redactedConfig, redactUrl } from '../src/redact/config.ts';
 import { parseConfig } from '../src/config/load.ts';
 
 const YAML = `
@@ -75,5 +75,22 @@ describe('redactUrl', () => {
   it('hides the whole value when it cannot be parsed but looks like it holds credentials', () => {
     assert.equal(redactUrl('smtp host:secret@x'), '***');
     assert.equal(redactUrl('no url here'), 'no url here');
+  });
+});
+
+describe('redactUrl for Redis', () => {
+  it('hides a password given in the user slot of a redis:// URL', () => {
+    assert.equal(redactUrl('redis://s3cretpass@redis.local:6379/0'), 'redis://***@redis.local:6379/0');
+    assert.equal(redactUrl('rediss://:s3cretpass@redis.local:6380'), 'rediss://:***@redis.local:6380');
+  });
+});
+
+describe('configSecrets', () => {
+  it('collects credentials, decoded and as written, from fields and URLs', () => {
+    const config = parseConfig(YAML.replace('redis://:${REDIS_PASSWORD}@', 'redis://${REDIS_PASSWORD}@'), { ...SECRETS, SMTP_PASSWORD: 'p%40ss-word' });
+    const found = configSecrets(config);
+    for (const expected of ['app-token-123', '7T:ticket-456', 'so-pass-789', 'redis-pass-000', 'p%40ss-word', 'p@ss-word']) {
+      assert.ok(found.includes(expected), `${expected} in ${found.join(', ')}`);
+    }
   });
 });

@@ -1,0 +1,70 @@
+/** Secrets of the configuration: masked in the config as it is logged or printed, and registered for scrubbing. */
+import type { Config } from '../config/types.ts';
+import { MASK, secrets, type SecretSet } from './secrets.ts';
+
+/** Schemes whose URL userinfo is a credential even without a ':' (redis://SECRET@host sends SECRET as the password). */
+const USER_IS_SECRET = new Set(['redis:', 'rediss:']);
+
+/**
+ * The URL with its credentials replaced by ***: the password, and for redis:// a lone user part too.
+ * The whole value is hidden if it does not parse but looks like it carries userinfo.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text.includes('@') ? MASK : text;
+  }
+  if (url.password === '' && !(url.username !== '' && USER_IS_SECRET.has(url.protocol))) return text;
+  if (url.password === '') {
+    url.username = 'redacted-user';
+    return url.toString().replace('redacted-user@', `${MASK}@`);
+  }
+  url.password = 'redacted';
+  return url.toString().replace(':redacted@', `:${MASK}@`);
+}
+
+/** Every secret value the config holds, decoded as it is used and as written. */
+export function configSecrets(config: Config): string[] {
+  const values: (string | undefined)[] = [config.superoffice.password, config.superoffice.ticket, config.superoffice.applicationToken];
+  for (const text of [config.superoffice.url, config.redis.url, config.mail.smtp]) {
+    try {
+      const url = new URL(text);
+      if (url.password) values.push(url.password, safeDecode(url.password));
+      if (!url.password && url.username && USER_IS_SECRET.has(url.protocol)) values.push(url.username, safeDecode(url.username));
+    } catch {
+      // Not a URL: nothing to take apart (config validation reports it).
+    }
+  }
+  return values.filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Registers the config's secrets with the process-wide set (or `set`), so every exit scrubs them. */
+export function registerConfigSecrets(config: Config, set: SecretSet = secrets): void {
+  for (const value of configSecrets(config)) set.add(value);
+}
+
+/** The config as it may be logged or printed by `check`: secrets replaced by "***". */
+export function redactedConfig(config: Config): unknown {
+  const superoffice = { ...config.superoffice };
+  for (const key of ['password', 'ticket', 'applicationToken'] as const) {
+    if (superoffice[key] !== undefined) superoffice[key] = MASK;
+  }
+  return {
+    ...config,
+    superoffice: { ...superoffice, url: redactUrl(superoffice.url) },
+    redis: { ...config.redis, url: redactUrl(config.redis.url) },
+    schedules: config.schedules.map((schedule) => ({ ...schedule })),
+    rules: { ...config.rules, tasks: config.rules.tasks.map((task) => ({ ...task })) },
+    mail: { ...config.mail, smtp: redactUrl(config.mail.smtp) },
+  };
+}
