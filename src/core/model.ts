@@ -59,6 +59,25 @@ export interface Snapshot {
   lastPollAt: number | null;
   lastSuccessAt: number | null;
   lastError: PollError | null;
+  /** Set while the tenant reports planned maintenance (its failed polls are not an outage); null otherwise. */
+  maintenance: TenantMaintenance | null;
+}
+
+/** What the tenant status endpoint said while polls failed: `state` is anything but Running. */
+export interface TenantMaintenance {
+  state: string;
+  /** First failed poll of this maintenance. */
+  since: number;
+}
+
+/** A task left out of a poll because one of its fields could not be read. */
+export interface UnreadableTask {
+  /** The task's Id, when that field itself was readable. */
+  id: number | null;
+  /** Element name of the offending field, e.g. LastStarted. */
+  field: string;
+  /** Why, with the (clipped, secret-scrubbed) value. */
+  problem: string;
 }
 
 export type PollErrorKind = 'transport' | 'soap-fault' | 'superoffice' | 'auth' | 'malformed' | 'internal';
@@ -69,8 +88,10 @@ export interface PollError {
 }
 
 export type PollOutcome =
-  | { ok: true; tasks: BatchTaskInfo[] }
-  | { ok: false; error: PollError };
+  /** `unreadable`: tasks left out of this poll; their previous records and alerts are kept unchanged. */
+  | { ok: true; tasks: BatchTaskInfo[]; unreadable?: UnreadableTask[] }
+  /** `maintenance`: the tenant said it is not Running, so this failure is planned maintenance, not an outage. */
+  | { ok: false; error: PollError; maintenance?: { state: string } };
 
 /** One notification-worthy fact. `id` is deterministic: the same episode always yields the same id. */
 export interface AlertEvent {
@@ -110,6 +131,7 @@ export function emptySnapshot(schedule: string): Snapshot {
     lastPollAt: null,
     lastSuccessAt: null,
     lastError: null,
+    maintenance: null,
   };
 }
 

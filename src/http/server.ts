@@ -60,8 +60,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
         return;
       case '/readyz': {
         const result = await readiness();
-        if (result.ready) send(req, res, 200, 'ready\n');
-        else send(req, res, 503, `not ready\n${result.reasons.map((r) => `- ${r}\n`).join('')}`);
+        const notes = (result.notes ?? []).map((n) => `- note: ${n}\n`).join('');
+        if (result.ready) send(req, res, 200, `ready\n${notes}`);
+        else send(req, res, 503, `not ready\n${result.reasons.map((r) => `- ${r}\n`).join('')}${notes}`);
         return;
       }
       default:

@@ -37,5 +37,6 @@ export function decodeSnapshot(schedule: string, raw: string | null, version: nu
   const parsed = snapshotShape.safeParse(data);
   if (!parsed.success) throw new CorruptSnapshotError(schedule, parsed.error.issues[0]?.message ?? 'bad shape');
   // The inner records were written by this program's evaluate(); the outer check guards the rest.
-  return { ...(data as Snapshot), schedule, version };
+  // Fields added after a snapshot was written default to their empty value.
+  return { ...(data as Snapshot), maintenance: (data as Partial<Snapshot>).maintenance ?? null, schedule, version };
 }
