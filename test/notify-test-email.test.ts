@@ -48,8 +48,11 @@ describe('send-test-email and check', () => {
 
   it('verifySmtp reports a reachable server and throws a MailDeliveryError for an unreachable one', async () => {
     smtp = await startSmtpServer({ authRequired: { user: 'bw', pass: 'pw' } });
-    assert.equal(await verifySmtp(config(`smtp://bw:pw@127.0.0.1:${smtp.port}`)), 'reachable, logged in as bw');
-    await assert.rejects(verifySmtp(config(`smtp://bw:nope@127.0.0.1:${smtp.port}`)), (error: unknown) => error instanceof MailDeliveryError && error.code === 'EAUTH');
+    assert.equal(await verifySmtp(config(`smtp://bw:pw@127.0.0.1:${smtp.port}?allowPlaintextAuth=true`)), 'reachable, logged in as bw');
+    await assert.rejects(
+      verifySmtp(config(`smtp://bw:nope@127.0.0.1:${smtp.port}?allowPlaintextAuth=true`)),
+      (error: unknown) => error instanceof MailDeliveryError && error.code === 'EAUTH' && error.kind === 'configuration',
+    );
     await smtp.stop();
     await assert.rejects(verifySmtp(config(smtp.url), { timeouts: { connection: 1000 } }), MailDeliveryError);
   });

@@ -27,7 +27,13 @@ export function redactUrl(text: string): string {
 
 /** Every secret value the config holds, decoded as it is used and as written. */
 export function configSecrets(config: Config): string[] {
-  const values: (string | undefined)[] = [config.superoffice.password, config.superoffice.ticket, config.superoffice.applicationToken];
+  const values: (string | undefined)[] = [
+    config.superoffice.password,
+    config.superoffice.ticket,
+    config.superoffice.applicationToken,
+    config.mail.oauth2?.clientSecret,
+    config.mail.oauth2?.refreshToken,
+  ];
   for (const text of [config.superoffice.url, config.redis.url, config.mail.smtp]) {
     try {
       const url = new URL(text);
@@ -65,6 +71,18 @@ export function redactedConfig(config: Config): unknown {
     redis: { ...config.redis, url: redactUrl(config.redis.url) },
     schedules: config.schedules.map((schedule) => ({ ...schedule })),
     rules: { ...config.rules, tasks: config.rules.tasks.map((task) => ({ ...task })) },
-    mail: { ...config.mail, smtp: redactUrl(config.mail.smtp) },
+    mail: {
+      ...config.mail,
+      smtp: redactUrl(config.mail.smtp),
+      ...(config.mail.oauth2
+        ? {
+            oauth2: {
+              ...config.mail.oauth2,
+              clientSecret: MASK,
+              ...(config.mail.oauth2.refreshToken !== undefined ? { refreshToken: MASK } : {}),
+            },
+          }
+        : {}),
+    },
   };
 }
