@@ -7,7 +7,7 @@ import type { MailConfig } from '../src/config/types.ts';
 import { noopInstruments, type Instruments, type NotificationOutcome } from '../src/metrics/instruments.ts';
 import { NotificationHistory } from '../src/notify/history.ts';
 import { createNotifier, jobIdFor, retryDelayMs, MAX_RETRY_DELAY_MS, type Notifier, type NotifierDeps } from '../src/notify/notifier.ts';
-import type { OutcomeStatus } from '../src/notify/pipeline.ts';
+import { withEvents, type OutcomeStatus, type Stage } from '../src/notify/pipeline.ts';
 import { SentLog, sentLogKey, SENT_LOG_EXTRA_TTL_MS } from '../src/notify/sent-log.ts';
 import { createMailTransport, type MailTransport } from '../src/notify/transport.ts';
 import { NOTIFY_QUEUE } from '../src/store/keys.ts';
@@ -344,6 +344,35 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     await smtp.waitForMessages(1, 10_000);
     assert.equal(await finalState(prefix, 'sales.inflight'), 'completed');
     assert.equal(smtp.messages.length, 1);
+  });
+
+  it('a mute stage in its slot settles events as silenced: recorded in the history, not sent; the rest are mailed', async () => {
+    smtp = await startSmtpServer();
+    const rec = recorder();
+    const prefix = nextPrefix();
+    // Stands in for issue 14's silences: mutes stalled events, passes the others on.
+    const mute: Stage = {
+      name: 'mute',
+      async run(delivery) {
+        const silenced = delivery.batch.events.filter((e) => e.kind === 'stalled');
+        const rest = delivery.batch.events.filter((e) => e.kind !== 'stalled');
+        return { next: withEvents(delivery, rest), settled: silenced.length ? [{ status: 'silenced', events: silenced, detail: 'silence 42 by ops' }] : [] };
+      },
+    };
+    const n = notifier(prefix, mailConfig(), rec, { mute });
+    await n.start();
+    await n.enqueue(fresh(cases.multi!, 'sales.muted'));
+    await n.enqueue(fresh(cases.stalled!, 'sales.all-muted'));
+    assert.equal(await finalState(prefix, 'sales.muted'), 'completed');
+    assert.equal(await finalState(prefix, 'sales.all-muted'), 'completed');
+    assert.equal(smtp.messages.length, 1, 'only the batch with unmuted events is mailed');
+    assert.equal(smtp.messages[0]!.parsed.headers.get('x-batchwatch-events'), 'failed=4711; resolved=4714');
+    assert.deepEqual(await statuses(prefix, 'sales.muted'), ['silenced', 'sent']);
+    assert.deepEqual(await statuses(prefix, 'sales.all-muted'), ['silenced']);
+    const entry = (await new NotificationHistory(client, prefix).recent()).find((e) => e.batchId === 'sales.all-muted');
+    assert.equal(entry?.detail, 'silence 42 by ops');
+    assert.deepEqual(entry?.eventIds, cases.stalled!.events.map((e) => e.id));
+    assert.ok(rec.logs.some((l) => /silenced/.test(l.msg)));
   });
 
   it('with mail.enabled false queues nothing and opens no SMTP connection', async () => {

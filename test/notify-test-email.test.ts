@@ -29,6 +29,7 @@ describe('send-test-email and check', () => {
     assert.equal(m!.parsed.subject, '[batchwatch] test message from bw-host');
     assert.deepEqual(m!.envelope.rcptTo, ['ops@example.com', 'oncall@example.com']);
     assert.match(m!.parsed.text ?? '', /test message from batchwatch/);
+    assert.match(m!.parsed.messageId ?? '', /^<test\.\d+\.[0-9a-f-]+@example\.com>$/, 'Message-ID in the sender\'s domain, like alert mails');
   });
 
   it('says why it failed, without the password, when the server is down or rejects', async () => {

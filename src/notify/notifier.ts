@@ -64,6 +64,11 @@ export interface NotifierDeps {
   env?: NodeJS.ProcessEnv;
   /** For the OAuth2 token endpoint (default: global fetch). */
   fetch?: typeof fetch;
+  /**
+   * The mute stage: silences, acknowledgements, maintenance windows (issue 14). Runs after dedup and before
+   * routing; events it settles as { status: 'silenced' } are recorded in the history, not sent.
+   */
+  mute?: Stage;
 }
 
 const JOB_NAME = 'notify';
@@ -114,8 +119,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   /** The notification path, in order. The one place the stages are composed. */
   const pipelineStages = (transport: MailTransport, sentLog: SentLog): Stage[] => [
     dedupStage(sentLog),
-    // Silences, acknowledgements and maintenance windows (issue 14) go here as one more stage, e.g. muteStage(silences),
-    // whose outcome { status: 'silenced' } records the events as silenced instead of sending them.
+    ...(deps.mute ? [deps.mute] : []),
     routeStage(deps.recipientsFor),
     renderStage({ hostname: deps.hostname, ...(deps.idDomain ? { idDomain: deps.idDomain } : {}) }),
     sendStage({ transport, from: mail.from, retry: mail }),
