@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../src/config/load.ts';
 import { parseSmtpUrl } from '../src/config/smtp-url.ts';
@@ -152,6 +152,18 @@ describe('mail.oauth2 and mail.tls', () => {
     assertIssue(oauth2('    scope: x\n').replace('    clientId: app\n', ''), 'mail.oauth2.clientId', /is required/, env);
     assertIssue(oauth2('    scope: x\n').replace('https://login.microsoftonline.com', 'http://login.example.com'), 'mail.oauth2.tokenUrl', /must be an https:\/\/ URL/, env);
     parseConfig(oauth2('    scope: x\n').replace('https://login.microsoftonline.com', 'http://127.0.0.1:8080'), env);
+  });
+
+  it('the commented mail.oauth2 and mail.tls blocks of config/batchwatch.example.yaml load once uncommented', () => {
+    const example = readFileSync(resolve('config/batchwatch.example.yaml'), 'utf8');
+    const uncommented = example
+      .replace('smtp://batchwatch:${SMTP_PASSWORD}@smtp.example.com:587', 'smtp://smtp.example.com:587')
+      .replace(/^ {2}# (oauth2:|tls:)$/gm, '  $1')
+      .replace(/^ {2}# {3}((?:user|tokenUrl|clientId|clientSecret|scope|ca):.*)$/gm, '    $1')
+      .replace('/etc/ssl/certs/private-ca.pem', pki.caFile);
+    const config = parseConfig(uncommented, { SO_USERNAME: 'u', SO_PASSWORD: 'p', SMTP_CLIENT_ID: 'id', SMTP_CLIENT_SECRET: 'secret-value' });
+    assert.equal(config.mail.oauth2?.scope, 'https://outlook.office365.com/.default');
+    assert.equal(config.mail.tls?.ca, pki.caFile);
   });
 
   it('mail.tls.ca must be a readable PEM certificate file', () => {
