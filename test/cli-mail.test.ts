@@ -53,15 +53,15 @@ ${mail}`,
 
   it('an untrusted certificate: check FAILs naming the host and mail.tls.ca; with mail.tls.ca it passes', async () => {
     smtp = await startSmtpServer({ tls: { ...pki.server, implicit: false } });
-    const untrusted = await runCli(['check', '--config', configFile('untrusted', `  smtp: smtp://127.0.0.1:${smtp.port}\n`)]);
+    const [untrusted, trusted, sent] = await Promise.all([
+      runCli(['check', '--config', configFile('untrusted', `  smtp: smtp://127.0.0.1:${smtp.port}\n`)]),
+      runCli(['check', '--config', configFile('trusted', `  smtp: smtp://127.0.0.1:${smtp.port}\n  tls: { ca: "${pki.caFile}" }\n`)]),
+      runCli(['send-test-email', '--config', configFile('send-untrusted', `  smtp: smtp://127.0.0.1:${smtp.port}\n`)]),
+    ]);
     assert.equal(untrusted.code, 1);
     assert.match(smtpLine(untrusted.stdout), /^FAIL\s+smtp\s+SMTP smtp:\/\/127\.0\.0\.1:\d+: the certificate of 127\.0\.0\.1 is not trusted .*set mail\.tls\.ca/);
-
-    const trusted = await runCli(['check', '--config', configFile('trusted', `  smtp: smtp://127.0.0.1:${smtp.port}\n  tls: { ca: "${pki.caFile}" }\n`)]);
     assert.equal(trusted.code, 0, trusted.stdout);
     assert.match(smtpLine(trusted.stdout), /^ok\s+smtp\s+smtp:\/\/127\.0\.0\.1:\d+ reachable, trusting mail\.tls\.ca /);
-
-    const sent = await runCli(['send-test-email', '--config', configFile('send-untrusted', `  smtp: smtp://127.0.0.1:${smtp.port}\n`)]);
     assert.equal(sent.code, 1);
     assert.match(sent.stdout, /^not sent \(configuration problem\): .*set mail\.tls\.ca/);
   });
@@ -75,14 +75,16 @@ ${mail}`,
       `  smtp: smtp://127.0.0.1:${smtp.port}\n  tls: { ca: "${pki.caFile}" }\n  oauth2:\n    user: alerts@example.com\n    tokenUrl: ${issued.url}\n    clientId: app\n    clientSecret: \${SMTP_CLIENT_SECRET}\n    scope: smtp\n`,
     );
 
-    const check = await runCli(['check', '--config', good], { SMTP_CLIENT_SECRET: 'Right-Client-Secret' });
+    const [check, sent, wrong] = await Promise.all([
+      runCli(['check', '--config', good], { SMTP_CLIENT_SECRET: 'Right-Client-Secret' }),
+      runCli(['send-test-email', '--config', good], { SMTP_CLIENT_SECRET: 'Right-Client-Secret' }),
+      runCli(['send-test-email', '--config', good], { SMTP_CLIENT_SECRET: 'Wrong-Client-Secret' }),
+    ]);
     assert.equal(check.code, 0, check.stdout + check.stderr);
     assert.match(smtpLine(check.stdout), /reachable, logged in as alerts@example\.com \(XOAUTH2\)/);
-    const sent = await runCli(['send-test-email', '--config', good], { SMTP_CLIENT_SECRET: 'Right-Client-Secret' });
     assert.equal(sent.code, 0, sent.stdout + sent.stderr);
     await smtp.waitForMessages(1);
 
-    const wrong = await runCli(['send-test-email', '--config', good], { SMTP_CLIENT_SECRET: 'Wrong-Client-Secret' });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stdout, /^not sent \(configuration problem\): .*invalid_client.*check mail\.oauth2\.clientId and mail\.oauth2\.clientSecret/);
     const printed = check.stdout + check.stderr + sent.stdout + sent.stderr + wrong.stdout + wrong.stderr;

@@ -66,10 +66,12 @@ describe('the shipped config works against `batchwatch simulator` (simulator + m
     await new Promise<void>((ok) => busy.listen(0, '127.0.0.1', ok));
     const taken = (busy.address() as { port: number }).port;
     try {
-      const smtpBusy = await runCli(['simulator', '--port', String(await freePort()), '--smtp-port', String(taken)]);
+      const [smtpBusy, simulatorBusy] = await Promise.all([
+        runCli(['simulator', '--port', String(await freePort()), '--smtp-port', String(taken)]),
+        runCli(['simulator', '--port', String(taken), '--smtp-port', '0']),
+      ]);
       assert.equal(smtpBusy.code, 1);
       assert.match(smtpBusy.stderr, new RegExp(`cannot start the mail catcher \\(SMTP\\): port ${taken} is in use \\(pass --smtp-port N for another port`));
-      const simulatorBusy = await runCli(['simulator', '--port', String(taken), '--smtp-port', '0']);
       assert.equal(simulatorBusy.code, 1);
       assert.match(simulatorBusy.stderr, new RegExp(`cannot start the simulator: port ${taken} is in use \\(pass --port N`));
     } finally {

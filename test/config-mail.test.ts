@@ -96,12 +96,13 @@ describe('mail.smtp is fully validated at load time (after ${} substitution)', (
       const file = join(dir, 'bad.yaml');
       writeFileSync(file, smtp('smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:587'));
       const env = { ...ENV, SMTP_PASSWORD: 'has%zz-percent' };
-      for (const command of ['check', 'run']) {
-        const result = await runCli([command, '--config', file], env);
-        assert.equal(result.code, 2, `${command}: ${result.stdout}${result.stderr}`);
+      const commands = ['check', 'run'];
+      const results = await Promise.all(commands.map((command) => runCli([command, '--config', file], env)));
+      results.forEach((result, i) => {
+        assert.equal(result.code, 2, `${commands[i]}: ${result.stdout}${result.stderr}`);
         assert.match(result.stdout + result.stderr, /mail\.smtp: has a password that is not valid percent-encoding/);
         assert.doesNotMatch(result.stdout + result.stderr, /has%zz-percent/);
-      }
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
