@@ -97,7 +97,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const { mail, prefix } = deps;
   const keepSeconds = Math.ceil((mail.retryFor + DAY_MS) / 1000);
   const closeGraceMs = deps.closeGraceMs ?? 5_000;
-  const queueRedis = deps.connect();
+  /** A connection for BullMQ; its errors are reported by the queue and worker, this only keeps ioredis from printing them. */
+  const connect = (role: string): Redis => {
+    const redis = deps.connect();
+    redis.on('error', (error: Error) => log('debug', 'notifier Redis connection error', { role, err: error.message }));
+    return redis;
+  };
+  const queueRedis = connect('queue');
   const queue = new Queue<NotificationBatch>(NOTIFY_QUEUE, {
     connection: queueRedis,
     prefix,
@@ -198,7 +204,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const sentLog = new SentLog(logRedis, prefix, mail.retryFor + SENT_LOG_EXTRA_TTL_MS);
     const report: OutcomeReportDeps = { log, instruments, history: new NotificationHistory(logRedis, prefix) };
     const stages = pipelineStages(transport, sentLog);
-    const workerRedis = deps.connect();
+    const workerRedis = connect('worker');
     const worker = new Worker<NotificationBatch>(NOTIFY_QUEUE, (job, token) => processJob(job, token, stages, gate, report), {
       connection: workerRedis,
       prefix,

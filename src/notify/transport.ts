@@ -137,7 +137,7 @@ export function createMailTransport(server: MailServerConfig, options: Transport
   }
 
   const classify = async (error: unknown): Promise<Error> => {
-    const greetingMissing = !target.secure && error instanceof Error && 'code' in error && error.code === 'ETIMEDOUT';
+    const greetingMissing = !target.secure && error instanceof Error && 'code' in error && error.code === 'ETIMEDOUT' && /greeting/i.test(error.message);
     const answersTls = greetingMissing ? await completesTlsHandshake(target, Math.min(timeouts.greeting, 5000)) : false;
     return toDeliveryError(error, { ...context, answersTls });
   };
