@@ -36,11 +36,14 @@ describe('redactedConfig', () => {
     const text = JSON.stringify(redacted);
     for (const secret of Object.values(SECRETS)) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
 
+    // Everything else as configured; durations as the file writes them (issue 13: not 900000 for 15m).
     assert.deepEqual(redacted, {
       ...config,
-      superoffice: { ...config.superoffice, applicationToken: '***', ticket: '***', password: '***' },
+      superoffice: { ...config.superoffice, applicationToken: '***', ticket: '***', password: '***', timeout: '30s' },
       redis: { ...config.redis, url: 'redis://:***@redis.local:6379' },
-      mail: { ...config.mail, smtp: 'smtps://mailer:***@smtp.example.com:465' },
+      schedules: [{ ...config.schedules[0], timing: { every: '1m' } }],
+      rules: { ...config.rules, stallAfter: '15m', queuedTimeout: '10m', firstSeenWindow: '1h', repeatInterval: '4h' },
+      mail: { ...config.mail, smtp: 'smtps://mailer:***@smtp.example.com:465', retryDelay: '30s', retryFor: '1d' },
     });
   });
 
@@ -92,5 +95,18 @@ describe('configSecrets', () => {
     for (const expected of ['app-token-123', '7T:ticket-456', 'so-pass-789', 'redis-pass-000', 'p%40ss-word', 'p@ss-word']) {
       assert.ok(found.includes(expected), `${expected} in ${found.join(', ')}`);
     }
+  });
+});
+
+describe('redactedConfig durations', () => {
+  it('shows durations as the config writes them, not in milliseconds', () => {
+    const config = parseConfig(`${YAML}rules:\n  stallAfter: 15m\n  tasks:\n    - name: "Mailing*"\n      stallAfter: 2h\n`, SECRETS);
+    const shown = JSON.stringify(redactedConfig(config));
+    assert.match(shown, /"stallAfter":"15m"/);
+    assert.match(shown, /"stallAfter":"2h"/);
+    assert.match(shown, /"every":"1m"/);
+    assert.match(shown, /"timeout":"30s"/);
+    assert.match(shown, /"retryFor":"1d"/);
+    assert.doesNotMatch(shown, /900000/);
   });
 });

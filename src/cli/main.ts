@@ -12,7 +12,7 @@ Commands:
   check            [--config FILE]                                  validate config, reach Redis, SuperOffice and SMTP
   poll-once        [--config FILE] [--schedule NAME] [--dry-run] [--json]
                                                                     poll once and print tasks and events
-  demo                                                              the whole system on this machine, no set-up
+  demo             [--port N]                                       the whole system on this machine, no set-up
   simulator        [--port N] [--scenario NAME] [--smtp-port N]     the SuperOffice simulator and a mail catcher (8085, 2525)
   send-test-email  [--config FILE]                                  send one test message through the configured SMTP
 

@@ -137,7 +137,7 @@ export function emptySnapshot(schedule: string): Snapshot {
 
 export type { BatchTaskInfo, TaskState };
 
-/** The events of one poll of one schedule: one mail. `id` is deterministic (schedule + snapshot version). */
+/** The events of one poll of one schedule: one mail. `id` is deterministic: the schedule and a digest of its event ids (store/snapshot-store.ts batchIdFor). */
 export interface NotificationBatch {
   id: string;
   schedule: string;

@@ -1,4 +1,5 @@
 /** Secrets of the configuration: masked in the config as it is logged or printed, and registered for scrubbing. */
+import { formatDuration } from '../config/duration.ts';
 import type { Config } from '../config/types.ts';
 import { MASK, secrets, type SecretSet } from './secrets.ts';
 
@@ -59,29 +60,39 @@ export function registerConfigSecrets(config: Config, set: SecretSet = secrets):
   for (const value of configSecrets(config)) set.add(value);
 }
 
-/** The config as it may be logged or printed by `check`: secrets replaced by "***". */
+/** Durations as the config file writes them ("15m"), not the milliseconds the program uses. */
+const asWritten = (ms: number | undefined) => (ms === undefined ? undefined : formatDuration(ms));
+
+/** The config as it may be logged or printed by `check`: secrets replaced by "***", durations as written. */
 export function redactedConfig(config: Config): unknown {
-  const superoffice = { ...config.superoffice };
+  const superoffice: Record<string, unknown> = { ...config.superoffice, timeout: asWritten(config.superoffice.timeout) };
   for (const key of ['password', 'ticket', 'applicationToken'] as const) {
     if (superoffice[key] !== undefined) superoffice[key] = MASK;
   }
+  const { rules, mail } = config;
   return {
     ...config,
-    superoffice: { ...superoffice, url: redactUrl(superoffice.url) },
+    superoffice: { ...superoffice, url: redactUrl(config.superoffice.url) },
     redis: { ...config.redis, url: redactUrl(config.redis.url) },
-    schedules: config.schedules.map((schedule) => ({ ...schedule })),
-    rules: { ...config.rules, tasks: config.rules.tasks.map((task) => ({ ...task })) },
+    schedules: config.schedules.map((schedule) => ({
+      ...schedule,
+      timing: 'every' in schedule.timing ? { every: asWritten(schedule.timing.every) } : { ...schedule.timing },
+    })),
+    rules: {
+      ...rules,
+      stallAfter: asWritten(rules.stallAfter),
+      queuedTimeout: asWritten(rules.queuedTimeout),
+      firstSeenWindow: asWritten(rules.firstSeenWindow),
+      repeatInterval: asWritten(rules.repeatInterval),
+      tasks: rules.tasks.map((task) => ({ ...task, stallAfter: asWritten(task.stallAfter), queuedTimeout: asWritten(task.queuedTimeout) })),
+    },
     mail: {
-      ...config.mail,
-      smtp: redactUrl(config.mail.smtp),
-      ...(config.mail.oauth2
-        ? {
-            oauth2: {
-              ...config.mail.oauth2,
-              clientSecret: MASK,
-              ...(config.mail.oauth2.refreshToken !== undefined ? { refreshToken: MASK } : {}),
-            },
-          }
+      ...mail,
+      smtp: redactUrl(mail.smtp),
+      retryDelay: asWritten(mail.retryDelay),
+      retryFor: asWritten(mail.retryFor),
+      ...(mail.oauth2
+        ? { oauth2: { ...mail.oauth2, clientSecret: MASK, ...(mail.oauth2.refreshToken !== undefined ? { refreshToken: MASK } : {}) } }
         : {}),
     },
   };
