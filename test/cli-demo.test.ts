@@ -11,6 +11,7 @@ describe('batchwatch demo', () => {
     try {
       const [, metricsUrl] = await demo.waitForOutput(/metrics\s+(http:\/\/\S+\/metrics)/, 30_000);
       redisPort = Number((await demo.waitForOutput(/Redis\s+redis:\/\/127\.0\.0\.1:(\d+) \(private/, 1000))[1]);
+      await demo.waitForOutput(/mail \(SMTP\)\s+smtp:\/\/127\.0\.0\.1:\d+ /, 1000);
       const deadline = Date.now() + 90_000;
       let body = '';
       while (Date.now() < deadline) {

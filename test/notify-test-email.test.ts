@@ -29,6 +29,7 @@ describe('send-test-email and check', () => {
     assert.equal(m!.parsed.subject, '[batchwatch] test message from bw-host');
     assert.deepEqual(m!.envelope.rcptTo, ['ops@example.com', 'oncall@example.com']);
     assert.match(m!.parsed.text ?? '', /test message from batchwatch/);
+    assert.match(m!.parsed.messageId ?? '', /^<test\.\d+\.[0-9a-f-]+@example\.com>$/, 'Message-ID in the sender\'s domain, like alert mails');
   });
 
   it('says why it failed, without the password, when the server is down or rejects', async () => {
@@ -48,8 +49,11 @@ describe('send-test-email and check', () => {
 
   it('verifySmtp reports a reachable server and throws a MailDeliveryError for an unreachable one', async () => {
     smtp = await startSmtpServer({ authRequired: { user: 'bw', pass: 'pw' } });
-    assert.equal(await verifySmtp(config(`smtp://bw:pw@127.0.0.1:${smtp.port}`)), 'reachable, logged in as bw');
-    await assert.rejects(verifySmtp(config(`smtp://bw:nope@127.0.0.1:${smtp.port}`)), (error: unknown) => error instanceof MailDeliveryError && error.code === 'EAUTH');
+    assert.equal(await verifySmtp(config(`smtp://bw:pw@127.0.0.1:${smtp.port}?allowPlaintextAuth=true`)), 'reachable, logged in as bw');
+    await assert.rejects(
+      verifySmtp(config(`smtp://bw:nope@127.0.0.1:${smtp.port}?allowPlaintextAuth=true`)),
+      (error: unknown) => error instanceof MailDeliveryError && error.code === 'EAUTH' && error.kind === 'configuration',
+    );
     await smtp.stop();
     await assert.rejects(verifySmtp(config(smtp.url), { timeouts: { connection: 1000 } }), MailDeliveryError);
   });

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderBatch } from '../src/notify/render.ts';
 import { redactUrl } from '../src/redact/config.ts';
-import { createMailTransport, MailDeliveryError, parseSmtpUrl, type MailTransport } from '../src/notify/transport.ts';
+import { parseSmtpUrl } from '../src/config/smtp-url.ts';
+import { createMailTransport, MailDeliveryError, type MailTransport } from '../src/notify/transport.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { cases } from './notify-fixtures.ts';
 
@@ -32,6 +33,7 @@ describe('parseSmtpUrl', () => {
       secure: false,
       requireTLS: false,
       rejectUnauthorized: true,
+      allowPlaintextAuth: false,
     });
     const s = parseSmtpUrl('smtps://ops%40example.com:p%40ss%3Aw%2Frd@mail.example.com', {});
     assert.equal(s.port, 465);
@@ -59,7 +61,7 @@ describe('SMTP transport against a real SMTP server', () => {
 
   before(async () => {
     smtp = await startSmtpServer();
-    transport = createMailTransport(smtp.url, { timeouts: { connection: 1000, greeting: 1000, socket: 5000 } });
+    transport = createMailTransport({ smtp: smtp.url }, { timeouts: { connection: 1000, greeting: 1000, socket: 5000 } });
   });
   after(async () => {
     transport.close();
@@ -112,7 +114,7 @@ describe('SMTP transport failures', () => {
   it('classifies connection refused as transient', async () => {
     const smtp = await startSmtpServer();
     await smtp.stop();
-    const transport = createMailTransport(smtp.url, { timeouts: { connection: 1000 } });
+    const transport = createMailTransport({ smtp: smtp.url }, { timeouts: { connection: 1000 } });
     const error = await expectDeliveryError(transport.send(message, envelope));
     transport.close();
     assert.equal(error.permanent, false);
@@ -124,7 +126,7 @@ describe('SMTP transport failures', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const address = silent.address();
     const port = address && typeof address === 'object' ? address.port : 0;
-    const transport = createMailTransport(`smtp://127.0.0.1:${port}`, { timeouts: { connection: 1000, greeting: 300 } });
+    const transport = createMailTransport({ smtp: `smtp://127.0.0.1:${port}` }, { timeouts: { connection: 1000, greeting: 300 } });
     const started = Date.now();
     const error = await expectDeliveryError(transport.send(message, envelope));
     transport.close();
@@ -137,19 +139,23 @@ describe('SMTP transport failures', () => {
   it('logs in with URL-encoded credentials and never puts the password in an error', async () => {
     const pass = 'p@ss:w/rd%';
     const smtp = await startSmtpServer({ authRequired: { user: 'ops@example.com', pass } });
-    const good = createMailTransport(`smtp://${encodeURIComponent('ops@example.com')}:${encodeURIComponent(pass)}@127.0.0.1:${smtp.port}`);
+    // This test server offers no STARTTLS: a login in plain text needs the operator's explicit consent.
+    const good = createMailTransport({ smtp: `smtp://${encodeURIComponent('ops@example.com')}:${encodeURIComponent(pass)}@127.0.0.1:${smtp.port}?allowPlaintextAuth=true` });
     await good.send(message, envelope);
     good.close();
     const [received] = await smtp.waitForMessages(1);
     assert.equal(received!.user, 'ops@example.com');
 
     const wrong = 'Wr0ng-Secret';
-    const bad = createMailTransport(`smtp://ops:${wrong}@127.0.0.1:${smtp.port}`);
+    const bad = createMailTransport({ smtp: `smtp://ops:${wrong}@127.0.0.1:${smtp.port}?allowPlaintextAuth=true` });
     const error = await expectDeliveryError(bad.send(message, envelope));
     bad.close();
     await smtp.stop();
     assert.equal(error.code, 'EAUTH');
-    assert.equal(error.permanent, false, 'credentials are fixable: keep retrying');
+    assert.equal(error.permanent, false, 'credentials are fixable: the mail is not rejected');
+    assert.equal(error.kind, 'configuration', 'a refused login is a configuration problem, not an outage');
+    assert.equal(error.problem?.cause, 'authentication');
+    assert.match(error.message, /refused the login as ops .*mail\.smtp.*SMTP_PASSWORD/);
     assert.ok(!error.message.includes(wrong) && !(error.response ?? '').includes(wrong));
   });
 });
@@ -167,7 +173,7 @@ describe('SMTP transport with TLS', () => {
 
   it('smtps:// uses implicit TLS', async () => {
     const smtp = await startSmtpServer({ tls: { ...tls, implicit: true } });
-    const transport = createMailTransport(`${smtp.url}?tlsRejectUnauthorized=false`);
+    const transport = createMailTransport({ smtp: `${smtp.url}?tlsRejectUnauthorized=false` });
     await transport.send(message, envelope);
     transport.close();
     const [received] = await smtp.waitForMessages(1);
@@ -177,7 +183,7 @@ describe('SMTP transport with TLS', () => {
 
   it('smtp:// upgrades with STARTTLS when the server offers it', async () => {
     const smtp = await startSmtpServer({ tls: { ...tls, implicit: false } });
-    const transport = createMailTransport(`${smtp.url}?tlsRejectUnauthorized=false`);
+    const transport = createMailTransport({ smtp: `${smtp.url}?tlsRejectUnauthorized=false` });
     await transport.send(message, envelope);
     transport.close();
     const [received] = await smtp.waitForMessages(1);
@@ -185,12 +191,15 @@ describe('SMTP transport with TLS', () => {
     assert.equal(received!.secure, true);
   });
 
-  it('refuses a self-signed certificate by default (transient: fixable on the server side)', async () => {
+  it('refuses a self-signed certificate by default: a configuration problem naming mail.tls.ca', async () => {
     const smtp = await startSmtpServer({ tls: { ...tls, implicit: true } });
-    const transport = createMailTransport(smtp.url, { timeouts: { connection: 2000, greeting: 2000 } });
+    const transport = createMailTransport({ smtp: smtp.url }, { timeouts: { connection: 2000, greeting: 2000 } });
     const error = await expectDeliveryError(transport.send(message, envelope));
     transport.close();
     await smtp.stop();
-    assert.equal(error.permanent, false);
+    assert.equal(error.permanent, false, 'the mail itself is not rejected');
+    assert.equal(error.kind, 'configuration');
+    assert.equal(error.problem?.cause, 'certificate');
+    assert.match(error.message, /certificate of 127\.0\.0\.1 is not trusted .*self-signed.*set mail\.tls\.ca/);
   });
 });

@@ -13,7 +13,7 @@ Commands:
   poll-once        [--config FILE] [--schedule NAME] [--dry-run] [--json]
                                                                     poll once and print tasks and events
   demo             [--port N]                                       the whole system on this machine, no set-up
-  simulator        [--port N] [--scenario NAME]                     the SuperOffice simulator alone
+  simulator        [--port N] [--scenario NAME] [--smtp-port N]     the SuperOffice simulator and a mail catcher (8085, 2525)
   send-test-email  [--config FILE]                                  send one test message through the configured SMTP
 
 The config file is --config FILE, else $BATCHWATCH_CONFIG, else config/batchwatch.yaml.

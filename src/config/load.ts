@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { registerConfigSecrets } from '../redact/config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { closestKey, formatPath, issue, type ConfigIssue, type PathIssue } from './issues.ts';
+import { checkMailServer } from './mail-checks.ts';
 import { checkRelations } from './relations.ts';
 import { errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
 import type { Config, ScheduleConfig } from './types.ts';
@@ -84,6 +85,7 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv = process.e
   const checked: PathIssue[] = [
     ...(parsed.success ? [] : parsed.error.issues.flatMap(fromZod)),
     ...checkRelations(interpolated.value),
+    ...checkMailServer(interpolated.value),
   ];
   const level = logLevelFromEnv(env);
   if (level.issue) checked.push(level.issue);
@@ -200,15 +202,25 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     redis: { url: file.redis.url, prefix: file.redis.prefix },
     schedules,
     rules,
-    mail: {
-      enabled: file.mail.enabled,
-      smtp: file.mail.smtp ?? '',
-      from: file.mail.from ?? '',
-      to: file.mail.to ?? [],
-      retryDelay: file.mail.retryDelay,
-      retryFor: file.mail.retryFor,
-    },
+    mail: toMailConfig(file.mail),
     http: { host: file.http.host, port: file.http.port },
     log: { level: logLevel ?? file.log.level },
   };
+}
+
+function toMailConfig(mail: ParsedFile['mail']): Config['mail'] {
+  const out: Config['mail'] = {
+    enabled: mail.enabled,
+    smtp: mail.smtp ?? '',
+    from: mail.from ?? '',
+    to: mail.to ?? [],
+    retryDelay: mail.retryDelay,
+    retryFor: mail.retryFor,
+  };
+  if (mail.oauth2) {
+    const { user, tokenUrl, clientId, clientSecret, scope, refreshToken } = mail.oauth2;
+    out.oauth2 = { user, tokenUrl: tokenUrl.trim(), clientId, clientSecret, ...(scope ? { scope } : {}), ...(refreshToken ? { refreshToken } : {}) };
+  }
+  if (mail.tls) out.tls = { ca: mail.tls.ca };
+  return out;
 }

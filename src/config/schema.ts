@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { cronProblem } from './cron.ts';
 import { DurationError, formatDuration, parseDuration } from './duration.ts';
+import { caFileProblem } from './pem-file.ts';
+import { smtpUrlProblem } from './smtp-url.ts';
 import { canonicalTimeZone } from './time-zone.ts';
 
 /**
@@ -162,11 +164,40 @@ export const rulesShape = {
   tasks: z.array(z.strictObject(taskRuleShape)).prefault([]),
 };
 
+/** mail.smtp, fully checked (scheme, port, percent-encoding, options); the value is never echoed, it may carry a password. */
+const smtpUrl = z.string().transform((text, ctx) => {
+  const problem = smtpUrlProblem(text);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+  return text.trim();
+});
+
+/** A PEM file of CA certificates, read at load time so a missing or damaged file stops the start. */
+const caFile = nonEmpty().superRefine((path, ctx) => {
+  const problem = caFileProblem(path);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export const mailOAuth2Shape = {
+  user: nonEmpty(),
+  tokenUrl: url(['https:', 'http:'], 'an https:// URL (the token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)'),
+  clientId: nonEmpty(),
+  clientSecret: nonEmpty(),
+  scope: blankAsAbsent(),
+  refreshToken: blankAsAbsent(),
+};
+
+export const mailTlsShape = {
+  ca: caFile,
+};
+
 export const mailShape = {
   enabled: flag().prefault(true),
-  smtp: blankAsAbsent().pipe(
-    url(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL, e.g. smtp://user:${SMTP_PASSWORD}@smtp.example.com:587').optional(),
-  ),
+  smtp: blankAsAbsent().pipe(smtpUrl.optional()),
+  oauth2: z.strictObject(mailOAuth2Shape).optional(),
+  tls: z.strictObject(mailTlsShape).optional(),
   from: blankAsAbsent().pipe(address.optional()),
   to: addresses.optional(),
   retryDelay: duration(1).prefault('30s'),
@@ -204,6 +235,8 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   rules: Object.keys(rulesShape),
   'rules.tasks[]': Object.keys(taskRuleShape),
   mail: Object.keys(mailShape),
+  'mail.oauth2': Object.keys(mailOAuth2Shape),
+  'mail.tls': Object.keys(mailTlsShape),
   http: Object.keys(httpShape),
   log: Object.keys(logShape),
 };

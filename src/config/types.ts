@@ -31,11 +31,31 @@ export interface ScheduleConfig {
 
 export interface MailConfig {
   enabled: boolean;
+  /** smtp[s]://[user[:password]@]host[:port][?options], validated at load time (src/config/smtp-url.ts). */
   smtp: string;
   from: string;
   to: string[];
   retryDelay: number;
   retryFor: number;
+  /** SMTP AUTH XOAUTH2 with a token from an OAuth2 token endpoint, instead of a password. */
+  oauth2?: MailOAuth2Config;
+  tls?: MailTlsConfig;
+}
+
+/** Exactly one of scope (client-credentials grant) and refreshToken (refresh-token grant). */
+export interface MailOAuth2Config {
+  /** The mailbox to log in as. */
+  user: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope?: string;
+  refreshToken?: string;
+}
+
+export interface MailTlsConfig {
+  /** Path of a PEM file with the CA certificate(s) that sign the SMTP server's certificate. */
+  ca: string;
 }
 
 export interface HttpConfig {

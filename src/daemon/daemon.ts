@@ -3,14 +3,14 @@ import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';
 import { createMetrics } from '../metrics/registry.ts';
-import { redisReadiness } from '../metrics/readiness.ts';
+import { combineReadiness, mailCheck, redisCheck, schedulesCheck } from '../metrics/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
 import { createCommandRedis, createProbeRedis } from './redis-connections.ts';
-import { notifierFor } from './notifier.ts';
+import { configuredNotifier } from './configured-notifier.ts';
 
 export interface Daemon {
   readonly httpUrl: string;
@@ -33,7 +33,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     schedules: scheduleNames,
   });
 
-  const notifier = notifierFor(config, log.child({ component: 'notify' }), instruments);
+  const notifier = configuredNotifier(config, log.child({ component: 'notify' }), instruments);
   notifierDepth = () => notifier.depth();
 
   const client = createSuperOfficeClient(config.superoffice, {
@@ -54,7 +54,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     host: config.http.host,
     port: config.http.port,
     registry,
-    readiness: redisReadiness(probeRedis, () => scheduler.registered),
+    readiness: combineReadiness([redisCheck(probeRedis), schedulesCheck(() => scheduler.registered), mailCheck(() => notifier.problem())]),
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');
@@ -66,13 +66,16 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       try {
         await scheduler.register();
         scheduler.start();
-        await notifier.start();
         log.info({ schedules: scheduleNames }, 'schedules registered; polling');
-        return;
+        break;
       } catch (error) {
         log.error({ err: (error as Error).message, attempt }, 'could not register schedules (is Redis reachable?); retrying');
         await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 10_000)));
       }
+    }
+    // Not a Redis matter: a notifier that cannot start (its mail configuration) says so itself, in the log and in /readyz.
+    if (!stopping) {
+      await notifier.start().catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'mail notifier failed to start'));
     }
   })();
 

@@ -35,3 +35,11 @@ export function createProbeRedis(url: string, log: Logger): Redis {
   });
   return reportOutages(redis, 'probe', log);
 }
+
+/**
+ * Connection for the notifier's queue, worker and notification log (BullMQ needs maxRetriesPerRequest: null:
+ * commands wait for a reconnect). The notifier reports its own connection errors.
+ */
+export function createNotifierRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}

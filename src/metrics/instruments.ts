@@ -1,4 +1,5 @@
 import type { EventKind, PollErrorKind } from '../core/model.ts';
+import type { MailProblemCause } from '../notify/mail-problem.ts';
 
 export type PollResult = 'success' | 'failure' | 'conflict';
 export type NotificationOutcome = 'sent' | 'retried' | 'given_up' | 'rejected';
@@ -12,6 +13,8 @@ export interface Instruments {
   superofficeCallError(kind: PollErrorKind): void;
   eventsDetected(schedule: string, kind: EventKind, count: number): void;
   notification(outcome: NotificationOutcome, count?: number): void;
+  /** Mail delivery paused by a configuration problem of this cause (counted once per problem), or resumed (null). */
+  mailDeliveryPaused(cause: MailProblemCause | null): void;
 }
 
 export const noopInstruments: Instruments = {
@@ -19,4 +22,5 @@ export const noopInstruments: Instruments = {
   superofficeCallError() {},
   eventsDetected() {},
   notification() {},
+  mailDeliveryPaused() {},
 };

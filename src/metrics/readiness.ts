@@ -64,6 +64,14 @@ export function schedulesCheck(isRegistered: () => boolean): ReadinessCheck {
   return async () => (isRegistered() ? {} : { reason: 'schedules not registered' });
 }
 
+/** Not ready while mail cannot be delivered (a configuration problem, or a notifier that could not start), saying why. */
+export function mailCheck(problem: () => string | undefined): ReadinessCheck {
+  return async () => {
+    const reason = problem();
+    return reason === undefined ? {} : { reason: `mail: ${reason}` };
+  };
+}
+
 /** Redis reachable and schedules registered: the checks every daemon has. */
 export function redisReadiness(
   redis: Redis,

@@ -1,5 +1,6 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventKind, PollErrorKind, Snapshot } from '../core/model.ts';
+import { MAIL_PROBLEM_CAUSES } from '../notify/mail-problem.ts';
 import { ComputedGauge, type Sample } from './computed-gauge.ts';
 import type { Instruments, NotificationOutcome, PollResult } from './instruments.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
@@ -125,6 +126,23 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
     new Counter({ name: 'batchwatch_notifications_total', help: 'Notification deliveries by outcome.', labelNames: ['outcome'], registers: [] }),
   );
 
+  const mailProblems = register(
+    new Counter({
+      name: 'batchwatch_mail_configuration_errors_total',
+      help: 'Times mail delivery was paused by a configuration problem (certificate, login, TLS mode, SMTP URL), by cause.',
+      labelNames: ['cause'],
+      registers: [],
+    }),
+  );
+  const mailPaused = register(
+    new Gauge({
+      name: 'batchwatch_mail_delivery_paused',
+      help: '1 while mail delivery is paused by a configuration problem (notifications wait in the queue), else 0.',
+      registers: [],
+    }),
+  );
+  mailPaused.set(0);
+
   // Initialise every known label combination so rate() and absence checks work from the first scrape.
   for (const schedule of deps.schedules) {
     pollDuration.zero({ schedule });
@@ -133,6 +151,7 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
   }
   for (const kind of POLL_ERROR_KINDS) callErrors.inc({ kind }, 0);
   for (const outcome of NOTIFICATION_OUTCOMES) notifications.inc({ outcome }, 0);
+  for (const cause of MAIL_PROBLEM_CAUSES) mailProblems.inc({ cause }, 0);
 
   register(scrapeErrors);
 
@@ -151,6 +170,10 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
     },
     notification(outcome, count = 1) {
       if (count > 0) notifications.inc({ outcome }, count);
+    },
+    mailDeliveryPaused(cause) {
+      if (cause !== null) mailProblems.inc({ cause });
+      mailPaused.set(cause === null ? 0 : 1);
     },
   };
   return { registry, instruments };

@@ -59,12 +59,12 @@ export function atomSafe(value: string): string {
     .join('');
 }
 
-/** A hostname usable as the right-hand side of a Message-ID. */
 /** The domain of an address like `"batchwatch" <bw@example.com>`, for stable Message-IDs. */
 export function addressDomain(address: string): string | undefined {
   return /@([^>\s]+)>?\s*$/.exec(address.trim())?.[1];
 }
 
+/** A hostname usable as the right-hand side of a Message-ID. */
 export function messageIdDomain(hostname: string): string {
   const cleaned = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, '').replace(/\.{2,}/g, '.').replace(/^[.-]+|[.-]+$/g, '');
   return cleaned || 'localhost';

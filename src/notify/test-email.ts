@@ -1,9 +1,12 @@
+/** `send-test-email` and the SMTP line of `check`: one test message, or a login without sending, explained by cause when it fails. */
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { MailConfig } from '../config/types.ts';
-import { escapeHtml, isoUtc, messageIdDomain } from './format.ts';
+import { scrubSecrets } from '../redact/secrets.ts';
+import type { DeliveryFailureKind } from './delivery-error.ts';
+import { addressDomain, escapeHtml, isoUtc, messageIdDomain } from './format.ts';
 import type { RenderedMessage } from './render.ts';
-import { createMailTransport, describeTarget, parseSmtpUrl, toDeliveryError, type MailTransport, type SmtpTimeouts } from './transport.ts';
+import { createMailTransport, toDeliveryError, type MailTransport, type SmtpTimeouts, type TransportOptions } from './transport.ts';
 
 export interface SmtpCheckOptions {
   hostname?: string;
@@ -11,9 +14,17 @@ export interface SmtpCheckOptions {
   transport?: MailTransport;
   timeouts?: Partial<SmtpTimeouts>;
   env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
 }
 
-export function testMessage(host: string, to: readonly string[], now: number): RenderedMessage {
+const FAILURE_WORDS: Record<DeliveryFailureKind, string> = {
+  temporary: 'temporary failure',
+  rejected: 'rejected',
+  configuration: 'configuration problem',
+};
+
+/** The test mail. Its Message-ID uses the sender's domain, like alert mails (`idDomain`), else the host name. */
+export function testMessage(host: string, to: readonly string[], now: number, idDomain?: string): RenderedMessage {
   const text = [
     'This is a test message from batchwatch.',
     '',
@@ -28,29 +39,37 @@ export function testMessage(host: string, to: readonly string[], now: number): R
       .map((line) => `<p>${escapeHtml(line)}</p>`)
       .join('\n')}</body></html>\n`,
     headers: { 'X-Batchwatch-Test': 'yes', 'Auto-Submitted': 'auto-generated' },
-    messageId: `<test.${now}.${randomUUID()}@${messageIdDomain(host)}>`,
+    messageId: `<test.${now}.${randomUUID()}@${messageIdDomain(idDomain ?? host)}>`,
     references: [],
   };
 }
 
-/** Sends one test message to mail.to; the line says what the SMTP server answered (or why it failed). */
+function transportFor(mail: MailConfig, opts: SmtpCheckOptions): MailTransport {
+  const options: TransportOptions = {
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  };
+  return opts.transport ?? createMailTransport(mail, options);
+}
+
+/** Sends one test message to mail.to; the line says what the SMTP server answered, or why it failed and what to change. */
 export async function sendTestEmail(mail: MailConfig, opts: SmtpCheckOptions = {}): Promise<{ ok: boolean; line: string }> {
   const host = opts.hostname ?? osHostname();
-  let where = 'mail.smtp';
-  let transport: MailTransport | undefined = opts.transport;
+  let transport: MailTransport | undefined;
   try {
-    where = describeTarget(parseSmtpUrl(mail.smtp, opts.env));
     if (mail.to.length === 0) return { ok: false, line: 'not sent: mail.to is empty' };
-    transport ??= createMailTransport(mail.smtp, { ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(opts.env ? { env: opts.env } : {}) });
-    const result = await transport.send(testMessage(host, mail.to, Date.now()), { from: mail.from, to: mail.to });
+    transport = transportFor(mail, opts);
+    const message = testMessage(host, mail.to, Date.now(), addressDomain(mail.from));
+    const result = await transport.send(message, { from: mail.from, to: mail.to });
     const rejected = result.rejected.length ? `; rejected ${result.rejected.join(', ')}` : '';
     return {
       ok: result.rejected.length === 0,
-      line: `sent to ${result.accepted.join(', ')} via ${where}${rejected}: ${result.response}`,
+      line: scrubSecrets(`sent to ${result.accepted.join(', ')} via ${transport.summary.where}${insecureNote(transport)}${rejected}: ${result.response}`),
     };
   } catch (error) {
-    const failure = toDeliveryError(error, where);
-    return { ok: false, line: `not sent (${failure.permanent ? 'rejected' : 'temporary failure'}): ${failure.message}` };
+    const failure = toDeliveryError(error, 'mail.smtp');
+    return { ok: false, line: scrubSecrets(`not sent (${FAILURE_WORDS[failure.kind]}): ${failure.message}`) };
   } finally {
     if (transport && !opts.transport) transport.close();
   }
@@ -58,15 +77,25 @@ export async function sendTestEmail(mail: MailConfig, opts: SmtpCheckOptions = {
 
 /**
  * Connects, says EHLO, upgrades to TLS when configured/offered and logs in (when credentials are set).
- * Returns a short description; throws MailDeliveryError or SmtpConfigError.
+ * Returns a short description; throws MailDeliveryError (by cause: temporary, rejected or configuration).
  */
 export async function verifySmtp(mail: MailConfig, opts: SmtpCheckOptions = {}): Promise<string> {
-  const target = parseSmtpUrl(mail.smtp, opts.env);
-  const transport = opts.transport ?? createMailTransport(mail.smtp, { ...(opts.timeouts ? { timeouts: opts.timeouts } : {}), ...(opts.env ? { env: opts.env } : {}) });
+  let transport: MailTransport;
+  try {
+    transport = transportFor(mail, opts);
+  } catch (error) {
+    throw toDeliveryError(error, 'mail.smtp');
+  }
   try {
     await transport.verify();
   } finally {
     if (!opts.transport) transport.close();
   }
-  return target.auth ? `reachable, logged in as ${target.auth.user}` : 'reachable';
+  const { login, caFile } = transport.summary;
+  const trust = caFile ? `, trusting mail.tls.ca ${caFile}` : '';
+  return `${login ? `reachable, logged in as ${login}` : 'reachable'}${trust}${insecureNote(transport)}`;
+}
+
+function insecureNote(transport: MailTransport): string {
+  return transport.summary.insecure ? ' — warning: certificate NOT verified (tlsRejectUnauthorized=false)' : '';
 }

@@ -1,7 +1,16 @@
+/** The SMTP transport (nodemailer): TLS with optional private CA, password or XOAUTH2 login, failures classified by cause. */
 import { isIP } from 'node:net';
+import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
+import { readCaFile } from '../config/pem-file.ts';
+import { parseSmtpUrl, type SmtpTarget } from '../config/smtp-url.ts';
+import type { MailConfig } from '../config/types.ts';
+import { secrets as processSecrets } from '../redact/secrets.ts';
+import { toDeliveryError, type FailureContext } from './delivery-error.ts';
+import { OAuth2TokenSource } from './oauth2-token.ts';
 import type { RenderedMessage } from './render.ts';
-import { redactUrl } from '../redact/config.ts';
+
+export { MailDeliveryError, toDeliveryError } from './delivery-error.ts';
 
 export interface SmtpTimeouts {
   /** TCP connect (and implicit TLS handshake). */
@@ -14,14 +23,15 @@ export interface SmtpTimeouts {
 
 export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = { connection: 10_000, greeting: 10_000, socket: 60_000 };
 
-export interface SmtpTarget {
-  host: string;
-  port: number;
-  /** true: implicit TLS (smtps://); false: plain connection upgraded with STARTTLS when the server offers it. */
-  secure: boolean;
-  requireTLS: boolean;
-  rejectUnauthorized: boolean;
-  auth?: { user: string; pass: string };
+/** The part of the mail config that says how to reach the SMTP server. */
+export type MailServerConfig = Pick<MailConfig, 'smtp' | 'oauth2' | 'tls'>;
+
+export interface TransportOptions {
+  timeouts?: Partial<SmtpTimeouts>;
+  /** Where SMTP_USERNAME / SMTP_PASSWORD are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** For the OAuth2 token endpoint (default: global fetch). */
+  fetch?: typeof fetch;
 }
 
 export interface Envelope {
@@ -37,90 +47,64 @@ export interface SendResult {
   messageId: string;
 }
 
+/** What the transport is configured to do, for `check` and the start-up log. */
+export interface TransportSummary {
+  /** smtp://host:port or smtps://host:port, no userinfo. */
+  where: string;
+  /** "user@example.com" (password) or "user@example.com (XOAUTH2)"; absent without a login. */
+  login?: string;
+  /** Certificate verification is off (?tlsRejectUnauthorized=false). */
+  insecure: boolean;
+  /** mail.tls.ca, when set. */
+  caFile?: string;
+}
+
 export interface MailTransport {
+  readonly summary: TransportSummary;
+  /** Connects, upgrades to TLS, logs in. Throws MailDeliveryError. */
   verify(): Promise<void>;
+  /** Throws MailDeliveryError. */
   send(message: RenderedMessage, envelope: Envelope, signal?: AbortSignal): Promise<SendResult>;
   /** `force` also ends a connection in the middle of a delivery (that send then fails). */
   close(options?: { force?: boolean }): void;
 }
 
-export class SmtpConfigError extends Error {
-  override name = 'SmtpConfigError';
-}
-
-/** A send or verify that failed. `permanent`: retrying the same message would get the same answer. */
-export class MailDeliveryError extends Error {
-  override name = 'MailDeliveryError';
-  readonly permanent: boolean;
-  readonly code: string | undefined;
-  readonly responseCode: number | undefined;
-  readonly response: string | undefined;
-  readonly rejected: string[];
-
-  constructor(
-    message: string,
-    details: { permanent: boolean; code?: string | undefined; responseCode?: number | undefined; response?: string | undefined; rejected?: string[] },
-  ) {
-    super(message);
-    this.permanent = details.permanent;
-    this.code = details.code;
-    this.responseCode = details.responseCode;
-    this.response = details.response;
-    this.rejected = details.rejected ?? [];
-  }
-}
-
-const TRUE_VALUES = new Set(['1', 'true', 'yes']);
-const FALSE_VALUES = new Set(['0', 'false', 'no']);
-
-/**
- * smtp://[user[:password]@]host[:port] (STARTTLS when offered, port 587) or smtps://... (implicit TLS, port 465).
- * Userinfo is URL-decoded. Without userinfo, SMTP_USERNAME/SMTP_PASSWORD from the environment are used.
- * Query options: requireTLS=true (refuse to send without STARTTLS), tlsRejectUnauthorized=false (self-signed relay).
- */
-export function parseSmtpUrl(smtpUrl: string, env: NodeJS.ProcessEnv = process.env): SmtpTarget {
-  let url: URL;
-  try {
-    url = new URL(smtpUrl);
-  } catch {
-    throw new SmtpConfigError(`mail.smtp is not a URL (expected smtp://host:port or smtps://host:port): ${redactUrl(smtpUrl)}`);
-  }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-    throw new SmtpConfigError(`mail.smtp must start with smtp:// or smtps://, got ${url.protocol}//`);
-  }
-  if (!url.hostname) throw new SmtpConfigError('mail.smtp has no host');
-  const secure = url.protocol === 'smtps:';
-  const flag = (name: string, fallback: boolean): boolean => {
-    const raw = url.searchParams.get(name);
-    if (raw === null) return fallback;
-    if (TRUE_VALUES.has(raw.toLowerCase())) return true;
-    if (FALSE_VALUES.has(raw.toLowerCase())) return false;
-    throw new SmtpConfigError(`mail.smtp option ${name} must be true or false`);
-  };
-  const user = url.username ? decodeURIComponent(url.username) : (env.SMTP_USERNAME ?? '');
-  const pass = url.password ? decodeURIComponent(url.password) : (env.SMTP_PASSWORD ?? '');
-  const target: SmtpTarget = {
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : secure ? 465 : 587,
-    secure,
-    requireTLS: flag('requireTLS', false),
-    rejectUnauthorized: flag('tlsRejectUnauthorized', true),
-  };
-  if (user) target.auth = { user, pass };
-  return target;
-}
-
-/** The URL with its password replaced, for messages and logs. */
+/** Scheme, host and port of the target, without userinfo: for messages and logs. */
 export function describeTarget(target: SmtpTarget): string {
   return `${target.secure ? 'smtps' : 'smtp'}://${target.host}:${target.port}`;
 }
 
-/** One pooled nodemailer transport for the configured server. */
-export function createMailTransport(smtpUrl: string, options: { timeouts?: Partial<SmtpTimeouts>; env?: NodeJS.ProcessEnv } = {}): MailTransport {
-  const target = parseSmtpUrl(smtpUrl, options.env);
+/**
+ * One pooled nodemailer transport for the configured server. Throws MailDeliveryError (a configuration
+ * problem) when mail.smtp, SMTP_USERNAME/SMTP_PASSWORD or mail.tls.ca cannot be used.
+ */
+export function createMailTransport(server: MailServerConfig, options: TransportOptions = {}): MailTransport {
+  let target: SmtpTarget;
+  let ca: string[] | undefined;
+  try {
+    target = parseSmtpUrl(server.smtp, options.env);
+    // Added to the public roots, so a relay that later moves to a public certificate keeps working.
+    ca = server.tls ? [...rootCertificates, readCaFile(server.tls.ca)] : undefined;
+  } catch (error) {
+    throw toDeliveryError(error, { where: 'mail.smtp' });
+  }
+  const oauth2 = server.oauth2;
+  const tokens = oauth2 ? new OAuth2TokenSource(oauth2, options.fetch ? { fetch: options.fetch } : {}) : null;
+  const password = oauth2 ? undefined : target.auth;
+  if (password) processSecrets.add(password.pass);
+  const hasLogin = Boolean(tokens || password);
+  // A login must not cross the network in plain text unless the operator says so.
+  const tlsForCredentials = hasLogin && !target.secure && !target.requireTLS && !target.allowPlaintextAuth;
   const timeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
-  const secrets = target.auth?.pass ? [target.auth.pass, encodeURIComponent(target.auth.pass)] : [];
   const where = describeTarget(target);
+  const context: FailureContext = {
+    where,
+    target,
+    tlsForCredentials,
+    ...(oauth2 ? { oauth2User: oauth2.user } : {}),
+    ...(server.tls ? { caFile: server.tls.ca } : {}),
+    secrets: password?.pass ? [password.pass, encodeURIComponent(password.pass)] : [],
+  };
   const transporter = nodemailer.createTransport({
     pool: true,
     maxConnections: 1,
@@ -129,22 +113,49 @@ export function createMailTransport(smtpUrl: string, options: { timeouts?: Parti
     host: target.host,
     port: target.port,
     secure: target.secure,
-    requireTLS: target.requireTLS,
-    tls: { rejectUnauthorized: target.rejectUnauthorized, ...(isIP(target.host) ? {} : { servername: target.host }) },
-    ...(target.auth ? { auth: { user: target.auth.user, pass: target.auth.pass } } : {}),
+    requireTLS: target.requireTLS || tlsForCredentials,
+    tls: {
+      rejectUnauthorized: target.rejectUnauthorized,
+      ...(ca ? { ca } : {}),
+      ...(isIP(target.host) ? {} : { servername: target.host }),
+    },
+    ...(oauth2 ? { auth: { type: 'OAuth2' as const, user: oauth2.user } } : password ? { auth: { user: password.user, pass: password.pass } } : {}),
     connectionTimeout: timeouts.connection,
     greetingTimeout: timeouts.greeting,
     socketTimeout: timeouts.socket,
     logger: false,
     debug: false,
   });
+  if (tokens) {
+    // nodemailer asks with renew=true after the server rejected a token: one fresh token, one more try.
+    transporter.set('oauth2_provision_cb', (_user, renew, callback) => {
+      tokens.token(renew).then(
+        (token) => callback(null, token.accessToken, token.expiresAt),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    });
+  }
+
+  const classify = async (error: unknown): Promise<Error> => {
+    const greetingMissing = !target.secure && error instanceof Error && 'code' in error && error.code === 'ETIMEDOUT' && /greeting/i.test(error.message);
+    const answersTls = greetingMissing ? await completesTlsHandshake(target, Math.min(timeouts.greeting, 5000)) : false;
+    return toDeliveryError(error, { ...context, answersTls });
+  };
+
+  const summary: TransportSummary = {
+    where,
+    insecure: !target.rejectUnauthorized,
+    ...(oauth2 ? { login: `${oauth2.user} (XOAUTH2)` } : password ? { login: password.user } : {}),
+    ...(server.tls ? { caFile: server.tls.ca } : {}),
+  };
 
   return {
+    summary,
     async verify() {
       try {
         await transporter.verify();
       } catch (error) {
-        throw toDeliveryError(error, where, secrets);
+        throw await classify(error);
       }
     },
     async send(message, envelope, signal) {
@@ -168,7 +179,7 @@ export function createMailTransport(smtpUrl: string, options: { timeouts?: Parti
           messageId: String(info.messageId ?? message.messageId),
         };
       } catch (error) {
-        throw toDeliveryError(error, where, secrets);
+        throw await classify(error);
       }
     },
     close(closeOptions) {
@@ -177,45 +188,22 @@ export function createMailTransport(smtpUrl: string, options: { timeouts?: Parti
   };
 }
 
-/** Codes whose failure does not change on a retry of the same message. */
-const PERMANENT_CODES = new Set(['EENVELOPE', 'EMESSAGE', 'EMAXRECIPIENTS', 'EOTP']);
-/** Credentials are fixed by the operator (and a restart), so mail keeps being retried until then. */
-const CREDENTIAL_CODES = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2']);
-
-function field<T>(value: unknown, key: string, guard: (v: unknown) => v is T): T | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = (value as Record<string, unknown>)[key];
-  return guard(v) ? v : undefined;
-}
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isNumber = (v: unknown): v is number => typeof v === 'number';
-const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
-const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
-
-/** Classifies a nodemailer failure and scrubs secrets from what it says. */
-export function toDeliveryError(error: unknown, where: string, secrets: readonly string[] = []): MailDeliveryError {
-  if (error instanceof MailDeliveryError) return error;
-  const code = field(error, 'code', isString);
-  const responseCode = field(error, 'responseCode', isNumber);
-  const flagged = field(error, 'permanent', isBoolean);
-  const rejected = (field(error, 'rejected', isArray) ?? []).map(String);
-  let permanent: boolean;
-  if (code && CREDENTIAL_CODES.has(code)) permanent = false;
-  else if (flagged !== undefined) permanent = flagged;
-  else if (responseCode !== undefined) permanent = responseCode >= 500 && responseCode < 600 && responseCode !== 503;
-  else permanent = code !== undefined && PERMANENT_CODES.has(code);
-  if (code === 'EENVELOPE' && rejected.length > 0) {
-    const perRecipient = (field(error, 'rejectedErrors', isArray) ?? []).map((e) => field(e, 'responseCode', isNumber));
-    if (perRecipient.some((c) => c !== undefined && c >= 400 && c < 500)) permanent = false;
-  }
-  const scrub = (text: string): string => secrets.reduce((acc, secret) => (secret ? acc.split(secret).join('***') : acc), text);
-  const raw = error instanceof Error ? error.message : String(error);
-  const response = field(error, 'response', isString);
-  return new MailDeliveryError(scrub(`SMTP ${where}: ${raw}`), {
-    permanent,
-    code,
-    responseCode,
-    response: response === undefined ? undefined : scrub(response),
-    rejected,
+/** Whether host:port completes a TLS handshake (certificate not checked): tells an implicit-TLS port from a silent server. */
+function completesTlsHandshake(target: SmtpTarget, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: target.host,
+      port: target.port,
+      rejectUnauthorized: false,
+      ...(isIP(target.host) ? {} : { servername: target.host }),
+    });
+    const done = (answer: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
   });
 }

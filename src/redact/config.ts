@@ -28,7 +28,13 @@ export function redactUrl(text: string): string {
 
 /** Every secret value the config holds, decoded as it is used and as written. */
 export function configSecrets(config: Config): string[] {
-  const values: (string | undefined)[] = [config.superoffice.password, config.superoffice.ticket, config.superoffice.applicationToken];
+  const values: (string | undefined)[] = [
+    config.superoffice.password,
+    config.superoffice.ticket,
+    config.superoffice.applicationToken,
+    config.mail.oauth2?.clientSecret,
+    config.mail.oauth2?.refreshToken,
+  ];
   for (const text of [config.superoffice.url, config.redis.url, config.mail.smtp]) {
     try {
       const url = new URL(text);
@@ -80,6 +86,14 @@ export function redactedConfig(config: Config): unknown {
       repeatInterval: asWritten(rules.repeatInterval),
       tasks: rules.tasks.map((task) => ({ ...task, stallAfter: asWritten(task.stallAfter), queuedTimeout: asWritten(task.queuedTimeout) })),
     },
-    mail: { ...mail, smtp: redactUrl(mail.smtp), retryDelay: asWritten(mail.retryDelay), retryFor: asWritten(mail.retryFor) },
+    mail: {
+      ...mail,
+      smtp: redactUrl(mail.smtp),
+      retryDelay: asWritten(mail.retryDelay),
+      retryFor: asWritten(mail.retryFor),
+      ...(mail.oauth2
+        ? { oauth2: { ...mail.oauth2, clientSecret: MASK, ...(mail.oauth2.refreshToken !== undefined ? { refreshToken: MASK } : {}) } }
+        : {}),
+    },
   };
 }

@@ -1,34 +1,73 @@
-import { SCENARIOS, scenarioNames } from './scenarios.ts';
+/** `batchwatch simulator`: the SuperOffice simulator and a local mail catcher, as config/batchwatch.yaml expects them, until SIGINT/SIGTERM. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_MAIL_CATCHER_PORT, startMailCatcher, type CaughtMail, type MailCatcher } from '../demo/mail-catcher.ts';
 import { untilSignal } from '../runtime/signals.ts';
-import { startSimulator } from './server.ts';
+import { SCENARIOS, scenarioNames } from './scenarios.ts';
+import { startSimulator, type Simulator } from './server.ts';
 
 export const DEFAULT_SIMULATOR_PORT = 8085;
 
-/**
- * `batchwatch simulator [--port N] [--scenario NAME]`: runs the simulator until SIGINT/SIGTERM.
- * Resolves 0 after a clean stop, 2 for an unknown scenario, 1 when it cannot start.
- */
-export async function runSimulatorCommand(args: { port?: number; scenario?: string; host?: string }): Promise<number> {
+export interface SimulatorCommandArgs {
+  port?: number;
+  scenario?: string;
+  host?: string;
+  /** The mail catcher's port (default 2525; 0 = any free port). */
+  smtpPort?: number;
+}
+
+function listenFailure(what: string, port: number, flag: string, error: unknown): string {
+  const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+  if (code === 'EADDRINUSE') return `cannot start the ${what}: port ${port} is in use (pass ${flag} N for another port, or ${flag} 0 for any free one)`;
+  return `cannot start the ${what} on port ${port}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function showMail({ file, parsed }: CaughtMail): void {
+  const to = parsed.to ? (Array.isArray(parsed.to) ? parsed.to : [parsed.to]).map((a) => a.text).join(', ') : '';
+  say(`mail received: ${parsed.subject ?? '(no subject)'} → ${to} (saved as ${file})`);
+}
+
+/** Resolves 0 after a clean stop, 2 for an unknown scenario, 1 when a port cannot be used. */
+export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<number> {
   const scenario = args.scenario ?? 'story';
   if (!SCENARIOS[scenario]) {
     process.stderr.write(`batchwatch simulator: unknown scenario "${scenario}" (known: ${scenarioNames().join(', ')})\n`);
     return 2;
   }
-  let simulator;
+  const host = args.host ?? '127.0.0.1';
+  const port = args.port ?? DEFAULT_SIMULATOR_PORT;
+  const smtpPort = args.smtpPort ?? DEFAULT_MAIL_CATCHER_PORT;
+  let simulator: Simulator;
   try {
-    simulator = await startSimulator({ port: args.port ?? DEFAULT_SIMULATOR_PORT, host: args.host ?? '127.0.0.1', scenario });
-  } catch (err) {
-    process.stderr.write(`batchwatch simulator: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    simulator = await startSimulator({ port, host, scenario });
+  } catch (error) {
+    process.stderr.write(`batchwatch simulator: ${listenFailure('simulator', port, '--port', error)}\n`);
+    return 1;
+  }
+  const mailDir = mkdtempSync(join(tmpdir(), 'batchwatch-simulator-mail-'));
+  let catcher: MailCatcher;
+  try {
+    catcher = await startMailCatcher(mailDir, showMail, { port: smtpPort, host });
+  } catch (error) {
+    await simulator.close();
+    process.stderr.write(`batchwatch simulator: ${listenFailure('mail catcher (SMTP)', smtpPort, '--smtp-port', error)}\n`);
     return 1;
   }
   const described = SCENARIOS[scenario];
-  process.stdout.write(
+  const smtpUrl = `smtp://${host.includes(':') ? `[${host}]` : host}:${catcher.port}`;
+  say(
     [
       `SuperOffice simulator listening at ${simulator.url}`,
       `  scenario ${scenario}: ${described?.description ?? ''}`,
       `  services ${simulator.url}/Remote/Services85/Batch.svc and .../SoPrincipal.svc (user demo, password demo)`,
+      `Mail catcher (SMTP) listening at ${smtpUrl}: messages are shown here and saved as .eml files in ${mailDir}`,
       '',
-      'Use it from batchwatch (export SO_PASSWORD=demo):',
+      port === DEFAULT_SIMULATOR_PORT && catcher.port === DEFAULT_MAIL_CATCHER_PORT
+        ? 'config/batchwatch.yaml points here: try `npx batchwatch check` and `npx batchwatch send-test-email` (with Redis on 6379 or REDIS_URL).'
+        : 'Use it from batchwatch (export SO_PASSWORD=demo):',
       '',
       'superoffice:',
       `  url: ${simulator.url}`,
@@ -38,13 +77,16 @@ export async function runSimulatorCommand(args: { port?: number; scenario?: stri
       '  - name: demo',
       `    associates: [${(described?.associates ?? []).join(', ')}]`,
       '    every: 5s',
+      'mail:',
+      `  smtp: ${smtpUrl}`,
       '',
       'Ctrl-C stops it.',
       '',
     ].join('\n'),
   );
   const signal = await untilSignal();
-  process.stdout.write(`${signal}: stopping the simulator\n`);
+  say(`${signal}: stopping the simulator`);
+  await catcher.close();
   await simulator.close();
   return 0;
 }

@@ -24,6 +24,8 @@ export interface SmtpServerOptions {
   failFirst?: SmtpFailure;
   rejectRecipients?: RegExp;
   authRequired?: { user: string; pass: string };
+  /** Offer only AUTH XOAUTH2 and accept `user` with a token `accepts` approves (a rejection answers like Gmail/Microsoft: 334 + JSON, then 535). */
+  xoauth2?: { user: string; accepts: (token: string) => boolean };
   /** TLS material; `implicit` for smtps://, otherwise STARTTLS is offered. Without it TLS is off. */
   tls?: { key: string; cert: string; implicit: boolean };
 }
@@ -35,6 +37,8 @@ export interface TestSmtpServer {
   readonly messages: ReceivedMessage[];
   /** Transactions answered with the configured failure so far. */
   readonly failuresServed: number;
+  /** Every AUTH attempt: method, user, the XOAUTH2 token and whether it was accepted. */
+  readonly logins: { method: string; user: string; token?: string; ok: boolean }[];
   waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   setFailure(failure: SmtpFailure | null): void;
   setRejectRecipients(pattern: RegExp | null): void;
@@ -55,6 +59,7 @@ function smtpError(code: number, message: string): Error {
 /** A real SMTP server on 127.0.0.1 that parses and records every accepted message. */
 export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<TestSmtpServer> {
   const messages: ReceivedMessage[] = [];
+  const logins: { method: string; user: string; token?: string; ok: boolean }[] = [];
   const waiters = new Set<() => void>();
   let failure: (SmtpFailure & { left: number }) | null = opts.failFirst ? { ...opts.failFirst, left: opts.failFirst.times } : null;
   let failuresServed = 0;
@@ -82,16 +87,28 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
     secure: opts.tls?.implicit ?? false,
     ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
     disabledCommands: opts.tls ? [] : ['STARTTLS'],
-    authOptional: !opts.authRequired,
+    authOptional: !opts.authRequired && !opts.xoauth2,
     allowInsecureAuth: true,
+    ...(opts.xoauth2 ? { authMethods: ['XOAUTH2'] } : {}),
     logger: false,
     closeTimeout: 100,
     onAuth(auth, _session, callback) {
+      const oauth = opts.xoauth2;
+      if (oauth) {
+        const token = auth.accessToken ?? '';
+        const ok = auth.method === 'XOAUTH2' && auth.username === oauth.user && oauth.accepts(token);
+        logins.push({ method: auth.method, user: auth.username ?? '', token, ok });
+        if (ok) callback(null, { user: auth.username ?? '' });
+        else callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://outlook.office365.com/.default' } });
+        return;
+      }
       const expected = opts.authRequired;
       if (expected && (auth.username !== expected.user || auth.password !== expected.pass)) {
+        logins.push({ method: auth.method, user: auth.username ?? '', ok: false });
         callback(smtpError(535, 'Authentication failed'));
         return;
       }
+      logins.push({ method: auth.method, user: auth.username ?? '', ok: true });
       callback(null, { user: auth.username ?? '' });
     },
     onMailFrom(_address, _session, callback) {
@@ -158,6 +175,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
       return `${opts.tls?.implicit ? 'smtps' : 'smtp'}://127.0.0.1:${port}`;
     },
     messages,
+    logins,
     get failuresServed() {
       return failuresServed;
     },

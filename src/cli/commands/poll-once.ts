@@ -3,8 +3,8 @@ import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger, logCallback } from '../../log.ts';
 import { noopInstruments } from '../../metrics/instruments.ts';
 import { pollSchedule, type PollReport } from '../../monitor/poll.ts';
-import type { Notifier } from '../../notify/queue.ts';
-import { notifierFor } from '../../daemon/notifier.ts';
+import type { Notifier } from '../../notify/notifier.ts';
+import { configuredNotifier } from '../../daemon/configured-notifier.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
@@ -29,9 +29,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
   // Logs go to stderr so stdout stays the report (and valid JSON with --json).
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
   const redis = createCommandRedis(config.redis.url, log);
-  const notifier = dryRun
-    ? null
-    : notifierFor(config, log);
+  const notifier = dryRun ? null : configuredNotifier(config, log);
   try {
     const store = new SnapshotStore(redis, config.redis.prefix);
     const client = createSuperOfficeClient(config.superoffice, { log: logCallback(log) });
@@ -66,6 +64,8 @@ async function deliver(notifier: Notifier): Promise<string> {
   const deadline = Date.now() + DELIVERY_WAIT_MS;
   while (Date.now() < deadline) {
     if ((await notifier.depth()) === 0) return 'delivered';
+    const problem = notifier.problem();
+    if (problem !== undefined) return `not delivered: ${problem} (queued in Redis; \`batchwatch run\` sends it once this is fixed)`;
     await new Promise((r) => setTimeout(r, 200));
   }
   return 'not delivered yet; queued in Redis, `batchwatch run` keeps retrying until mail.retryFor';

@@ -6,10 +6,12 @@ export async function simulatorCommand(argv: string[]): Promise<number> {
     port: { type: 'string' },
     scenario: { type: 'string' },
     host: { type: 'string' },
+    'smtp-port': { type: 'string' },
   });
   return runSimulatorCommand({
     ...(values.port !== undefined ? { port: parsePort(values.port, '--port') } : {}),
     ...(values.scenario !== undefined ? { scenario: values.scenario } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(values['smtp-port'] !== undefined ? { smtpPort: parsePort(values['smtp-port'], '--smtp-port') } : {}),
   });
 }
