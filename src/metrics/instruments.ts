@@ -12,6 +12,8 @@ export interface Instruments {
   superofficeCallError(kind: PollErrorKind): void;
   eventsDetected(schedule: string, kind: EventKind, count: number): void;
   notification(outcome: NotificationOutcome, count?: number): void;
+  /** Tasks a poll left out because one of their fields could not be read. */
+  tasksUnreadable(schedule: string, count: number): void;
 }
 
 export const noopInstruments: Instruments = {
@@ -19,4 +21,5 @@ export const noopInstruments: Instruments = {
   superofficeCallError() {},
   eventsDetected() {},
   notification() {},
+  tasksUnreadable() {},
 };

@@ -124,12 +124,21 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
   const notifications = register(
     new Counter({ name: 'batchwatch_notifications_total', help: 'Notification deliveries by outcome.', labelNames: ['outcome'], registers: [] }),
   );
+  const unreadableTasks = register(
+    new Counter({
+      name: 'batchwatch_tasks_unreadable_total',
+      help: 'Tasks left out of a poll because one of their fields could not be read (counted per poll).',
+      labelNames: ['schedule'],
+      registers: [],
+    }),
+  );
 
   // Initialise every known label combination so rate() and absence checks work from the first scrape.
   for (const schedule of deps.schedules) {
     pollDuration.zero({ schedule });
     for (const result of POLL_RESULTS) polls.inc({ schedule, result }, 0);
     for (const kind of EVENT_KINDS) events.inc({ schedule, kind }, 0);
+    unreadableTasks.inc({ schedule }, 0);
   }
   for (const kind of POLL_ERROR_KINDS) callErrors.inc({ kind }, 0);
   for (const outcome of NOTIFICATION_OUTCOMES) notifications.inc({ outcome }, 0);
@@ -151,6 +160,9 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
     },
     notification(outcome, count = 1) {
       if (count > 0) notifications.inc({ outcome }, count);
+    },
+    tasksUnreadable(schedule, count) {
+      if (count > 0) unreadableTasks.inc({ schedule }, count);
     },
   };
   return { registry, instruments };

@@ -57,19 +57,58 @@ function taskXml(t: BatchTaskInfo, timeZone: string): string {
   );
 }
 
-export function batchTasksResponse(tasks: readonly BatchTaskInfo[], timeZone: string): string {
+/** The Batch.svc operations the simulator answers. */
+export type BatchOperation = 'GetBatchTaskInfosByAssociates' | 'GetBatchTaskInfosByState';
+
+export function batchTasksResponse(tasks: readonly BatchTaskInfo[], timeZone: string, operation: BatchOperation = 'GetBatchTaskInfosByAssociates'): string {
   const items = tasks.map((t) => taskXml(t, timeZone)).join('');
   return envelope(
     soHeaders(null),
-    `<GetBatchTaskInfosByAssociatesResponse xmlns="${SO_NS}"><Response xmlns:i="${XSI_NS}">${items}</Response></GetBatchTaskInfosByAssociatesResponse>`,
+    `<${operation}Response xmlns="${SO_NS}"><Response xmlns:i="${XSI_NS}">${items}</Response></${operation}Response>`,
   );
 }
 
-export function batchInBandFailure(failure: ExceptionInfo): string {
+export function batchInBandFailure(failure: ExceptionInfo, operation: BatchOperation = 'GetBatchTaskInfosByAssociates'): string {
   return envelope(
     soHeaders(failure),
-    `<GetBatchTaskInfosByAssociatesResponse xmlns="${SO_NS}"><Response ${NIL} xmlns:i="${XSI_NS}"/></GetBatchTaskInfosByAssociatesResponse>`,
+    `<${operation}Response xmlns="${SO_NS}"><Response ${NIL} xmlns:i="${XSI_NS}"/></${operation}Response>`,
   );
+}
+
+const BODY_STATES = ['New', 'Started', 'Started', 'Succeeded', 'Succeeded', 'Failed', 'Aquired'] as const;
+
+/**
+ * An answer of `count` tasks as the simulator writes it (about 700 bytes per task), for benchmarks and
+ * load tests: ids from 1, a spread of states, names and associates, deterministic for a given count.
+ */
+export function batchResponseBody(count: number, operation: BatchOperation = 'GetBatchTaskInfosByState', now = Date.UTC(2024, 6, 1, 12)): string {
+  const tasks: BatchTaskInfo[] = [];
+  for (let i = 1; i <= count; i++) {
+    const state = BODY_STATES[i % BODY_STATES.length] as string;
+    tasks.push({
+      id: i,
+      name: `Task${i % 50}`,
+      associateId: 1 + (i % 997),
+      detailsTable: 0,
+      detailsRecord: 0,
+      isSystemTask: false,
+      isInternalTask: false,
+      parameterObject: i % 10 === 0 ? { mailingId: String(i) } : {},
+      lastStarted: now - (i % 3600) * 1000,
+      created: now - 86_400_000 - i * 1000,
+      startCount: 1 + (i % 3),
+      databaseSerialNumber: null,
+      context: null,
+      result: state === 'Succeeded' ? 'OK' : null,
+      state,
+      description: `Batch task number ${i}`,
+      response: state === 'Failed' ? 'Error: the relay refused the message' : null,
+      request: null,
+      progressDescription: state === 'Started' ? `Step ${i % 7} of 10` : null,
+      progressPercent: (i * 7) % 101,
+    });
+  }
+  return batchTasksResponse(tasks, 'UTC', operation);
 }
 
 export function authenticateResponse(result: { ticket: string; associate: string; associateId: number } | null): string {
