@@ -1,3 +1,4 @@
+import { SYSTEM_ASSOCIATE_ID } from '../core/task.ts';
 import type { TaskPatch, TaskTable } from './task-table.ts';
 
 /** What a scenario step can do to the task table. */
@@ -23,8 +24,6 @@ const A = 101;
 const B = 102;
 /** An associate that no schedule of the printed example lists (`associates: all` watches its tasks). */
 const UNLISTED = 205;
-/** AssociateId of system tasks (only GetBatchTaskInfosByAssociates with 0 returns them). */
-const SYSTEM = 0;
 
 /** The `batchwatch demo` story: a success, a failure, a stall, a task that never starts, a restart. */
 const story: Scenario = {
@@ -89,7 +88,7 @@ function quietStep(n: number, w: ScenarioWorld): void {
     { id: 2001, associateId: A, name: 'NightlyCleanup' },
     { id: 2002, associateId: B, name: 'DuplicateCheck' },
     { id: 2003, associateId: UNLISTED, name: 'ReportPrinting' },
-    { id: 2004, associateId: SYSTEM, name: 'StatusMonitorRegeneration', isSystemTask: true },
+    { id: 2004, associateId: SYSTEM_ASSOCIATE_ID, name: 'StatusMonitorRegeneration', isSystemTask: true },
   ];
   for (const t of tasks) {
     if (phase === 0) w.upsert({ ...t, state: 'New', progressPercent: 0, progressDescription: null, created: w.now });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { BatchTaskInfo } from '../core/task.ts';
+import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
 import { assertTimeZone } from '../superoffice/dates.ts';
 import { ARRAYS_NS, readEnvelope, SO_NS, SOAP11_NS, type SoapEnvelope } from '../superoffice/envelope.ts';
 import { childElement, childElements, textOrNull, type XmlElement } from '../superoffice/xml.ts';
@@ -101,8 +101,7 @@ const AUTH_ACTION = `${SO_NS}/SoPrincipal/AuthenticateUsernamePassword`;
 const REFUSED_RETRY_MS = 2000;
 /** GetBatchTaskInfosByState's filter value for every state. */
 const ALL_STATES = 'All';
-/** AssociateId of system tasks: only GetBatchTaskInfosByAssociates with 0 returns them. */
-const SYSTEM_ASSOCIATE = 0;
+
 const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Keeps a long-running `batchwatch simulator` from growing without bound. */
 const MAX_RECORDED_REQUESTS = 10_000;
@@ -242,7 +241,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     runner.advance();
     // GetBatchTaskInfosByState returns user tasks only (like SuperOffice): system tasks come by associate 0.
     const tasks = byState
-      ? table.list().filter((t) => t.associateId !== SYSTEM_ASSOCIATE && (state === ALL_STATES || t.state === state))
+      ? table.list().filter((t) => t.associateId !== SYSTEM_ASSOCIATE_ID && (state === ALL_STATES || t.state === state))
       : table.list(new Set(associateIds));
     const xml = batchTasksResponse(tasks, timeZone, action);
     send(res, 200, fault?.type === 'truncated' ? xml.slice(0, Math.floor(xml.length / 2)) : xml);

@@ -104,20 +104,20 @@ function progressOrNull(raw: string | null | undefined): number | null {
   return Math.min(100, Math.max(0, n));
 }
 
+function dateOrNull(raw: string | null | undefined, field: TaskField, timeZone: string): number | null {
+  if (raw === undefined || raw === null) return null;
+  const t = raw.trim();
+  if (t === '') return null;
+  const parsed = parseSoDate(t, timeZone);
+  if (parsed === undefined) throw new FieldProblem(field, `expected an xs:dateTime, got "${short(t)}"`);
+  return parsed;
+}
+
 /** Reads one task's fields; `timeZone` is the zone of dates without an offset. */
 export function readTask(raw: RawTask, timeZone: string): TaskReading {
   const v = raw.values;
   let id: number | null = null;
   let associateId: number | null = null;
-  const date = (s: number, field: TaskField): number | null => {
-    const text = v[s];
-    if (text === undefined || text === null) return null;
-    const t = text.trim();
-    if (t === '') return null;
-    const parsed = parseSoDate(t, timeZone);
-    if (parsed === undefined) throw new FieldProblem(field, `expected an xs:dateTime, got "${short(t)}"`);
-    return parsed;
-  };
   try {
     if (raw.overlong) throw new FieldProblem(raw.overlong, `longer than ${TASK_LIMITS.fieldText} characters`);
     id = intOrNull(v[S.Id], 'Id');
@@ -132,8 +132,8 @@ export function readTask(raw: RawTask, timeZone: string): TaskReading {
       isSystemTask: boolOrNull(v[S.IsSystemTask], 'IsSystemTask'),
       isInternalTask: boolOrNull(v[S.IsInternalTask], 'IsInternalTask'),
       parameterObject: parameters(raw),
-      lastStarted: date(S.LastStarted, 'LastStarted'),
-      created: date(S.Created, 'Created'),
+      lastStarted: dateOrNull(v[S.LastStarted], 'LastStarted', timeZone),
+      created: dateOrNull(v[S.Created], 'Created', timeZone),
       startCount: intOrNull(v[S.StartCount], 'StartCount'),
       databaseSerialNumber: v[S.DatabaseSerialNumber] ?? null,
       context: v[S.Context] ?? null,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScheduleConfig, SuperOfficeConfig } from '../config/types.ts';
 import type { PollErrorKind, UnreadableTask } from '../core/model.ts';
-import type { BatchTaskInfo } from '../core/task.ts';
+import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../config/schema.ts';
 import { batchCallReader, describeProblem, type BatchCallResult } from './batch-call.ts';
 import type { ListedProblem } from './batch-response.ts';
@@ -94,8 +94,6 @@ interface BatchCall {
 const BATCH_OPERATIONS = ['GetBatchTaskInfosByAssociates', 'GetBatchTaskInfosByState'] as const;
 type BatchOperationName = (typeof BATCH_OPERATIONS)[number];
 
-/** AssociateId of system tasks. */
-const SYSTEM_ASSOCIATE = 0;
 
 class SoapSuperOfficeClient implements SuperOfficeClient {
   private readonly batch: Record<BatchOperationName, SoapOperation>;
@@ -171,7 +169,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     const calls: BatchCall[] = [
       { operation: this.batch.GetBatchTaskInfosByState, name: 'GetBatchTaskInfosByState', args: { State: 'All' }, describe: { state: 'All' } },
     ];
-    if (includeSystemTasks) calls.push(this.byAssociates([SYSTEM_ASSOCIATE]));
+    if (includeSystemTasks) calls.push(this.byAssociates([SYSTEM_ASSOCIATE_ID]));
     return this.pollCalls(calls);
   }
 
