@@ -32,6 +32,21 @@ function str(name: string, value: string | null): string {
   return value === null ? `<${name} ${NIL}/>` : `<${name}>${escapeXml(value)}</${name}>`;
 }
 
+/** Field texts that replace what a task would say (e.g. LastStarted "yesterday"), by task id. */
+export type CorruptFields = ReadonlyMap<number, Readonly<Record<string, string>>>;
+
+/** `xml` with the text of each named field replaced as given (escaped; the field need not exist yet). */
+function withFields(xml: string, fields: Readonly<Record<string, string>> | undefined): string {
+  if (!fields) return xml;
+  let out = xml;
+  for (const [name, text] of Object.entries(fields)) {
+    const element = `<${name}>${escapeXml(text)}</${name}>`;
+    const existing = new RegExp(`<${name}(?: [^>]*)?(?:/>|>[^<]*</${name}>)`);
+    out = existing.test(out) ? out.replace(existing, () => element) : out.replace('</BatchTaskInfo>', () => `${element}</BatchTaskInfo>`);
+  }
+  return out;
+}
+
 function taskXml(t: BatchTaskInfo, timeZone: string): string {
   const date = (v: number | null) => (v === null ? MIN_DATE : formatSoDate(v, timeZone));
   const params = Object.entries(t.parameterObject)
@@ -60,8 +75,13 @@ function taskXml(t: BatchTaskInfo, timeZone: string): string {
 /** The Batch.svc operations the simulator answers. */
 export type BatchOperation = 'GetBatchTaskInfosByAssociates' | 'GetBatchTaskInfosByState';
 
-export function batchTasksResponse(tasks: readonly BatchTaskInfo[], timeZone: string, operation: BatchOperation = 'GetBatchTaskInfosByAssociates'): string {
-  const items = tasks.map((t) => taskXml(t, timeZone)).join('');
+export function batchTasksResponse(
+  tasks: readonly BatchTaskInfo[],
+  timeZone: string,
+  operation: BatchOperation = 'GetBatchTaskInfosByAssociates',
+  corrupt?: CorruptFields,
+): string {
+  const items = tasks.map((t) => withFields(taskXml(t, timeZone), corrupt?.get(t.id))).join('');
   return envelope(
     soHeaders(null),
     `<${operation}Response xmlns="${SO_NS}"><Response xmlns:i="${XSI_NS}">${items}</Response></${operation}Response>`,

@@ -89,6 +89,11 @@ export interface Simulator {
   expireTickets(): void;
   injectFault(fault: Fault): void;
   clearFaults(): void;
+  /**
+   * From now on the task's `field` is sent with this text, valid or not (e.g. LastStarted "yesterday"), so that
+   * it cannot be read; null sends the field as the task says again.
+   */
+  corruptField(id: number, field: string, text: string | null): void;
   readonly stats: SimulatorStats;
   pauseScenario(): void;
   resumeScenario(): void;
@@ -149,6 +154,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const timers = new Set<NodeJS.Timeout>();
   let inFlight = 0;
   let refused: { body: string; at: number } | null = null;
+  const corrupt = new Map<number, Record<string, string>>();
   /** Requests each connection has carried, to tell a kept-alive connection from a new one. */
   const requestsOn = new WeakMap<object, number>();
 
@@ -243,7 +249,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const tasks = byState
       ? table.list().filter((t) => t.associateId !== SYSTEM_ASSOCIATE_ID && (state === ALL_STATES || t.state === state))
       : table.list(new Set(associateIds));
-    const xml = batchTasksResponse(tasks, timeZone, action);
+    const xml = batchTasksResponse(tasks, timeZone, action, corrupt);
     send(res, 200, fault?.type === 'truncated' ? xml.slice(0, Math.floor(xml.length / 2)) : xml);
   };
 
@@ -368,6 +374,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     clearFaults() {
       faults.length = 0;
+    },
+    corruptField(id, field, text) {
+      const fields = { ...corrupt.get(id) };
+      if (text === null) delete fields[field];
+      else fields[field] = text;
+      if (Object.keys(fields).length > 0) corrupt.set(id, fields);
+      else corrupt.delete(id);
     },
     pauseScenario() {
       runner.pause();
