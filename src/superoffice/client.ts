@@ -142,8 +142,12 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       schedule.associates === 'all'
         ? await this.allTasks(schedule.includeSystemTasks)
         : await this.tasksOfAssociates(schedule.associates);
-    const skipped = schedule.associates === 'all' ? new Set(schedule.listedElsewhere) : null;
-    // Tasks of associates another schedule lists belong to that schedule (it watches, mails and exports them).
+    // Tasks of associates another schedule lists belong to that schedule (it watches, mails and exports them);
+    // system tasks only with includeSystemTasks, even should GetBatchTaskInfosByState return some.
+    const skipped =
+      schedule.associates === 'all'
+        ? new Set([...schedule.listedElsewhere, ...(schedule.includeSystemTasks ? [] : [SYSTEM_ASSOCIATE_ID])])
+        : null;
     const mine = (associateId: number | null) => !skipped || associateId === null || !skipped.has(associateId);
     const unreadable: UnreadableTask[] = [];
     for (const answer of answers) {
