@@ -1,4 +1,5 @@
 import type { BatchTaskInfo } from '../core/task.ts';
+import type { BatchOperation } from '../superoffice/batch-call.ts';
 import { formatSoDate } from '../superoffice/dates.ts';
 import { SO_NS, SOAP11_NS } from '../superoffice/envelope.ts';
 import { escapeXml, XSI_NS } from '../superoffice/xml.ts';
@@ -72,8 +73,7 @@ function taskXml(t: BatchTaskInfo, timeZone: string): string {
   );
 }
 
-/** The Batch.svc operations the simulator answers. */
-export type BatchOperation = 'GetBatchTaskInfosByAssociates' | 'GetBatchTaskInfosByState';
+export type { BatchOperation };
 
 export function batchTasksResponse(
   tasks: readonly BatchTaskInfo[],

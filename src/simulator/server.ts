@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
+import { BATCH_OPERATIONS } from '../superoffice/batch-call.ts';
 import { assertTimeZone } from '../superoffice/dates.ts';
 import { ARRAYS_NS, readEnvelope, SO_NS, SOAP11_NS, type SoapEnvelope } from '../superoffice/envelope.ts';
 import { childElement, childElements, textOrNull, type XmlElement } from '../superoffice/xml.ts';
@@ -99,7 +100,6 @@ export interface Simulator {
   resumeScenario(): void;
 }
 
-const BATCH_OPERATIONS: readonly BatchOperation[] = ['GetBatchTaskInfosByAssociates', 'GetBatchTaskInfosByState'];
 const batchAction = (operation: BatchOperation) => `${SO_NS}/Batch/${operation}`;
 const AUTH_ACTION = `${SO_NS}/SoPrincipal/AuthenticateUsernamePassword`;
 /** How long a refused request's retry is refused too (see FaultType). */

@@ -5,6 +5,10 @@ import { BatchResponseReader, type ListedProblem } from './batch-response.ts';
 import type { BodyReader, ResponseHead } from './http-transport.ts';
 import { judgeEnvelope, unreadableAnswer, type Redact, type Refusal } from './response.ts';
 
+/** The Batch.svc operations batchwatch calls (and the simulator answers). */
+export const BATCH_OPERATIONS = ['GetBatchTaskInfosByAssociates', 'GetBatchTaskInfosByState'] as const;
+export type BatchOperation = (typeof BATCH_OPERATIONS)[number];
+
 export type BatchCallResult =
   | { ok: true; tasks: BatchTaskInfo[]; problems: ListedProblem[] }
   | { ok: false; refusal: Refusal };

@@ -5,7 +5,7 @@ import type { ScheduleConfig, SuperOfficeConfig } from '../config/types.ts';
 import type { PollErrorKind, UnreadableTask } from '../core/model.ts';
 import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../config/schema.ts';
-import { batchCallReader, describeProblem, type BatchCallResult } from './batch-call.ts';
+import { batchCallReader, describeProblem, type BatchCallResult, type BatchOperation } from './batch-call.ts';
 import type { ListedProblem } from './batch-response.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
@@ -85,18 +85,14 @@ class ChunkCancelled extends Error {}
 /** One Batch.svc operation the client calls, and how its body is built. */
 interface BatchCall {
   operation: SoapOperation;
-  name: string;
+  name: BatchOperation;
   args: object;
   /** For the debug log line. */
   describe: Record<string, unknown>;
 }
 
-const BATCH_OPERATIONS = ['GetBatchTaskInfosByAssociates', 'GetBatchTaskInfosByState'] as const;
-type BatchOperationName = (typeof BATCH_OPERATIONS)[number];
-
-
 class SoapSuperOfficeClient implements SuperOfficeClient {
-  private readonly batch: Record<BatchOperationName, SoapOperation>;
+  private readonly batch: Record<BatchOperation, SoapOperation>;
   private readonly principal: SoapOperation;
   private readonly limiter: Limiter;
   private readonly tickets: TicketCache;
