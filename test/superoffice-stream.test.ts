@@ -58,14 +58,16 @@ describe('one bad task never blinds a poll', () => {
       batchAnswer(
         taskXml({ Id: '1', LastStarted: ticket }) +
           taskXml({ Id: '2', Created: `x${planted}` }) +
-          taskXml({ Id: '3', StartCount: 'n'.repeat(5000) }),
+          taskXml({ Id: '3', StartCount: 'n'.repeat(5000) }) +
+          taskXml({ Id: '4', StartCount: 'a&#10;b&#x9b;31m&#9;c' }),
       ),
     );
     const { unreadable } = await createSuperOfficeClient(soapConfig(server.url)).tasksFor(listSchedule);
     const text = JSON.stringify(unreadable);
     assert.ok(!text.includes(ticket) && !text.includes(planted), text);
-    assert.equal(unreadable.length, 3);
+    assert.equal(unreadable.length, 4);
     assert.ok((unreadable[2]?.problem.length ?? 0) < 80, 'a long value is clipped');
+    assert.equal(unreadable[3]?.problem, 'expected an integer, got "a?b?31m?c"', 'no line breaks or terminal escapes');
   });
 
   it('a field longer than the per-field limit makes that task unreadable, not the answer', async () => {

@@ -64,8 +64,8 @@ export interface TaskProblem {
 
 export type TaskReading = { ok: true; task: BatchTaskInfo } | { ok: false; problem: TaskProblem };
 
-/** Clips quoted values in messages. */
-export const short = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}...` : s);
+/** A value quoted in a message: clipped, control characters (line breaks, terminal escapes) shown as "?". */
+export const short = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}...` : s).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 const INTEGER = /^[+-]?\d+$/;
 
