@@ -77,10 +77,10 @@ export async function benchPoll(env: PollEnv, tasks: number, opts: { polls: numb
   const client = createSuperOfficeClient(superOfficeConfig(env.simulator.url));
   let soapElapsed = 0;
   const source: TaskSource = {
-    async getBatchTaskInfosByAssociates(ids) {
+    async tasksFor(schedule) {
       const started = performance.now();
       try {
-        return await client.getBatchTaskInfosByAssociates(ids);
+        return await client.tasksFor(schedule);
       } finally {
         soapElapsed += performance.now() - started;
       }

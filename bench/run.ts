@@ -10,6 +10,7 @@ import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { benchEvaluate } from './core.ts';
 import { gcAvailable, retainedHeap } from './gc.ts';
 import { BENCH_PREFIX, benchPoll, SCHEDULE_ASSOCIATES, type PollBenchResult } from './poll.ts';
+import { benchParse, PARSE_BENCH_NOTES } from './parse.ts';
 import { describeCommands } from './redis-stats.ts';
 import { benchRender } from './render.ts';
 import { benchScrape } from './scrape.ts';
@@ -101,6 +102,33 @@ async function cleanup(res: Resources): Promise<void> {
   }
 }
 
+/** Issue 16's parser row: the product's response parser against node-soap parse-only, at 1k, 10k and 100k tasks. */
+async function benchParsing(): Promise<void> {
+  const rows: string[][] = [];
+  const rounds: Record<number, number> = { 1000: 10, 10_000: 6, 100_000: Number(process.env.BATCHWATCH_BENCH_PARSE_ROUNDS ?? 3) };
+  for (const tasks of [1000, 10_000, 100_000]) {
+    const r = await benchParse(tasks, rounds[tasks] ?? 3);
+    rows.push([
+      int(r.tasks),
+      mib(r.bytes),
+      int(r.bytes / r.tasks),
+      String(r.rounds),
+      ms(r.oursMs, 1),
+      ms(r.soapMs, 1),
+      `${(r.soapMs / r.oursMs).toFixed(2)}x`,
+      ms(r.oursCpuMs, 1),
+      ms(r.soapCpuMs, 1),
+      `${(r.soapCpuMs / r.oursCpuMs).toFixed(2)}x`,
+    ]);
+  }
+  printTable(
+    'SOAP response parsing: the product parser vs node-soap wsdl.xmlToObject (parse only)',
+    ['tasks', 'answer', 'bytes/task', 'rounds', 'ours ms', 'node-soap ms', 'ratio', 'ours CPU ms', 'node-soap CPU ms', 'ratio (CPU)'],
+    rows,
+    PARSE_BENCH_NOTES,
+  );
+}
+
 async function benchRealParts(res: Resources): Promise<void> {
   res.redis = await startPrivateRedis();
   res.client = new Redis(res.redis.url, { lazyConnect: true });
@@ -148,6 +176,7 @@ async function main(): Promise<number> {
   try {
     benchCore();
     await benchRendering();
+    await benchParsing();
     await benchRealParts(res);
   } catch (error) {
     console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -51,6 +51,7 @@ describe('parseConfig: a valid file', () => {
         associatesPerRequest: 100,
         maxConcurrentRequests: 2,
         timeZone: 'UTC',
+        maxResponseBytes: 256 * 1024 * 1024,
       },
       redis: { url: 'redis://127.0.0.1:6379', prefix: 'batchwatch' },
       schedules: [{ name: 'sales', associates: [12, 14, 19], timing: { every: 60_000 } }],
@@ -128,6 +129,7 @@ log: { level: debug }
       associatesPerRequest: 50,
       maxConcurrentRequests: 4,
       timeZone: 'Europe/Oslo',
+      maxResponseBytes: 256 * 1024 * 1024,
     });
     assert.deepEqual(config.redis, { url: 'rediss://:pw@redis.local:6380', prefix: 'bw-prod' });
     assert.deepEqual(config.schedules, [

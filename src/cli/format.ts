@@ -1,4 +1,5 @@
 import type { AlertEvent, TaskRecord } from '../core/model.ts';
+import { associateLabel } from '../core/task.ts';
 import type { PollReport } from '../monitor/poll.ts';
 
 function pad(rows: string[][]): string {
@@ -15,7 +16,7 @@ function oneLine(text: string): string {
 }
 
 export function describeEvent(event: AlertEvent): string {
-  const what = event.task ? `task ${event.task.id} "${oneLine(event.task.name)}" (associate ${event.task.associateId})` : `schedule ${event.schedule}`;
+  const what = event.task ? `task ${event.task.id} "${oneLine(event.task.name)}" (associate ${associateLabel(event.task.associateId)})` : `schedule ${event.schedule}`;
   const kind = event.kind === 'resolved' ? `resolved ${event.alertKind}` : event.repeat ? `${event.kind} (reminder)` : event.kind;
   return `${kind}: ${what} since ${iso(event.since)}${event.reason ? ` — ${event.reason}` : ''}${event.error ? ` — ${event.error.kind}: ${event.error.message}` : ''}`;
 }
@@ -36,6 +37,7 @@ export function reportJson(report: PollReport) {
     result: report.result,
     durationMs: Math.round(report.durationMs),
     error: report.outcome.ok ? null : report.outcome.error,
+    unreadable: report.outcome.ok ? (report.outcome.unreadable ?? []) : [],
     tasks: Object.values(report.snapshot.tasks)
       .sort((a, b) => a.task.associateId - b.task.associateId || a.task.id - b.task.id)
       .map((record) => ({ ...record.task, stateSince: stateSinceBestGuess(record) })),
@@ -55,10 +57,13 @@ export function formatReport(report: PollReport): string {
       for (const record of records) {
         const { task } = record;
         const progress = task.progressPercent == null ? '-' : `${task.progressPercent}%`;
-        rows.push([String(task.associateId), String(task.id), oneLine(task.name), task.state, progress, iso(stateSinceBestGuess(record))]);
+        rows.push([associateLabel(task.associateId), String(task.id), oneLine(task.name), task.state, progress, iso(stateSinceBestGuess(record))]);
       }
       lines.push(pad(rows).replace(/^/gm, '  '));
     }
+    const unreadable = report.outcome.unreadable ?? [];
+    if (unreadable.length > 0) lines.push(`  left out (a field cannot be read; last known state kept): ${unreadable.length}`);
+    for (const task of unreadable) lines.push(`    task ${task.id ?? '(unknown id)'}: ${task.field}: ${oneLine(task.problem)}`);
   }
   lines.push(report.events.length ? `  events (${report.events.length}):` : '  events: none');
   for (const event of report.events) lines.push(`    ${describeEvent(event)}`);

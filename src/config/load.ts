@@ -168,16 +168,22 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     associatesPerRequest: so.associatesPerRequest,
     maxConcurrentRequests: so.maxConcurrentRequests,
     timeZone: so.timeZone,
+    maxResponseBytes: so.maxResponseBytes,
   };
+  if (so.tls?.ca !== undefined) superoffice.tls = { ca: so.tls.ca };
   for (const key of ['applicationToken', 'ticket', 'username', 'password'] as const) {
     const value = optional(so[key]);
     if (value !== undefined) superoffice[key] = value;
   }
 
+  const listed = [...new Set(file.schedules.flatMap((s) => (s.associates === 'all' ? [] : s.associates)))].sort((a, b) => a - b);
   const schedules = file.schedules.map((s): ScheduleConfig => {
     const timing: ScheduleConfig['timing'] =
       s.every !== undefined ? { every: s.every } : s.tz !== undefined ? { cron: (s.cron ?? '').trim(), tz: s.tz } : { cron: (s.cron ?? '').trim() };
-    const schedule: ScheduleConfig = { name: s.name, associates: s.associates, timing };
+    const schedule: ScheduleConfig =
+      s.associates === 'all'
+        ? { name: s.name, associates: 'all', includeSystemTasks: s.includeSystemTasks ?? false, listedElsewhere: listed, timing }
+        : { name: s.name, associates: s.associates, timing };
     if (s.mailTo !== undefined && s.mailTo.length > 0) schedule.mailTo = s.mailTo;
     return schedule;
   });

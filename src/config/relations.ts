@@ -78,6 +78,9 @@ function checkSchedules(schedules: unknown): PathIssue[] {
 
     const associates = schedule['associates'];
     if (!Array.isArray(associates)) return;
+    if (schedule['includeSystemTasks'] !== undefined) {
+      issues.push(issue(['schedules', index, 'includeSystemTasks'], 'applies only to associates: all (to watch system tasks with a list, list associate 0)'));
+    }
     associates.forEach((value: unknown, position) => {
       const id = asAssociateId(value);
       if (id === undefined) return;
@@ -94,6 +97,43 @@ function checkSchedules(schedules: unknown): PathIssue[] {
         );
       }
     });
+  });
+  issues.push(...checkAllSchedules(schedules, associateAt, label));
+  return issues;
+}
+
+function isAll(value: unknown): boolean {
+  return typeof value === 'string' && value.trim().toLowerCase() === 'all';
+}
+
+/**
+ * At most one schedule watches `all` (each task is watched by exactly one schedule); its system tasks
+ * (associate 0) cannot also belong to a schedule that lists associate 0.
+ */
+function checkAllSchedules(schedules: unknown[], associateAt: Map<number, number>, label: (index: number) => string): PathIssue[] {
+  const issues: PathIssue[] = [];
+  let first: number | undefined;
+  schedules.forEach((schedule: unknown, index) => {
+    if (!isMapping(schedule) || !isAll(schedule['associates'])) return;
+    if (first !== undefined) {
+      issues.push(
+        issue(
+          ['schedules', index, 'associates'],
+          `schedule ${label(first)} already watches all associates; at most one schedule may say "all" (each task is watched by one schedule)`,
+        ),
+      );
+      return;
+    }
+    first = index;
+    const owner = associateAt.get(0);
+    if (enabledFlag(schedule['includeSystemTasks']) && present(schedule['includeSystemTasks']) && owner !== undefined) {
+      issues.push(
+        issue(
+          ['schedules', index, 'includeSystemTasks'],
+          `system tasks (associate 0) are already watched by schedule ${label(owner)}, which lists associate 0; remove 0 there or drop includeSystemTasks`,
+        ),
+      );
+    }
   });
   return issues;
 }

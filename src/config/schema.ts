@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cronProblem } from './cron.ts';
 import { DurationError, formatDuration, parseDuration } from './duration.ts';
 import { caFileProblem } from './pem-file.ts';
+import { parseSize, SizeError } from './size.ts';
 import { smtpUrlProblem } from './smtp-url.ts';
 import { canonicalTimeZone } from './time-zone.ts';
 
@@ -118,6 +119,40 @@ const cron = z.string().superRefine((expression, ctx) => {
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/**
+ * A 100,000-task answer is about 70 MB (~700 bytes per task); 256 MiB leaves room for ~380,000 tasks, several
+ * times a large tenant, while still stopping an endless or runaway answer long before memory runs out.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+/** A byte size: whole bytes, or text with a unit ("256MiB", "500MB"). */
+function size(min: number) {
+  return z.union([z.number(), z.string()], { error: (iss) => `expected a size such as 256MiB, got ${describeValue(iss.input)}` }).transform((value, ctx) => {
+    try {
+      const bytes = parseSize(value);
+      if (bytes < min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${min} bytes` });
+        return z.NEVER;
+      }
+      return bytes;
+    } catch (error) {
+      if (!(error instanceof SizeError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A PEM file of CA certificates, read at load time so a missing or damaged file stops the start. */
+const caFile = nonEmpty().superRefine((path, ctx) => {
+  const problem = caFileProblem(path);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export const tlsShape = {
+  ca: caFile.optional(),
+};
+
 export const superofficeShape = {
   url: url(['http:', 'https:'], 'an http:// or https:// URL (the installation base, e.g. https://sod.superoffice.com/Cust12345)')
     .transform((text) => text.replace(/\/+$/, '')),
@@ -129,6 +164,8 @@ export const superofficeShape = {
   associatesPerRequest: integer(1).prefault(100),
   maxConcurrentRequests: integer(1).prefault(2),
   timeZone: timeZone.prefault('UTC'),
+  maxResponseBytes: size(64 * 1024).prefault(DEFAULT_MAX_RESPONSE_BYTES),
+  tls: z.strictObject(tlsShape).optional(),
 };
 
 export const redisShape = {
@@ -138,9 +175,25 @@ export const redisShape = {
     .prefault('batchwatch'),
 };
 
+const associateList = z.array(integer(0)).min(1, 'must list at least one associate id');
+
+/** A list of associate ids, or `all` (every user task; see relations.ts for the rules around it). */
+const associates = z.unknown().transform((value, ctx): number[] | 'all' => {
+  if (typeof value === 'string' && value.trim().toLowerCase() === 'all') return 'all';
+  if (typeof value === 'string') {
+    ctx.addIssue({ code: 'custom', message: `must be a list of associate ids or "all", got "${value}"` });
+    return z.NEVER;
+  }
+  const list = associateList.safeParse(value, { error: errorMap });
+  if (list.success) return list.data;
+  for (const problem of list.error.issues) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path.filter((p) => typeof p !== 'symbol') });
+  return z.NEVER;
+});
+
 export const scheduleShape = {
   name: z.string().regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and "-" only'),
-  associates: z.array(integer(0)).min(1, 'must list at least one associate id'),
+  associates,
+  includeSystemTasks: flag().optional(),
   every: duration(1000).optional(),
   cron: cron.optional(),
   tz: timeZone.optional(),
@@ -172,12 +225,6 @@ const smtpUrl = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return text.trim();
-});
-
-/** A PEM file of CA certificates, read at load time so a missing or damaged file stops the start. */
-const caFile = nonEmpty().superRefine((path, ctx) => {
-  const problem = caFileProblem(path);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 export const mailOAuth2Shape = {
@@ -230,6 +277,7 @@ export type ParsedFile = z.output<typeof fileSchema>;
 export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(fileShape),
   superoffice: Object.keys(superofficeShape),
+  'superoffice.tls': Object.keys(tlsShape),
   redis: Object.keys(redisShape),
   'schedules[]': Object.keys(scheduleShape),
   rules: Object.keys(rulesShape),

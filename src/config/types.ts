@@ -13,6 +13,10 @@ export interface SuperOfficeConfig {
   maxConcurrentRequests: number;
   /** IANA zone used for SuperOffice dates that carry no offset. */
   timeZone: string;
+  /** A larger answer ends the call with an error (default DEFAULT_MAX_RESPONSE_BYTES in schema.ts). */
+  maxResponseBytes?: number;
+  /** `ca`: path of a PEM file with extra CAs to trust for https:// SuperOffice calls (checked at load). */
+  tls?: { ca?: string };
 }
 
 export interface RedisConfig {
@@ -22,12 +26,29 @@ export interface RedisConfig {
 
 export type ScheduleTiming = { every: number } | { cron: string; tz?: string };
 
-export interface ScheduleConfig {
+interface ScheduleBase {
   name: string;
-  associates: number[];
   timing: ScheduleTiming;
   mailTo?: string[];
 }
+
+/** Watches the tasks of the listed associates (GetBatchTaskInfosByAssociates). */
+export interface ListedAssociatesSchedule extends ScheduleBase {
+  associates: number[];
+}
+
+/**
+ * `associates: all`: every user task (GetBatchTaskInfosByState with State=All), plus system tasks
+ * (GetBatchTaskInfosByAssociates with associate 0) when `includeSystemTasks`. At most one per config.
+ */
+export interface AllAssociatesSchedule extends ScheduleBase {
+  associates: 'all';
+  includeSystemTasks: boolean;
+  /** Associates listed by the other schedules: their tasks are watched there, so this schedule skips them. */
+  listedElsewhere: number[];
+}
+
+export type ScheduleConfig = ListedAssociatesSchedule | AllAssociatesSchedule;
 
 export interface MailConfig {
   enabled: boolean;

@@ -1,6 +1,6 @@
 import { RUNNING_STATES } from './task.ts';
 import type {
-  ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord,
+  ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord, UnreadableTask,
 } from './model.ts';
 import { alertKey, downEventId, failedEventId, repeatEventId, stalledEventId, stuckEventId } from './event-id.ts';
 import { compareEvents, firingEvent, resolvedEvent, type EventFacts } from './events.ts';
@@ -30,9 +30,15 @@ import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
  * - superoffice-down `since` is the last successful poll (the outage began after it), or the poll at
  *   which it fired when there never was one. `Snapshot.lastError` is cleared by a successful poll.
  * - Durations never go negative: if the clock goes backwards nothing fires or repeats until it catches up.
+ * - A task left out of a successful poll as unreadable keeps its previous record and its alerts exactly as
+ *   they were (no events, no reminders, no resolution); a readable copy of the same id in that answer is
+ *   ignored. When it is readable again it is compared with that kept record. If an unreadable task's own Id
+ *   could not be read, no task counts as vanished in that poll: every absent task is kept the same way.
  */
 export function evaluate(prev: Snapshot, outcome: PollOutcome, now: number, rules: Rules): Evaluation {
-  const result = outcome.ok ? afterSuccess(prev, outcome.tasks, now, rules) : afterFailure(prev, outcome.error, now, rules);
+  const result = outcome.ok
+    ? afterSuccess(prev, outcome.tasks, outcome.unreadable ?? [], now, rules)
+    : afterFailure(prev, outcome.error, now, rules);
   result.events.sort(compareEvents);
   return result;
 }
@@ -89,7 +95,7 @@ function afterFailure(prev: Snapshot, error: PollError, now: number, rules: Rule
   };
 }
 
-function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], now: number, rules: Rules): Evaluation {
+function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], unreadable: readonly UnreadableTask[], now: number, rules: Rules): Evaluation {
   const t = new Transition(prev.schedule, now, rules);
   const down = prev.alerts[alertKey('superoffice-down', prev.schedule)];
   if (down) {
@@ -101,6 +107,15 @@ function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], now: number, rule
   const outage = prev.consecutiveFailures > 0 && prev.lastSuccessAt !== null ? Math.max(0, now - prev.lastSuccessAt) : 0;
   const current = latestById(polled);
   const tasks: Record<string, TaskRecord> = {};
+  const kept = keptUnchanged(prev, current, unreadable);
+  for (const id of kept) {
+    current.delete(id);
+    const record = prev.tasks[id];
+    if (record) tasks[id] = record;
+  }
+  for (const [key, alert] of Object.entries(prev.alerts)) {
+    if (alert.kind !== 'superoffice-down' && kept.has(alert.subject)) t.alerts[key] = alert;
+  }
   for (const [id, task] of current) {
     const before = prev.tasks[id];
     const alerts = taskAlerts(prev, id);
@@ -119,7 +134,7 @@ function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], now: number, rule
   }
 
   for (const alert of Object.values(prev.alerts)) {
-    if (alert.kind === 'superoffice-down' || alert.kind === 'failed' || current.has(alert.subject)) continue;
+    if (alert.kind === 'superoffice-down' || alert.kind === 'failed' || current.has(alert.subject) || kept.has(alert.subject)) continue;
     const before = prev.tasks[alert.subject];
     if (before && !watches(alert.kind, effectiveRules(before.task.name, rules))) continue;
     const since = before ? (alert.kind === 'stalled' ? before.progressSince : before.stateSince) : alert.firedAt;
@@ -200,6 +215,26 @@ function taskAlerts(prev: Snapshot, id: string): Record<'failed' | 'stalled' | '
     stalled: prev.alerts[alertKey('stalled', id)],
     stuck: prev.alerts[alertKey('stuck', id)],
   };
+}
+
+/**
+ * Task ids whose record and alerts stay as they were: those of unreadable tasks, and, when an unreadable task
+ * could not even be identified, every task absent from the answer (it may be that one: it has not vanished).
+ */
+function keptUnchanged(prev: Snapshot, current: Map<string, BatchTaskInfo>, unreadable: readonly UnreadableTask[]): Set<string> {
+  const kept = new Set<string>();
+  let unidentified = false;
+  for (const task of unreadable) {
+    if (task.id === null) unidentified = true;
+    else kept.add(String(task.id));
+  }
+  if (unidentified) {
+    for (const id of Object.keys(prev.tasks)) if (!current.has(id)) kept.add(id);
+    for (const alert of Object.values(prev.alerts)) {
+      if (alert.kind !== 'superoffice-down' && !current.has(alert.subject)) kept.add(alert.subject);
+    }
+  }
+  return kept;
 }
 
 /** One task per id, the last occurrence in the response winning, in ascending id order. */

@@ -12,6 +12,14 @@ export const RUNNING_STATES: readonly TaskState[] = ['Aquired', 'Started'];
 export const SUCCESS_STATES: readonly TaskState[] = ['Succeeded', 'SucceededManualCleanup'];
 export const FINISHED_STATES: readonly TaskState[] = ['Succeeded', 'SucceededManualCleanup', 'Failed'];
 
+/** AssociateId of system tasks (run by the system, not by a user). */
+export const SYSTEM_ASSOCIATE_ID = 0;
+
+/** The associate as people read it: its id, or "system" for system tasks. Metric labels keep the number. */
+export function associateLabel(associateId: number): string {
+  return associateId === SYSTEM_ASSOCIATE_ID ? 'system' : String(associateId);
+}
+
 export function isKnownState(state: string): state is KnownState {
   return (KNOWN_STATES as readonly string[]).includes(state);
 }

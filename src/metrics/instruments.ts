@@ -15,6 +15,8 @@ export interface Instruments {
   notification(outcome: NotificationOutcome, count?: number): void;
   /** Mail delivery paused by a configuration problem of this cause (counted once per problem), or resumed (null). */
   mailDeliveryPaused(cause: MailProblemCause | null): void;
+  /** Tasks a poll left out because one of their fields could not be read. */
+  tasksUnreadable(schedule: string, count: number): void;
 }
 
 export const noopInstruments: Instruments = {
@@ -23,4 +25,5 @@ export const noopInstruments: Instruments = {
   eventsDetected() {},
   notification() {},
   mailDeliveryPaused() {},
+  tasksUnreadable() {},
 };

@@ -125,6 +125,14 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
   const notifications = register(
     new Counter({ name: 'batchwatch_notifications_total', help: 'Notification deliveries by outcome.', labelNames: ['outcome'], registers: [] }),
   );
+  const unreadableTasks = register(
+    new Counter({
+      name: 'batchwatch_tasks_unreadable_total',
+      help: 'Tasks left out of a poll because one of their fields could not be read (counted per poll).',
+      labelNames: ['schedule'],
+      registers: [],
+    }),
+  );
 
   const mailProblems = register(
     new Counter({
@@ -148,6 +156,7 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
     pollDuration.zero({ schedule });
     for (const result of POLL_RESULTS) polls.inc({ schedule, result }, 0);
     for (const kind of EVENT_KINDS) events.inc({ schedule, kind }, 0);
+    unreadableTasks.inc({ schedule }, 0);
   }
   for (const kind of POLL_ERROR_KINDS) callErrors.inc({ kind }, 0);
   for (const outcome of NOTIFICATION_OUTCOMES) notifications.inc({ outcome }, 0);
@@ -174,6 +183,9 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
     mailDeliveryPaused(cause) {
       if (cause !== null) mailProblems.inc({ cause });
       mailPaused.set(cause === null ? 0 : 1);
+    },
+    tasksUnreadable(schedule, count) {
+      if (count > 0) unreadableTasks.inc({ schedule }, count);
     },
   };
   return { registry, instruments };

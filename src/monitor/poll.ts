@@ -1,13 +1,19 @@
 import { evaluate } from '../core/evaluate.ts';
-import type { AlertEvent, NotificationBatch, PollError, PollOutcome, Rules, Snapshot } from '../core/model.ts';
+import type { AlertEvent, NotificationBatch, PollError, PollOutcome, Rules, Snapshot, UnreadableTask } from '../core/model.ts';
 import type { BatchTaskInfo } from '../core/task.ts';
 import type { ScheduleConfig } from '../config/types.ts';
 import type { Instruments, PollResult } from '../metrics/instruments.ts';
 import type { Logger } from '../log.ts';
 import { batchIdFor, type SnapshotStore } from '../store/snapshot-store.ts';
+import { processUnreadableTaskLog, type UnreadableTaskLog } from './unreadable-log.ts';
 
+/** Where a poll gets its tasks; how (which SuperOffice calls) is the source's business. */
 export interface TaskSource {
-  getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]>;
+  /**
+   * The tasks `schedule` watches, and those left out because a field could not be read.
+   * Throws (a SuperOfficeError) when the poll failed as a whole.
+   */
+  tasksFor(schedule: ScheduleConfig): Promise<{ tasks: BatchTaskInfo[]; unreadable: UnreadableTask[] }>;
 }
 
 export interface BatchSink {
@@ -23,6 +29,8 @@ export interface PollDeps {
   instruments: Instruments;
   log: Logger;
   now?: () => number;
+  /** Remembers which unreadable tasks were logged already (default: one per process). */
+  unreadableLog?: UnreadableTaskLog;
 }
 
 export interface PollReport {
@@ -44,7 +52,16 @@ export function toPollError(error: unknown): PollError {
 
 async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: PollDeps): Promise<PollOutcome> {
   try {
-    return { ok: true, tasks: await source.getBatchTaskInfosByAssociates(schedule.associates) };
+    const { tasks, unreadable } = await source.tasksFor(schedule);
+    if (unreadable.length === 0) return { ok: true, tasks };
+    deps.instruments.tasksUnreadable(schedule.name, unreadable.length);
+    for (const task of (deps.unreadableLog ?? processUnreadableTaskLog).fresh(schedule.name, unreadable)) {
+      deps.log.warn(
+        { schedule: schedule.name, taskId: task.id, field: task.field, problem: task.problem },
+        'a task is left out of the polls while this field cannot be read (its last known state is kept)',
+      );
+    }
+    return { ok: true, tasks, unreadable };
   } catch (error) {
     const pollError = toPollError(error);
     deps.log.warn({ schedule: schedule.name, errorKind: pollError.kind, err: pollError.message }, 'SuperOffice poll failed');

@@ -1,4 +1,5 @@
 import type { AlertEvent, EventKind, NotificationBatch } from '../core/model.ts';
+import { associateLabel } from '../core/task.ts';
 import { atomSafe, block, escapeHtml, formatElapsed, isoUtc, messageIdDomain, oneLine, truncate } from './format.ts';
 
 export interface RenderedMessage {
@@ -93,7 +94,7 @@ function singleEventSubject(event: AlertEvent): string {
 function taskSubject(event: AlertEvent): string {
   const task = event.task;
   if (!task) return `task ${event.subject}`;
-  return `task ${task.id} "${truncate(oneLine(task.name), SUBJECT_NAME_MAX)}" (associate ${task.associateId})`;
+  return `task ${task.id} "${truncate(oneLine(task.name), SUBJECT_NAME_MAX)}" (associate ${associateLabel(task.associateId)})`;
 }
 
 function summarySubject(batch: NotificationBatch): string {
@@ -175,7 +176,7 @@ function taskFacts(event: AlertEvent): Fact[] {
       : `${task.progressPercent}%${task.progressDescription ? ` — ${oneLine(task.progressDescription)}` : ''}`;
   return [
     { label: 'Task', value: `${task.id} ${oneLine(task.name)}` },
-    { label: 'Associate', value: String(task.associateId) },
+    { label: 'Associate', value: associateLabel(task.associateId) },
     { label: 'Schedule', value: event.schedule },
     { label: 'State', value: oneLine(task.state) },
     { label: 'Progress', value: progress },

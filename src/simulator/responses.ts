@@ -1,4 +1,5 @@
 import type { BatchTaskInfo } from '../core/task.ts';
+import type { BatchOperation } from '../superoffice/batch-call.ts';
 import { formatSoDate } from '../superoffice/dates.ts';
 import { SO_NS, SOAP11_NS } from '../superoffice/envelope.ts';
 import { escapeXml, XSI_NS } from '../superoffice/xml.ts';
@@ -32,6 +33,21 @@ function str(name: string, value: string | null): string {
   return value === null ? `<${name} ${NIL}/>` : `<${name}>${escapeXml(value)}</${name}>`;
 }
 
+/** Field texts that replace what a task would say (e.g. LastStarted "yesterday"), by task id. */
+export type CorruptFields = ReadonlyMap<number, Readonly<Record<string, string>>>;
+
+/** `xml` with the text of each named field replaced as given (escaped; the field need not exist yet). */
+function withFields(xml: string, fields: Readonly<Record<string, string>> | undefined): string {
+  if (!fields) return xml;
+  let out = xml;
+  for (const [name, text] of Object.entries(fields)) {
+    const element = `<${name}>${escapeXml(text)}</${name}>`;
+    const existing = new RegExp(`<${name}(?: [^>]*)?(?:/>|>[^<]*</${name}>)`);
+    out = existing.test(out) ? out.replace(existing, () => element) : out.replace('</BatchTaskInfo>', () => `${element}</BatchTaskInfo>`);
+  }
+  return out;
+}
+
 function taskXml(t: BatchTaskInfo, timeZone: string): string {
   const date = (v: number | null) => (v === null ? MIN_DATE : formatSoDate(v, timeZone));
   const params = Object.entries(t.parameterObject)
@@ -57,19 +73,62 @@ function taskXml(t: BatchTaskInfo, timeZone: string): string {
   );
 }
 
-export function batchTasksResponse(tasks: readonly BatchTaskInfo[], timeZone: string): string {
-  const items = tasks.map((t) => taskXml(t, timeZone)).join('');
+export type { BatchOperation };
+
+export function batchTasksResponse(
+  tasks: readonly BatchTaskInfo[],
+  timeZone: string,
+  operation: BatchOperation = 'GetBatchTaskInfosByAssociates',
+  corrupt?: CorruptFields,
+): string {
+  const items = tasks.map((t) => withFields(taskXml(t, timeZone), corrupt?.get(t.id))).join('');
   return envelope(
     soHeaders(null),
-    `<GetBatchTaskInfosByAssociatesResponse xmlns="${SO_NS}"><Response xmlns:i="${XSI_NS}">${items}</Response></GetBatchTaskInfosByAssociatesResponse>`,
+    `<${operation}Response xmlns="${SO_NS}"><Response xmlns:i="${XSI_NS}">${items}</Response></${operation}Response>`,
   );
 }
 
-export function batchInBandFailure(failure: ExceptionInfo): string {
+export function batchInBandFailure(failure: ExceptionInfo, operation: BatchOperation = 'GetBatchTaskInfosByAssociates'): string {
   return envelope(
     soHeaders(failure),
-    `<GetBatchTaskInfosByAssociatesResponse xmlns="${SO_NS}"><Response ${NIL} xmlns:i="${XSI_NS}"/></GetBatchTaskInfosByAssociatesResponse>`,
+    `<${operation}Response xmlns="${SO_NS}"><Response ${NIL} xmlns:i="${XSI_NS}"/></${operation}Response>`,
   );
+}
+
+const BODY_STATES = ['New', 'Started', 'Started', 'Succeeded', 'Succeeded', 'Failed', 'Aquired'] as const;
+
+/**
+ * An answer of `count` tasks as the simulator writes it (about 700 bytes per task), for benchmarks and
+ * load tests: ids from 1, a spread of states, names and associates, deterministic for a given count.
+ */
+export function batchResponseBody(count: number, operation: BatchOperation = 'GetBatchTaskInfosByState', now = Date.UTC(2024, 6, 1, 12)): string {
+  const tasks: BatchTaskInfo[] = [];
+  for (let i = 1; i <= count; i++) {
+    const state = BODY_STATES[i % BODY_STATES.length] as string;
+    tasks.push({
+      id: i,
+      name: `Task${i % 50}`,
+      associateId: 1 + (i % 997),
+      detailsTable: 0,
+      detailsRecord: 0,
+      isSystemTask: false,
+      isInternalTask: false,
+      parameterObject: i % 10 === 0 ? { mailingId: String(i) } : {},
+      lastStarted: now - (i % 3600) * 1000,
+      created: now - 86_400_000 - i * 1000,
+      startCount: 1 + (i % 3),
+      databaseSerialNumber: null,
+      context: null,
+      result: state === 'Succeeded' ? 'OK' : null,
+      state,
+      description: `Batch task number ${i}`,
+      response: state === 'Failed' ? 'Error: the relay refused the message' : null,
+      request: null,
+      progressDescription: state === 'Started' ? `Step ${i % 7} of 10` : null,
+      progressPercent: (i * 7) % 101,
+    });
+  }
+  return batchTasksResponse(tasks, 'UTC', operation);
 }
 
 export function authenticateResponse(result: { ticket: string; associate: string; associateId: number } | null): string {

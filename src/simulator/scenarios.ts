@@ -1,3 +1,4 @@
+import { SYSTEM_ASSOCIATE_ID } from '../core/task.ts';
 import type { TaskPatch, TaskTable } from './task-table.ts';
 
 /** What a scenario step can do to the task table. */
@@ -21,6 +22,8 @@ export interface Scenario {
 
 const A = 101;
 const B = 102;
+/** An associate that no schedule of the printed example lists (`associates: all` watches its tasks). */
+const UNLISTED = 205;
 
 /** The `batchwatch demo` story: a success, a failure, a stall, a task that never starts, a restart. */
 const story: Scenario = {
@@ -77,12 +80,15 @@ const story: Scenario = {
 };
 
 function quietStep(n: number, w: ScenarioWorld): void {
-  // Two tasks that run and succeed, again and again (a new run every 6 steps).
+  // Tasks that run and succeed, again and again (a new run every 6 steps): two of the listed associates,
+  // one of an associate nobody lists and a system task (for `associates: all` with includeSystemTasks).
   const run = Math.floor(n / 6) + 1;
   const phase = n % 6;
   const tasks = [
     { id: 2001, associateId: A, name: 'NightlyCleanup' },
     { id: 2002, associateId: B, name: 'DuplicateCheck' },
+    { id: 2003, associateId: UNLISTED, name: 'ReportPrinting' },
+    { id: 2004, associateId: SYSTEM_ASSOCIATE_ID, name: 'StatusMonitorRegeneration', isSystemTask: true },
   ];
   for (const t of tasks) {
     if (phase === 0) w.upsert({ ...t, state: 'New', progressPercent: 0, progressDescription: null, created: w.now });
@@ -95,7 +101,7 @@ function quietStep(n: number, w: ScenarioWorld): void {
 
 const quiet: Scenario = {
   name: 'quiet',
-  description: 'tasks of 101 and 102 that run and succeed, over and over',
+  description: 'tasks of 101 and 102, of 205 (listed nowhere) and a system task (associate 0) that run and succeed, over and over',
   associates: [A, B],
   step: quietStep,
 };

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { BatchTaskInfo } from '../core/task.ts';
+import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
+import { BATCH_OPERATIONS } from '../superoffice/batch-call.ts';
 import { assertTimeZone } from '../superoffice/dates.ts';
 import { ARRAYS_NS, readEnvelope, SO_NS, SOAP11_NS, type SoapEnvelope } from '../superoffice/envelope.ts';
 import { childElement, childElements, textOrNull, type XmlElement } from '../superoffice/xml.ts';
@@ -11,6 +13,7 @@ import {
   batchInBandFailure,
   batchTasksResponse,
   soapFault,
+  type BatchOperation,
   type ExceptionInfo,
 } from './responses.ts';
 import { ScenarioRunner, SCENARIOS, scenarioNames } from './scenarios.ts';
@@ -35,8 +38,15 @@ export interface SimulatorOptions {
   basePath?: string;
   /** Zone the installation writes its offset-less dates in, default UTC. */
   timeZone?: string;
+  /** Serve https:// with this key and certificate (PEM) instead of http://. */
+  tls?: { key: string; cert: string };
 }
 
+/**
+ * `refuse` hangs up on the call without answering. When it came on a kept-alive connection, the client's
+ * immediate retry of the same request on a new connection (same body, within 2 s) is hung up on too, so the
+ * call fails even for a client that retries a request whose reused socket was dropped.
+ */
 export type FaultType = 'http500' | 'soap-fault' | 'in-band' | 'slow' | 'truncated' | 'refuse';
 
 export interface Fault {
@@ -48,7 +58,10 @@ export interface Fault {
 }
 
 export interface RecordedRequest {
+  /** GetBatchTaskInfosByAssociates: the ids asked for; GetBatchTaskInfosByState: empty. */
   associateIds: number[];
+  /** Only for GetBatchTaskInfosByState: the State asked for. */
+  state?: string;
   ticket?: string;
   applicationToken?: string;
   /** ApplicationToken/Credentials were inside soap:Header (and nowhere else). */
@@ -56,7 +69,7 @@ export interface RecordedRequest {
 }
 
 export interface SimulatorStats {
-  /** GetBatchTaskInfosByAssociates calls received (faulted ones included). */
+  /** Batch.svc calls received (GetBatchTaskInfosByAssociates and GetBatchTaskInfosByState, faulted ones included). */
   calls: number;
   /** AuthenticateUsernamePassword calls received. */
   authCalls: number;
@@ -77,13 +90,23 @@ export interface Simulator {
   expireTickets(): void;
   injectFault(fault: Fault): void;
   clearFaults(): void;
+  /**
+   * From now on the task's `field` is sent with this text, valid or not (e.g. LastStarted "yesterday"), so that
+   * it cannot be read; null sends the field as the task says again.
+   */
+  corruptField(id: number, field: string, text: string | null): void;
   readonly stats: SimulatorStats;
   pauseScenario(): void;
   resumeScenario(): void;
 }
 
-const BATCH_ACTION = `${SO_NS}/Batch/GetBatchTaskInfosByAssociates`;
+const batchAction = (operation: BatchOperation) => `${SO_NS}/Batch/${operation}`;
 const AUTH_ACTION = `${SO_NS}/SoPrincipal/AuthenticateUsernamePassword`;
+/** How long a refused request's retry is refused too (see FaultType). */
+const REFUSED_RETRY_MS = 2000;
+/** GetBatchTaskInfosByState's filter value for every state. */
+const ALL_STATES = 'All';
+
 const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Keeps a long-running `batchwatch simulator` from growing without bound. */
 const MAX_RECORDED_REQUESTS = 10_000;
@@ -130,6 +153,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const stats: SimulatorStats = { calls: 0, authCalls: 0, maxInFlight: 0, requests: [] };
   const timers = new Set<NodeJS.Timeout>();
   let inFlight = 0;
+  let refused: { body: string; at: number } | null = null;
+  const corrupt = new Map<number, Record<string, string>>();
+  /** Requests each connection has carried, to tell a kept-alive connection from a new one. */
+  const requestsOn = new WeakMap<object, number>();
 
   const takeFault = (): Required<Fault> | null => {
     const fault = faults[0];
@@ -169,19 +196,28 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const applicationTokenOk = (token: string | undefined) => !opts.applicationToken || token === opts.applicationToken;
 
-  const handleBatch = async (env: SoapEnvelope, res: http.ServerResponse) => {
+  const handleBatch = async (env: SoapEnvelope, body: string, action: BatchOperation, res: http.ServerResponse) => {
     stats.calls += 1;
     const operation = env.body.children[0];
-    if (!operation || operation.name !== 'GetBatchTaskInfosByAssociates' || operation.ns !== SO_NS) {
+    if (!operation || operation.name !== action || operation.ns !== SO_NS) {
       throw new HttpError(500, 'body does not match the SOAPAction');
     }
     const headers = headerValues(env);
-    const associateIds = readAssociateIds(operation);
-    stats.requests.push({ associateIds, ...headers });
+    const byState = action === 'GetBatchTaskInfosByState';
+    const associateIds = byState ? [] : readAssociateIds(operation);
+    const state = byState ? (textOrNull(childElement(operation, 'State'))?.trim() ?? '') : undefined;
+    stats.requests.push(state === undefined ? { associateIds, ...headers } : { associateIds, state, ...headers });
     if (stats.requests.length > MAX_RECORDED_REQUESTS) stats.requests.shift();
 
+    if (refused && refused.body === body && Date.now() - refused.at < REFUSED_RETRY_MS) {
+      refused = null;
+      res.socket?.destroy();
+      return;
+    }
     const fault = takeFault();
     if (fault?.type === 'refuse') {
+      const reused = res.socket ? (requestsOn.get(res.socket) ?? 0) > 1 : false;
+      refused = reused ? { body, at: Date.now() } : null;
       res.socket?.destroy();
       return;
     }
@@ -194,22 +230,26 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
     if (fault?.type === 'in-band') {
-      send(res, 200, batchInBandFailure(INJECTED_IN_BAND));
+      send(res, 200, batchInBandFailure(INJECTED_IN_BAND, action));
       return;
     }
     if (fault?.type === 'slow') await sleep(fault.delayMs);
 
     if (!applicationTokenOk(headers.applicationToken)) {
-      send(res, 200, batchInBandFailure(BAD_APPLICATION_TOKEN));
+      send(res, 200, batchInBandFailure(BAD_APPLICATION_TOKEN, action));
       return;
     }
     if (!headers.ticket || !validTickets.has(headers.ticket)) {
       if (expiredStyle === 'fault') send(res, 500, soapFault('s:Client', `${EXPIRED_TICKET.exceptionType}: ${EXPIRED_TICKET.message}`));
-      else send(res, 200, batchInBandFailure(EXPIRED_TICKET));
+      else send(res, 200, batchInBandFailure(EXPIRED_TICKET, action));
       return;
     }
     runner.advance();
-    const xml = batchTasksResponse(table.list(new Set(associateIds)), timeZone);
+    // GetBatchTaskInfosByState returns user tasks only (like SuperOffice): system tasks come by associate 0.
+    const tasks = byState
+      ? table.list().filter((t) => t.associateId !== SYSTEM_ASSOCIATE_ID && (state === ALL_STATES || t.state === state))
+      : table.list(new Set(associateIds));
+    const xml = batchTasksResponse(tasks, timeZone, action, corrupt);
     send(res, 200, fault?.type === 'truncated' ? xml.slice(0, Math.floor(xml.length / 2)) : xml);
   };
 
@@ -255,8 +295,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     const body = await readBody(req);
     const action = (req.headers.soapaction ?? '').toString().replace(/^"|"$/g, '');
-    const expected = service === 'batch' ? BATCH_ACTION : AUTH_ACTION;
-    if (action !== expected) {
+    const batchOperation = BATCH_OPERATIONS.find((operation) => batchAction(operation) === action);
+    if (service === 'batch' ? !batchOperation : action !== AUTH_ACTION) {
       send(res, 500, soapFault('ActionNotSupported', `The message with Action '${action}' cannot be processed at the receiver.`));
       return;
     }
@@ -271,11 +311,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       send(res, 500, soapFault('s:VersionMismatch', `Expected envelope namespace ${SOAP11_NS}`));
       return;
     }
-    if (service === 'batch') await handleBatch(env, res);
+    if (service === 'batch' && batchOperation) await handleBatch(env, body, batchOperation, res);
     else handleAuth(env, res);
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    requestsOn.set(req.socket, (requestsOn.get(req.socket) ?? 0) + 1);
     inFlight += 1;
     stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
     let counted = true;
@@ -289,7 +330,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const message = err instanceof Error ? err.message : String(err);
       send(res, status, `${status} ${message}\n`, 'text/plain; charset=utf-8');
     });
-  });
+  };
+  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : http.createServer(onRequest);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -302,7 +344,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   return {
-    url: `http://${host}:${address.port}${basePath}`,
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${address.port}${basePath}`,
     stats,
     async close() {
       for (const t of timers) clearTimeout(t);
@@ -332,6 +374,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     clearFaults() {
       faults.length = 0;
+    },
+    corruptField(id, field, text) {
+      const fields = { ...corrupt.get(id) };
+      if (text === null) delete fields[field];
+      else fields[field] = text;
+      if (Object.keys(fields).length > 0) corrupt.set(id, fields);
+      else corrupt.delete(id);
     },
     pauseScenario() {
       runner.pause();

@@ -1,166 +1,179 @@
-import { z } from 'zod';
+/**
+ * Validation of one BatchTaskInfo as it closes in the streaming reader: the raw element texts in, a BatchTaskInfo
+ * or the first field that cannot be read out. Hand-written checks (this runs once per task on answers of
+ * 100,000 tasks); the messages are the ones operators already know.
+ */
 import type { BatchTaskInfo } from '../core/task.ts';
 import { parseSoDate } from './dates.ts';
-import { childElement, childElements, isNil, textOrNull, type XmlElement } from './xml.ts';
 
-/** Element text as it came: absent (undefined), xsi:nil (null) or a string. */
-const xmlText = z.string().nullish();
+/** The fields read from a BatchTaskInfo, in the order they are checked (the order of the WSDL). */
+export const TASK_FIELDS = [
+  'Id', 'Name', 'AssociateId', 'DetailsTable', 'DetailsRecord', 'IsSystemTask', 'IsInternalTask', 'ParameterObject',
+  'LastStarted', 'Created', 'StartCount', 'DatabaseSerialNumber', 'Context', 'Result', 'State', 'Description',
+  'Response', 'Request', 'ProgressDescription', 'ProgressPercent',
+] as const;
+export type TaskField = (typeof TASK_FIELDS)[number];
 
-const short = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}...` : s);
+/** Slot of each field in RawTask.values. */
+export const FIELD_SLOT: ReadonlyMap<string, number> = new Map(TASK_FIELDS.map((name, i) => [name, i]));
+const slot = (name: TaskField) => FIELD_SLOT.get(name) as number;
+const S = {
+  Id: slot('Id'), Name: slot('Name'), AssociateId: slot('AssociateId'), DetailsTable: slot('DetailsTable'),
+  DetailsRecord: slot('DetailsRecord'), IsSystemTask: slot('IsSystemTask'), IsInternalTask: slot('IsInternalTask'),
+  LastStarted: slot('LastStarted'), Created: slot('Created'), StartCount: slot('StartCount'),
+  DatabaseSerialNumber: slot('DatabaseSerialNumber'), Context: slot('Context'), Result: slot('Result'), State: slot('State'),
+  Description: slot('Description'), Response: slot('Response'), Request: slot('Request'),
+  ProgressDescription: slot('ProgressDescription'), ProgressPercent: slot('ProgressPercent'),
+};
 
-const optionalInt = xmlText.transform((v, ctx) => {
-  const t = v?.trim();
-  if (!t) return null;
+/** Limits per task; breaking one makes that task unreadable (not the whole answer). */
+export const TASK_LIMITS = {
+  /** Characters of one field's text (Description, Response and Request are the long ones). */
+  fieldText: 1024 * 1024,
+  /** Entries of ParameterObject. */
+  parameters: 1000,
+} as const;
+
+/**
+ * The texts of one BatchTaskInfo as they came: per slot undefined (absent), null (xsi:nil) or the text.
+ * `overlong` / `tooManyParameters` note a broken TASK_LIMITS entry.
+ */
+export interface RawTask {
+  values: (string | null | undefined)[];
+  /** null: ParameterObject absent or nil. */
+  parameters: [string | null, string | null][] | null;
+  overlong: TaskField | null;
+  tooManyParameters: boolean;
+}
+
+export function newRawTask(): RawTask {
+  return { values: new Array<string | null | undefined>(TASK_FIELDS.length), parameters: null, overlong: null, tooManyParameters: false };
+}
+
+/** A task that could not be read: which field, why (with the clipped value), and what of it was readable. */
+export interface TaskProblem {
+  field: string;
+  message: string;
+  /** The Id, when that field itself was readable. */
+  id: number | null;
+  /** The raw Id text, for messages. */
+  rawId: string | null;
+  /** The AssociateId, when readable (to route the task to the schedule that owns the associate). */
+  associateId: number | null;
+}
+
+export type TaskReading = { ok: true; task: BatchTaskInfo } | { ok: false; problem: TaskProblem };
+
+/** A value quoted in a message: clipped, control characters (line breaks, terminal escapes) shown as "?". */
+export const short = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}...` : s).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+
+const INTEGER = /^[+-]?\d+$/;
+
+class FieldProblem {
+  constructor(
+    readonly field: TaskField,
+    readonly message: string,
+  ) {}
+}
+
+function intOrNull(raw: string | null | undefined, field: TaskField): number | null {
+  if (raw === undefined || raw === null) return null;
+  const t = raw.trim();
+  if (t === '') return null;
   const n = Number(t);
-  if (!/^[+-]?\d+$/.test(t) || !Number.isSafeInteger(n)) {
-    ctx.addIssue({ code: 'custom', message: `expected an integer, got "${short(t)}"` });
-    return z.NEVER;
-  }
+  if (!Number.isSafeInteger(n) || !INTEGER.test(t)) throw new FieldProblem(field, `expected an integer, got "${short(t)}"`);
   return n;
-});
+}
 
-const requiredInt = optionalInt.transform((v, ctx) => {
-  if (v === null) {
-    ctx.addIssue({ code: 'custom', message: 'missing' });
-    return z.NEVER;
-  }
-  return v;
-});
-
-const optionalBool = xmlText.transform((v, ctx) => {
-  const t = v?.trim().toLowerCase();
-  if (!t) return null;
+function boolOrNull(raw: string | null | undefined, field: TaskField): boolean | null {
+  if (raw === undefined || raw === null) return null;
+  const t = raw.trim().toLowerCase();
+  if (t === '') return null;
   if (t === 'true' || t === '1') return true;
   if (t === 'false' || t === '0') return false;
-  ctx.addIssue({ code: 'custom', message: `expected a boolean, got "${short(t)}"` });
-  return z.NEVER;
-});
-
-const optionalString = xmlText.transform((v) => v ?? null);
+  throw new FieldProblem(field, `expected a boolean, got "${short(t)}"`);
+}
 
 /** Lenient: SuperOffice sends 0..100; anything else is clamped, and non-numbers mean "no progress known". */
-const progressPercent = xmlText.transform((v) => {
-  const t = v?.trim();
-  if (!t) return null;
+function progressOrNull(raw: string | null | undefined): number | null {
+  if (raw === undefined || raw === null) return null;
+  const t = raw.trim();
+  if (t === '') return null;
   const n = Number(t);
   if (!Number.isFinite(n)) return null;
   return Math.min(100, Math.max(0, n));
-});
-
-/** Unknown states from newer SuperOffice versions are kept as they came. */
-const state = xmlText.transform((v) => v?.trim() || 'Unknown');
-
-const keyValue = z.object({ Key: z.string().nullable(), Value: z.string().nullable() });
-
-function schemaFor(timeZone: string) {
-  const date = xmlText.transform((v, ctx) => {
-    const t = v?.trim();
-    if (!t) return null;
-    const parsed = parseSoDate(t, timeZone);
-    if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected an xs:dateTime, got "${short(t)}"` });
-      return z.NEVER;
-    }
-    return parsed;
-  });
-  return z
-    .object({
-      Id: requiredInt,
-      Name: optionalString,
-      AssociateId: optionalInt,
-      DetailsTable: optionalInt,
-      DetailsRecord: optionalInt,
-      IsSystemTask: optionalBool,
-      IsInternalTask: optionalBool,
-      ParameterObject: z.array(keyValue).nullish(),
-      LastStarted: date,
-      Created: date,
-      StartCount: optionalInt,
-      DatabaseSerialNumber: optionalString,
-      Context: optionalString,
-      Result: optionalString,
-      State: state,
-      Description: optionalString,
-      Response: optionalString,
-      Request: optionalString,
-      ProgressDescription: optionalString,
-      ProgressPercent: progressPercent,
-    })
-    .transform(
-      (r): BatchTaskInfo => ({
-        id: r.Id,
-        name: r.Name ?? '',
-        associateId: r.AssociateId ?? 0,
-        detailsTable: r.DetailsTable,
-        detailsRecord: r.DetailsRecord,
-        isSystemTask: r.IsSystemTask,
-        isInternalTask: r.IsInternalTask,
-        parameterObject: Object.fromEntries(
-          (r.ParameterObject ?? []).flatMap((kv) => (kv.Key === null ? [] : [[kv.Key, kv.Value ?? '']])),
-        ),
-        lastStarted: r.LastStarted,
-        created: r.Created,
-        startCount: r.StartCount,
-        databaseSerialNumber: r.DatabaseSerialNumber,
-        context: r.Context,
-        result: r.Result,
-        state: r.State,
-        description: r.Description,
-        response: r.Response,
-        request: r.Request,
-        progressDescription: r.ProgressDescription,
-        progressPercent: r.ProgressPercent,
-      }),
-    );
 }
 
-/** Flattens one BatchTaskInfo element into the shape the schema validates. */
-function rawFields(task: XmlElement): Record<string, unknown> {
-  const raw: Record<string, unknown> = {};
-  for (const child of task.children) {
-    if (child.name in raw) continue;
-    if (child.name === 'ParameterObject') {
-      raw.ParameterObject = isNil(child)
-        ? null
-        : childElements(child, 'StringKeyValuePair').map((pair) => ({
-            Key: textOrNull(childElement(pair, 'Key')),
-            Value: textOrNull(childElement(pair, 'Value')),
-          }));
-    } else {
-      raw[child.name] = textOrNull(child);
+function dateOrNull(raw: string | null | undefined, field: TaskField, timeZone: string): number | null {
+  if (raw === undefined || raw === null) return null;
+  const t = raw.trim();
+  if (t === '') return null;
+  const parsed = parseSoDate(t, timeZone);
+  if (parsed === undefined) throw new FieldProblem(field, `expected an xs:dateTime, got "${short(t)}"`);
+  return parsed;
+}
+
+/** Reads one task's fields; `timeZone` is the zone of dates without an offset. */
+export function readTask(raw: RawTask, timeZone: string): TaskReading {
+  const v = raw.values;
+  let id: number | null = null;
+  let associateId: number | null = null;
+  try {
+    if (raw.overlong) throw new FieldProblem(raw.overlong, `longer than ${TASK_LIMITS.fieldText} characters`);
+    id = intOrNull(v[S.Id], 'Id');
+    if (id === null) throw new FieldProblem('Id', 'missing');
+    associateId = intOrNull(v[S.AssociateId], 'AssociateId');
+    const task: BatchTaskInfo = {
+      id,
+      name: v[S.Name] ?? '',
+      associateId: associateId ?? 0,
+      detailsTable: intOrNull(v[S.DetailsTable], 'DetailsTable'),
+      detailsRecord: intOrNull(v[S.DetailsRecord], 'DetailsRecord'),
+      isSystemTask: boolOrNull(v[S.IsSystemTask], 'IsSystemTask'),
+      isInternalTask: boolOrNull(v[S.IsInternalTask], 'IsInternalTask'),
+      parameterObject: parameters(raw),
+      lastStarted: dateOrNull(v[S.LastStarted], 'LastStarted', timeZone),
+      created: dateOrNull(v[S.Created], 'Created', timeZone),
+      startCount: intOrNull(v[S.StartCount], 'StartCount'),
+      databaseSerialNumber: v[S.DatabaseSerialNumber] ?? null,
+      context: v[S.Context] ?? null,
+      result: v[S.Result] ?? null,
+      state: v[S.State]?.trim() || 'Unknown',
+      description: v[S.Description] ?? null,
+      response: v[S.Response] ?? null,
+      request: v[S.Request] ?? null,
+      progressDescription: v[S.ProgressDescription] ?? null,
+      progressPercent: progressOrNull(v[S.ProgressPercent]),
+    };
+    return { ok: true, task };
+  } catch (error) {
+    if (!(error instanceof FieldProblem)) throw error;
+    // The Id and AssociateId as far as they are readable, even when a later field is the problem.
+    if (error.field !== 'Id') id ??= safeInt(v[S.Id]);
+    if (error.field !== 'AssociateId') associateId ??= safeInt(v[S.AssociateId]);
+    const rawId = typeof v[S.Id] === 'string' ? (v[S.Id] as string).trim() : null;
+    return { ok: false, problem: { field: error.field, message: error.message, id, rawId, associateId } };
+  }
+}
+
+function safeInt(raw: string | null | undefined): number | null {
+  try {
+    return intOrNull(raw, 'Id');
+  } catch {
+    return null;
+  }
+}
+
+function parameters(raw: RawTask): Record<string, string> {
+  if (raw.tooManyParameters) throw new FieldProblem('ParameterObject', `more than ${TASK_LIMITS.parameters} entries`);
+  const out: Record<string, string> = {};
+  if (raw.parameters) {
+    for (const [key, value] of raw.parameters) {
+      if (key === null) continue;
+      // "__proto__" must become an ordinary entry, not the object's prototype.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: value ?? '', enumerable: true, writable: true, configurable: true });
+      else out[key] = value ?? '';
     }
   }
-  return raw;
-}
-
-export class TaskFieldError extends Error {
-  override name = 'TaskFieldError';
-}
-
-export type BatchTaskInfoParser = (response: XmlElement) => BatchTaskInfo[];
-
-/**
- * Reads `...Response/Response/BatchTaskInfo*`. A missing, nil or empty Response is no tasks.
- * Throws TaskFieldError naming the task and field that does not validate.
- */
-export function batchTaskInfoParser(timeZone: string): BatchTaskInfoParser {
-  const schema = schemaFor(timeZone);
-  return (operationResponse) => {
-    const list = childElement(operationResponse, 'Response');
-    if (!list || isNil(list)) return [];
-    const tasks: BatchTaskInfo[] = [];
-    childElements(list, 'BatchTaskInfo').forEach((element, index) => {
-      if (isNil(element)) return;
-      const raw = rawFields(element);
-      const parsed = schema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const field = issue?.path.join('.') || '(task)';
-        const id = typeof raw.Id === 'string' ? ` (Id ${short(raw.Id.trim())})` : '';
-        throw new TaskFieldError(`BatchTaskInfo #${index + 1}${id}: ${field}: ${issue?.message ?? 'invalid'}`);
-      }
-      tasks.push(parsed.data);
-    });
-    return tasks;
-  };
+  return out;
 }

@@ -1,21 +1,41 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SuperOfficeConfig } from '../config/types.ts';
-import type { PollErrorKind } from '../core/model.ts';
-import type { BatchTaskInfo } from '../core/task.ts';
-import { batchTaskInfoParser, TaskFieldError } from './batch-task-info.ts';
+import type { ScheduleConfig, SuperOfficeConfig } from '../config/types.ts';
+import type { PollErrorKind, UnreadableTask } from '../core/model.ts';
+import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../config/schema.ts';
+import { batchCallReader, describeProblem, type BatchCallResult, type BatchOperation } from './batch-call.ts';
+import type { ListedProblem } from './batch-response.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
-import { AuthError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import { AuthError, ClientSetupError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import { createConnectionPool, type ConnectionPool } from './http-transport.ts';
+import { scrubSecrets } from '../redact/secrets.ts';
 import { Limiter } from './limiter.ts';
-import { looksLikeTicketProblem, readResponse, type Redact, type Refusal } from './response.ts';
+import { looksLikeTicketProblem, readResponse, type Redact } from './response.ts';
 import { SoapOperation } from './soap-operation.ts';
 import { TicketCache } from './ticket-cache.ts';
 import { childElement, escapeXml, textOrNull } from './xml.ts';
 
+/** The tasks one poll of a schedule sees: those it could read, and those left out because a field could not be read. */
+export interface ScheduleTasks {
+  tasks: BatchTaskInfo[];
+  unreadable: UnreadableTask[];
+}
+
 export interface SuperOfficeClient {
+  /**
+   * The tasks a schedule watches. A list of associates: GetBatchTaskInfosByAssociates in chunks of
+   * associatesPerRequest. `all`: GetBatchTaskInfosByState(All) (+ GetBatchTaskInfosByAssociates([0]) with
+   * includeSystemTasks), without the tasks of associates that other schedules list. A task with a field that
+   * cannot be read is left out and reported in `unreadable`; anything wrong with an answer as a whole throws
+   * SuperOfficeError (all or nothing: no partial task lists).
+   */
+  tasksFor(schedule: ScheduleConfig): Promise<ScheduleTasks>;
   /** All tasks of these associates: chunks of associatesPerRequest, <= maxConcurrentRequests calls in flight
-   *  across the whole client (shared limiter), per-call timeout. Throws SuperOfficeError. */
+   *  across the whole client (shared limiter), per-call timeout. Strict: a task that cannot be read fails the
+   *  call with a MalformedResponseError naming it. Throws SuperOfficeError. */
   getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]>;
   /** Makes sure a ticket is available (authenticates when configured with username/password). For `check`. */
   authenticate(): Promise<void>;
@@ -40,6 +60,21 @@ export function createSuperOfficeClient(config: SuperOfficeConfig, options: Supe
   return new SoapSuperOfficeClient(config, options);
 }
 
+type TaskAnswer = Pick<Extract<BatchCallResult, { ok: true }>, 'tasks' | 'problems'>;
+
+/** Keep-alive connections for one installation, trusting superoffice.tls.ca when it is set. */
+function connectionPool(config: SuperOfficeConfig): ConnectionPool {
+  const caPath = config.tls?.ca;
+  if (caPath === undefined) return createConnectionPool(config.url);
+  let ca: string;
+  try {
+    ca = readFileSync(caPath, 'utf8');
+  } catch (error) {
+    throw new ClientSetupError(`superoffice.tls.ca: cannot read ${caPath} (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return createConnectionPool(config.url, ca);
+}
+
 interface PollState {
   failed: boolean;
 }
@@ -47,12 +82,20 @@ interface PollState {
 /** A chunk not sent because another chunk of the same poll already failed. */
 class ChunkCancelled extends Error {}
 
+/** One Batch.svc operation the client calls, and how its body is built. */
+interface BatchCall {
+  operation: SoapOperation;
+  name: BatchOperation;
+  args: object;
+  /** For the debug log line. */
+  describe: Record<string, unknown>;
+}
+
 class SoapSuperOfficeClient implements SuperOfficeClient {
-  private readonly batch: SoapOperation;
+  private readonly batch: Record<BatchOperation, SoapOperation>;
   private readonly principal: SoapOperation;
   private readonly limiter: Limiter;
   private readonly tickets: TicketCache;
-  private readonly parseTasks: ReturnType<typeof batchTaskInfoParser>;
   private readonly redact: Redact;
   private readonly log: ClientLog;
 
@@ -62,14 +105,21 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   ) {
     assertTimeZone(config.timeZone);
     const base = `${config.url.replace(/\/+$/, '')}/Remote/Services85`;
-    this.batch = new SoapOperation(options.batchWsdl ?? DEFAULT_BATCH_WSDL, `${base}/Batch.svc`, 'GetBatchTaskInfosByAssociates');
+    const pool = connectionPool(config);
+    const maxBytes = config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    const batchWsdl = options.batchWsdl ?? DEFAULT_BATCH_WSDL;
+    this.batch = {
+      GetBatchTaskInfosByAssociates: new SoapOperation(batchWsdl, `${base}/Batch.svc`, 'GetBatchTaskInfosByAssociates', pool, maxBytes),
+      GetBatchTaskInfosByState: new SoapOperation(batchWsdl, `${base}/Batch.svc`, 'GetBatchTaskInfosByState', pool, maxBytes),
+    };
     this.principal = new SoapOperation(
       options.principalWsdl ?? DEFAULT_PRINCIPAL_WSDL,
       `${base}/SoPrincipal.svc`,
       'AuthenticateUsernamePassword',
+      pool,
+      maxBytes,
     );
     this.limiter = new Limiter(config.maxConcurrentRequests);
-    this.parseTasks = batchTaskInfoParser(config.timeZone);
     this.log = options.log ?? (() => {});
     const { username, password } = config;
     this.tickets = new TicketCache(
@@ -83,18 +133,72 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
         .reduce((t, secret) => t.split(secret).join('[redacted]'), text);
   }
 
+  async tasksFor(schedule: ScheduleConfig): Promise<ScheduleTasks> {
+    const answers =
+      schedule.associates === 'all'
+        ? await this.allTasks(schedule.includeSystemTasks)
+        : await this.tasksOfAssociates(schedule.associates);
+    // Tasks of associates another schedule lists belong to that schedule (it watches, mails and exports them);
+    // system tasks only with includeSystemTasks, even should GetBatchTaskInfosByState return some.
+    const skipped =
+      schedule.associates === 'all'
+        ? new Set([...schedule.listedElsewhere, ...(schedule.includeSystemTasks ? [] : [SYSTEM_ASSOCIATE_ID])])
+        : null;
+    const mine = (associateId: number | null) => !skipped || associateId === null || !skipped.has(associateId);
+    const unreadable: UnreadableTask[] = [];
+    for (const answer of answers) {
+      for (const problem of answer.problems) {
+        if (mine(problem.associateId)) unreadable.push({ id: problem.id, field: problem.field, problem: this.scrub(problem.message) });
+      }
+    }
+    const tasks = answers.flatMap((answer) => answer.tasks);
+    return { tasks: skipped ? tasks.filter((task) => mine(task.associateId)) : tasks, unreadable };
+  }
+
   async getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]> {
+    const answers = await this.tasksOfAssociates(associateIds);
+    for (const answer of answers) {
+      const problem = answer.problems[0];
+      if (problem) throw this.reportError(this.strictError('GetBatchTaskInfosByAssociates', problem));
+    }
+    return answers.flatMap((answer) => answer.tasks);
+  }
+
+  /** GetBatchTaskInfosByState(All), and GetBatchTaskInfosByAssociates([0]) for system tasks, as one poll. */
+  private allTasks(includeSystemTasks: boolean): Promise<TaskAnswer[]> {
+    const calls: BatchCall[] = [
+      { operation: this.batch.GetBatchTaskInfosByState, name: 'GetBatchTaskInfosByState', args: { State: 'All' }, describe: { state: 'All' } },
+    ];
+    if (includeSystemTasks) calls.push(this.byAssociates([SYSTEM_ASSOCIATE_ID]));
+    return this.pollCalls(calls);
+  }
+
+  private tasksOfAssociates(associateIds: readonly number[]): Promise<TaskAnswer[]> {
     const ids = [...new Set(associateIds)];
     const size = this.config.associatesPerRequest;
-    const chunks: number[][] = [];
-    for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
+    const calls: BatchCall[] = [];
+    for (let i = 0; i < ids.length; i += size) calls.push(this.byAssociates(ids.slice(i, i + size)));
+    return this.pollCalls(calls);
+  }
+
+  private byAssociates(ids: number[]): BatchCall {
+    return {
+      operation: this.batch.GetBatchTaskInfosByAssociates,
+      name: 'GetBatchTaskInfosByAssociates',
+      args: { AssociateIds: { int: ids } },
+      describe: { associates: ids.length },
+    };
+  }
+
+  /** The calls of one poll, all or nothing: the first failure fails the poll and cancels the calls still waiting. */
+  private async pollCalls(calls: BatchCall[]): Promise<TaskAnswer[]> {
     const poll: PollState = { failed: false };
     const results = await Promise.allSettled(
-      chunks.map(async (chunk) => {
+      calls.map(async (call): Promise<TaskAnswer> => {
         try {
-          return await this.tasksOf(chunk, poll);
+          return await this.tasksOf(call, poll);
         } catch (err) {
-          if (err instanceof ChunkCancelled) return [];
+          if (err instanceof ChunkCancelled) return { tasks: [], problems: [] };
           poll.failed = true;
           throw this.reportError(err);
         }
@@ -102,7 +206,16 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     );
     const rejected = results.find((r) => r.status === 'rejected');
     if (rejected) throw rejected.reason;
-    return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  private strictError(operation: string, problem: ListedProblem): MalformedResponseError {
+    return new MalformedResponseError(`${operation}: ${this.scrub(describeProblem(problem))}`);
+  }
+
+  /** Secrets out (the client's own and the process-wide ones), for text that came from the server. */
+  private scrub(text: string): string {
+    return scrubSecrets(this.redact(text));
   }
 
   async authenticate(): Promise<void> {
@@ -122,11 +235,11 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     return error;
   }
 
-  /** One GetBatchTaskInfosByAssociates call; on a refusal, one fresh ticket and one retry. */
-  private async tasksOf(associateIds: number[], poll: PollState): Promise<BatchTaskInfo[]> {
+  /** One Batch call; on a refusal, one fresh ticket and one retry. */
+  private async tasksOf(call: BatchCall, poll: PollState): Promise<TaskAnswer> {
     const ticket = await this.tickets.get();
-    const first = await this.callBatch(associateIds, ticket, poll);
-    if (first.ok) return first.tasks;
+    const first = await this.callBatch(call, ticket, poll);
+    if (first.ok) return first;
     const refusal = first.refusal;
     if (!this.tickets.canAuthenticate) {
       if (looksLikeTicketProblem(refusal)) {
@@ -137,37 +250,31 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       throw refusal;
     }
     this.log('warn', 'SuperOffice refused a call; authenticating again and retrying once', {
-      operation: 'GetBatchTaskInfosByAssociates',
+      operation: call.name,
       kind: refusal.kind,
       error: refusal.message,
     });
     this.tickets.invalidate(ticket);
-    const retry = await this.callBatch(associateIds, await this.tickets.get(), poll);
-    if (retry.ok) return retry.tasks;
+    const retry = await this.callBatch(call, await this.tickets.get(), poll);
+    if (retry.ok) return retry;
     throw retry.refusal;
   }
 
-  private async callBatch(
-    associateIds: number[],
-    ticket: string,
-    poll: PollState,
-  ): Promise<{ ok: true; tasks: BatchTaskInfo[] } | { ok: false; refusal: Refusal }> {
+  private async callBatch(call: BatchCall, ticket: string, poll: PollState): Promise<BatchCallResult> {
     const headers = [`<Credentials xmlns="${SO_NS}"><Ticket>${escapeXml(ticket)}</Ticket></Credentials>`];
     if (this.config.applicationToken) headers.unshift(this.applicationTokenHeader(this.config.applicationToken));
     return this.limiter.run(async () => {
-      // A poll is all or nothing: once one chunk failed, chunks still waiting are not sent.
+      // A poll is all or nothing: once one call failed, calls still waiting are not sent.
       if (poll.failed) throw new ChunkCancelled();
       const started = Date.now();
       try {
-        const res = await this.batch.call({ AssociateIds: { int: associateIds } }, headers, this.config.timeout);
-        this.log('debug', 'GetBatchTaskInfosByAssociates', { associates: associateIds.length, status: res.status, ms: Date.now() - started });
-        const read = readResponse(res, 'GetBatchTaskInfosByAssociatesResponse', 'GetBatchTaskInfosByAssociates', this.redact);
-        if (!read.ok) return read;
-        return { ok: true as const, tasks: this.parseTasks(read.element) };
+        const reader = batchCallReader(call.name, `${call.name}Response`, this.config.timeZone, this.redact);
+        const result = await call.operation.stream(call.args, headers, this.config.timeout, reader);
+        this.log('debug', call.name, { ...call.describe, ms: Date.now() - started, ...(result.ok ? { tasks: result.tasks.length, unreadable: result.problems.length } : {}) });
+        return result;
       } catch (err) {
-        // Marked before the slot is handed to the next waiting chunk.
+        // Marked before the slot is handed to the next waiting call.
         poll.failed = true;
-        if (err instanceof TaskFieldError) throw new MalformedResponseError(`GetBatchTaskInfosByAssociates: ${err.message}`);
         throw err;
       }
     });

@@ -58,13 +58,35 @@ function wallClockAt(epochMs: number, timeZone: string): WallClock {
   };
 }
 
+const DAY_MS = 86_400_000;
+
+/** Days since 1970-01-01 of a proleptic Gregorian date, for any year (Date.UTC reads years 0-99 as 1900-1999). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** Epoch ms of a wall-clock time read as UTC (month 1-12); valid for every year, unlike Date.UTC. */
+function utcEpoch(year: number, month: number, day: number, hour: number, minute: number, second: number, ms = 0): number {
+  return daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+}
+
 /** Zone offset (ms, east positive) in effect at an instant. */
 function offsetAt(epochMs: number, timeZone: string): number {
   // The common case needs no Intl call (formatToParts dominates parsing time on large responses).
   if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 0;
   const whole = Math.floor(epochMs / 1000) * 1000;
   const w = wallClockAt(whole, timeZone);
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - whole;
+  return utcEpoch(w.year, w.month, w.day, w.hour, w.minute, w.second) - whole;
 }
 
 /** Epoch ms of a wall-clock time in a zone (the later instant for a DST overlap, shifted forward in a gap). */
@@ -74,10 +96,14 @@ function zonedToEpoch(wallAsUtc: number, timeZone: string): number {
   return first === second ? first : Math.max(first, second);
 }
 
+/** xs:dateTime allows offsets up to 14:00. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
 /**
  * Parses an xs:dateTime as SuperOffice sends it. Without an offset it is read in `timeZone`.
  * DateTime.MinValue (year 1), which .NET uses for "no date", is null.
- * Returns undefined when the text is not a dateTime.
+ * Returns undefined when the text is not a dateTime: impossible dates (Feb 31, 24:00) and offsets beyond
+ * ±14:00 or with minutes above 59 included. Years 2-99 are those years, not 1902-1999.
  */
 export function parseSoDate(text: string, timeZone: string): number | null | undefined {
   const m = SO_DATE.exec(text.trim());
@@ -85,19 +111,21 @@ export function parseSoDate(text: string, timeZone: string): number | null | und
   const [, y, mo, d, h, mi, s, frac, offset] = m;
   const year = Number(y);
   if (year <= 1) return null;
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
   const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
-  const asUtc = Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
-  if (Number.isNaN(asUtc)) return undefined;
-  // Date.UTC rolls impossible dates over (Feb 31 -> Mar 3); such text is not a date.
-  const check = new Date(asUtc);
-  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
-    return undefined;
-  }
+  const asUtc = utcEpoch(year, month, day, hour, minute, second, ms);
   if (offset === undefined) return zonedToEpoch(asUtc, timeZone);
   if (offset === 'Z') return asUtc;
+  const offsetHours = Number(offset.slice(1, 3));
+  const offsetMinutes = Number(offset.slice(4, 6));
+  if (offsetMinutes > 59 || offsetHours * 60 + offsetMinutes > MAX_OFFSET_MINUTES) return undefined;
   const sign = offset.startsWith('-') ? -1 : 1;
-  const minutes = Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6));
-  return asUtc - sign * minutes * 60_000;
+  return asUtc - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');

@@ -19,9 +19,9 @@ export class SuperOfficeError extends Error {
   }
 }
 
-export type TransportReason = 'refused' | 'reset' | 'timeout' | 'tls' | 'http-status' | 'network';
+export type TransportReason = 'refused' | 'reset' | 'timeout' | 'tls' | 'http-status' | 'network' | 'too-large';
 
-/** The HTTP exchange itself failed: connection refused or reset, timeout, TLS, or a non-200 status without a SOAP fault. */
+/** The HTTP exchange itself failed: connection refused or reset, timeout, TLS, a non-200 status without a SOAP fault, or an answer above superoffice.maxResponseBytes. */
 export class TransportError extends SuperOfficeError {
   readonly reason: TransportReason;
   readonly status?: number;

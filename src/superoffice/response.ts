@@ -1,6 +1,6 @@
-import { bodyElement, EnvelopeError, faultOf, inBandFailureOf, readEnvelope } from './envelope.ts';
+import { bodyElement, EnvelopeError, faultOf, inBandFailureOf, readEnvelope, type SoapEnvelope } from './envelope.ts';
 import { MalformedResponseError, SoapFaultError, SuperOfficeInBandError, TransportError } from './errors.ts';
-import type { RawHttpResponse } from './http-transport.ts';
+import type { RawHttpResponse, ResponseHead } from './http-transport.ts';
 import { XmlSyntaxError, type XmlElement } from './xml.ts';
 
 /** A call SuperOffice refused: a SOAP fault or an in-band error. May mean the ticket expired. */
@@ -20,28 +20,42 @@ const clip = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}...` 
  * A response without a Succeeded header counts as success. Throws TransportError or MalformedResponseError.
  */
 export function readResponse(res: RawHttpResponse, expected: string, operation: string, redact: Redact): ReadResult {
-  const clean = (s: string | null) => (s === null ? null : clip(redact(s)));
   let envelope;
   try {
     envelope = readEnvelope(res.body);
   } catch (err) {
-    if (res.status !== 200) {
-      throw new TransportError('http-status', `${operation}: HTTP ${res.status} from SuperOffice`, { status: res.status });
-    }
-    if (err instanceof XmlSyntaxError || err instanceof EnvelopeError) {
-      throw new MalformedResponseError(
-        `${operation}: unreadable response (${err.message}; ${res.contentType ?? 'no content type'}, ${res.body.length} chars)`,
-      );
-    }
-    throw err;
+    throw unreadableAnswer(err, res, operation, `${res.body.length} chars`);
   }
+  return judgeEnvelope(envelope, res.status, expected, operation, redact);
+}
+
+/**
+ * The error for an answer whose XML or envelope could not be read (at the first problem, possibly before the
+ * whole body arrived): a transport error when HTTP already said it failed, else a malformed answer.
+ * Anything that is not a parse problem is passed through.
+ */
+export function unreadableAnswer(err: unknown, head: ResponseHead, operation: string, extent: string): unknown {
+  if (head.status !== 200) {
+    return new TransportError('http-status', `${operation}: HTTP ${head.status} from SuperOffice`, { status: head.status });
+  }
+  if (err instanceof XmlSyntaxError || err instanceof EnvelopeError) {
+    return new MalformedResponseError(
+      `${operation}: unreadable response (${err.message}; ${head.contentType ?? 'no content type'}, ${extent})`,
+    );
+  }
+  return err;
+}
+
+/** The verdict on an envelope that was read completely (see readResponse). */
+export function judgeEnvelope(envelope: SoapEnvelope, status: number, expected: string, operation: string, redact: Redact): ReadResult {
+  const clean = (s: string | null) => (s === null ? null : clip(redact(s)));
   const fault = faultOf(envelope);
   if (fault) {
-    const status = res.status === 200 ? undefined : res.status;
-    return { ok: false, refusal: new SoapFaultError(clean(fault.code) ?? '', clean(fault.message) ?? '', status) };
+    const faultStatus = status === 200 ? undefined : status;
+    return { ok: false, refusal: new SoapFaultError(clean(fault.code) ?? '', clean(fault.message) ?? '', faultStatus) };
   }
-  if (res.status !== 200) {
-    throw new TransportError('http-status', `${operation}: HTTP ${res.status} from SuperOffice`, { status: res.status });
+  if (status !== 200) {
+    throw new TransportError('http-status', `${operation}: HTTP ${status} from SuperOffice`, { status });
   }
   const inBand = inBandFailureOf(envelope);
   if (inBand) {

@@ -1,11 +1,16 @@
 import { createClientAsync, type Client, type IHttpClient } from 'soap';
-import { ClientSetupError, SuperOfficeError, TransportError } from './errors.ts';
-import { postXml, type RawHttpResponse } from './http-transport.ts';
+import { ClientSetupError, TransportError } from './errors.ts';
+import { exchange, textReader, type BodyReader, type ConnectionPool, type RawHttpResponse, type ResponseHead } from './http-transport.ts';
 
 /** Per-call state handed to the transport through node-soap's per-call options. */
 interface Exchange {
   timeoutMs: number;
-  response?: RawHttpResponse;
+  maxResponseBytes: number;
+  pool: ConnectionPool;
+  makeReader: (head: ResponseHead) => BodyReader<unknown>;
+  /** Set once the reader finished the body (it resolved). */
+  done?: boolean;
+  result?: unknown;
   error?: unknown;
 }
 
@@ -14,27 +19,33 @@ const EMPTY_ENVELOPE = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/env
 type Callback = (error: unknown, response?: unknown, body?: unknown) => void;
 
 function isExchange(value: unknown): value is Exchange {
-  return typeof value === 'object' && value !== null && typeof (value as Exchange).timeoutMs === 'number';
+  return typeof value === 'object' && value !== null && typeof (value as Exchange).makeReader === 'function';
 }
 
 /**
  * node-soap's extension point for the HTTP layer: node-soap builds the envelope and SOAPAction from the
- * WSDL, this sends it with our own timeout and error typing, and keeps the raw answer for our reader.
+ * WSDL, this sends it with our own limits and error typing, and hands the body to our own reader as it arrives.
  */
 const transport = {
   request(url: string, data: unknown, callback: Callback, headers?: Record<string, unknown>, options?: unknown): void {
-    const exchange = isExchange(options) ? options : { timeoutMs: 30_000 };
+    if (!isExchange(options)) {
+      callback(new ClientSetupError('SOAP call without batchwatch transport options'));
+      return;
+    }
+    const call = options;
     const stringHeaders: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers ?? {})) if (typeof v === 'string') stringHeaders[k] = v;
-    postXml(url, String(data), stringHeaders, exchange.timeoutMs).then(
-      (response) => {
-        exchange.response = response;
-        // Our own reader judges the raw answer; node-soap gets an empty envelope so it does not parse
+    const limits = { timeoutMs: call.timeoutMs, maxResponseBytes: call.maxResponseBytes };
+    exchange(url, String(data), stringHeaders, limits, call.pool, call.makeReader).then(
+      (result) => {
+        call.done = true;
+        call.result = result;
+        // Our own reader has judged the answer; node-soap gets an empty envelope so it does not parse
         // (possibly megabytes of) XML a second time only for us to discard its result.
-        callback(null, { status: response.status, headers: { 'content-type': 'text/xml' }, data: EMPTY_ENVELOPE }, EMPTY_ENVELOPE);
+        callback(null, { status: 200, headers: { 'content-type': 'text/xml' }, data: EMPTY_ENVELOPE }, EMPTY_ENVELOPE);
       },
       (error: unknown) => {
-        exchange.error = error;
+        call.error = error;
         callback(error);
       },
     );
@@ -54,6 +65,8 @@ export class SoapOperation {
     private readonly wsdlPath: string,
     private readonly endpoint: string,
     private readonly operation: string,
+    private readonly pool: ConnectionPool,
+    private readonly maxResponseBytes: number,
   ) {}
 
   private getClient(): Promise<Client> {
@@ -78,7 +91,16 @@ export class SoapOperation {
    * Sends the operation with `args` as body and the given (already serialized) SOAP header elements.
    * Resolves with the raw HTTP answer whatever its status or content; rejects with SuperOfficeError.
    */
-  async call(args: object, soapHeaders: readonly string[], timeoutMs: number): Promise<RawHttpResponse> {
+  call(args: object, soapHeaders: readonly string[], timeoutMs: number): Promise<RawHttpResponse> {
+    return this.stream(args, soapHeaders, timeoutMs, textReader);
+  }
+
+  /**
+   * Sends the operation and hands the answer's body, chunk by chunk as it arrives, to the reader made for its
+   * status line; resolves with what the reader's end() returns. `timeoutMs` bounds the whole call, reading and
+   * parsing included. Rejects with SuperOfficeError (or what the reader threw).
+   */
+  async stream<T>(args: object, soapHeaders: readonly string[], timeoutMs: number, makeReader: (head: ResponseHead) => BodyReader<T>): Promise<T> {
     const client = await this.getClient();
     const method: unknown = client[`${this.operation}Async`];
     if (typeof method !== 'function') {
@@ -88,22 +110,20 @@ export class SoapOperation {
     // below, so setting them right before it is safe with concurrent calls.
     client.clearSoapHeaders();
     for (const h of soapHeaders) client.addSoapHeader(h);
-    const exchange: Exchange = { timeoutMs };
+    const call: Exchange = { timeoutMs, maxResponseBytes: this.maxResponseBytes, pool: this.pool, makeReader };
     try {
-      await (method as AsyncMethod).call(client, args, exchange);
+      await (method as AsyncMethod).call(client, args, call);
     } catch (err) {
       // node-soap rejects for anything it cannot map to a result (faults, odd bodies, non-Error objects);
-      // our own reader judges the raw answer below.
-      if (!exchange.response && !exchange.error) {
+      // what counts is what our transport recorded.
+      if (!call.done && call.error === undefined) {
         const why = err instanceof Error ? err.message : 'request could not be built';
         throw new ClientSetupError(`${this.operation}: ${why}`);
       }
     }
-    if (exchange.error !== undefined) {
-      if (exchange.error instanceof SuperOfficeError) throw exchange.error;
-      throw new TransportError('network', `${this.operation}: ${String(exchange.error)}`);
-    }
-    if (!exchange.response) throw new TransportError('network', `${this.operation}: no response`);
-    return exchange.response;
+    // SuperOfficeErrors, and anything else a reader threw (the client reports those as internal errors).
+    if (call.error !== undefined) throw call.error;
+    if (!call.done) throw new TransportError('network', `${this.operation}: no response`);
+    return call.result as T;
   }
 }

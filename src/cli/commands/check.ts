@@ -27,6 +27,12 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/** "3 associates", "all associates", "all associates and system tasks". */
+function watched(schedule: Config['schedules'][number]): string {
+  if (schedule.associates !== 'all') return plural(schedule.associates.length, 'associate');
+  return schedule.includeSystemTasks ? 'all associates and system tasks' : 'all associates';
+}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -60,8 +66,9 @@ async function checkSuperOffice(config: Config): Promise<CheckLine[]> {
     const lines: CheckLine[] = [{ ok: true, name: 'superoffice auth', detail: `${config.superoffice.url} (${how}, ${ms} ms)` }];
     for (const schedule of config.schedules) {
       try {
-        const { value, ms: callMs } = await timed(() => client.getBatchTaskInfosByAssociates(schedule.associates));
-        lines.push({ ok: true, name: `schedule ${schedule.name}`, detail: `${plural(value.length, 'task')} for ${plural(schedule.associates.length, 'associate')} (${callMs} ms)` });
+        const { value, ms: callMs } = await timed(() => client.tasksFor(schedule));
+        const unreadable = value.unreadable.length > 0 ? ` (${value.unreadable.length} left out: a field cannot be read)` : '';
+        lines.push({ ok: true, name: `schedule ${schedule.name}`, detail: `${plural(value.tasks.length, 'task')}${unreadable} for ${watched(schedule)} (${callMs} ms)` });
       } catch (error) {
         lines.push({ ok: false, name: `schedule ${schedule.name}`, detail: message(error) });
       }
@@ -93,8 +100,9 @@ export async function checkCommand(argv: string[]): Promise<number> {
     print({ ok: false, name: 'config', detail: error.message });
     return 2;
   }
-  const associates = config.schedules.reduce((n, s) => n + s.associates.length, 0);
-  const lines: CheckLine[] = [{ ok: true, name: 'config', detail: `${path}: ${plural(config.schedules.length, 'schedule')}, ${plural(associates, 'associate')}` }];
+  const associates = config.schedules.reduce((n, s) => n + (s.associates === 'all' ? 0 : s.associates.length), 0);
+  const all = config.schedules.some((s) => s.associates === 'all') ? ' listed (and one schedule for all others)' : '';
+  const lines: CheckLine[] = [{ ok: true, name: 'config', detail: `${path}: ${plural(config.schedules.length, 'schedule')}, ${plural(associates, 'associate')}${all}` }];
   print(lines[0]!);
   for (const run of [() => checkRedis(config), () => checkSuperOffice(config), () => checkSmtp(config)]) {
     const result = await run();
