@@ -134,8 +134,8 @@ describe('superoffice.tls.ca', () => {
     const notPem = join(dir, 'not-a-cert.pem');
     writeFileSync(notPem, 'hello\n');
     const bad = (tls: string) => configError(BASE.replace('  ticket:', `  tls:\n${tls}  ticket:`));
-    assertIssue(bad(`    ca: ${join(dir, 'missing.pem')}\n`), 'superoffice.tls.ca', /file .*missing\.pem not found/);
-    assertIssue(bad(`    ca: ${notPem}\n`), 'superoffice.tls.ca', /holds no PEM certificate/);
+    assertIssue(bad(`    ca: ${join(dir, 'missing.pem')}\n`), 'superoffice.tls.ca', /cannot read the CA file .*missing\.pem \(no such file\)/);
+    assertIssue(bad(`    ca: ${notPem}\n`), 'superoffice.tls.ca', /is not a PEM certificate file/);
     const garbled = join(dir, 'garbled.pem');
     writeFileSync(garbled, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
     assertIssue(bad(`    ca: ${garbled}\n`), 'superoffice.tls.ca', /cannot be read/);
