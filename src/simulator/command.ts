@@ -84,6 +84,8 @@ export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<n
       '    every: 5s',
       'mail:',
       `  smtp: ${smtpUrl}`,
+      '  from: "batchwatch <batchwatch@localhost>"',
+      '  to: [ops@localhost]',
       '',
       'Ctrl-C stops it.',
       '',
