@@ -6,6 +6,7 @@ import { registerConfigSecrets } from '../redact/config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { closestKey, formatPath, issue, type ConfigIssue, type PathIssue } from './issues.ts';
 import { checkRelations } from './relations.ts';
+import { defaultLoginUrl } from './tenant.ts';
 import { errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
 import type { Config, ScheduleConfig } from './types.ts';
 
@@ -167,9 +168,13 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     maxConcurrentRequests: so.maxConcurrentRequests,
     timeZone: so.timeZone,
   };
-  for (const key of ['applicationToken', 'ticket', 'username', 'password'] as const) {
+  for (const key of ['applicationToken', 'ticket', 'username', 'password', 'tenantStatusUrl'] as const) {
     const value = optional(so[key]);
     if (value !== undefined) superoffice[key] = value;
+  }
+  if (so.systemUser) {
+    const { loginUrl, ...material } = so.systemUser;
+    superoffice.systemUser = { ...material, loginUrl: loginUrl ?? defaultLoginUrl(so.url) };
   }
 
   const schedules = file.schedules.map((s): ScheduleConfig => {

@@ -8,11 +8,28 @@ export interface SuperOfficeConfig {
   ticket?: string;
   username?: string;
   password?: string;
+  /** SuperOffice Online's unattended login (the tenant's system user). */
+  systemUser?: SystemUserConfig;
+  /** SuperOffice Online tenant status service; a failed poll asks {tenantStatusUrl}/{ContextIdentifier}. */
+  tenantStatusUrl?: string;
   timeout: number;
   associatesPerRequest: number;
   maxConcurrentRequests: number;
   /** IANA zone used for SuperOffice dates that carry no offset. */
   timeZone: string;
+}
+
+export interface SystemUserConfig {
+  /** The tenant's system user token (from the administrator's consent). */
+  token: string;
+  /** The app's RSA private key as PEM text: given inline, or read from privateKeyFile when the config was loaded. */
+  privateKey: string;
+  /** Where the key was read from, for messages. */
+  privateKeyFile?: string;
+  /** Base of PartnerSystemUser/Authenticate, without trailing slash (default: scheme and host of url + /login). */
+  loginUrl: string;
+  /** The certificate whose key signs SuperOffice's JWTs (file and PEM text); absent: JWTs are decoded, not verified. */
+  jwtCertificate?: { file: string; pem: string };
 }
 
 export interface RedisConfig {

@@ -28,6 +28,8 @@ export function redactUrl(text: string): string {
 /** Every secret value the config holds, decoded as it is used and as written. */
 export function configSecrets(config: Config): string[] {
   const values: (string | undefined)[] = [config.superoffice.password, config.superoffice.ticket, config.superoffice.applicationToken];
+  const systemUser = config.superoffice.systemUser;
+  if (systemUser) values.push(systemUser.token, ...privateKeyParts(systemUser.privateKey));
   for (const text of [config.superoffice.url, config.redis.url, config.mail.smtp]) {
     try {
       const url = new URL(text);
@@ -38,6 +40,18 @@ export function configSecrets(config: Config): string[] {
     }
   }
   return values.filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
+/**
+ * The PEM as a whole, its base64 body in one piece, and each body line: a fragment of a key (one
+ * line of it in a stack trace or an echoed request) is scrubbed too.
+ */
+export function privateKeyParts(pem: string): string[] {
+  const body = pem
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('-----') && !/^[A-Za-z-]+:/.test(line));
+  return [pem, body.join(''), ...body];
 }
 
 function safeDecode(text: string): string {
@@ -59,9 +73,21 @@ export function redactedConfig(config: Config): unknown {
   for (const key of ['password', 'ticket', 'applicationToken'] as const) {
     if (superoffice[key] !== undefined) superoffice[key] = MASK;
   }
+  const systemUser = superoffice.systemUser;
+  const shownSystemUser = systemUser
+    ? {
+        systemUser: {
+          token: MASK,
+          privateKey: MASK,
+          ...(systemUser.privateKeyFile !== undefined ? { privateKeyFile: systemUser.privateKeyFile } : {}),
+          loginUrl: redactUrl(systemUser.loginUrl),
+          ...(systemUser.jwtCertificate ? { jwtCertificate: systemUser.jwtCertificate.file } : {}),
+        },
+      }
+    : {};
   return {
     ...config,
-    superoffice: { ...superoffice, url: redactUrl(superoffice.url) },
+    superoffice: { ...superoffice, ...shownSystemUser, url: redactUrl(superoffice.url) },
     redis: { ...config.redis, url: redactUrl(config.redis.url) },
     schedules: config.schedules.map((schedule) => ({ ...schedule })),
     rules: { ...config.rules, tasks: config.rules.tasks.map((task) => ({ ...task })) },

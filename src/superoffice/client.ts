@@ -6,19 +6,29 @@ import type { BatchTaskInfo } from '../core/task.ts';
 import { batchTaskInfoParser, TaskFieldError } from './batch-task-info.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
-import { AuthError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import { AuthError, ClientSetupError, MalformedResponseError, SuperOfficeError } from './errors.ts';
 import { Limiter } from './limiter.ts';
 import { looksLikeTicketProblem, readResponse, type Redact, type Refusal } from './response.ts';
 import { SoapOperation } from './soap-operation.ts';
+import { SystemUserLogin, type SystemUserSession } from './system-user-login.ts';
 import { TicketCache } from './ticket-cache.ts';
+import { contextIdentifierOf } from '../config/tenant.ts';
+import { scrubSecrets } from '../redact/secrets.ts';
 import { childElement, escapeXml, textOrNull } from './xml.ts';
 
 export interface SuperOfficeClient {
   /** All tasks of these associates: chunks of associatesPerRequest, <= maxConcurrentRequests calls in flight
    *  across the whole client (shared limiter), per-call timeout. Throws SuperOfficeError. */
   getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]>;
-  /** Makes sure a ticket is available (authenticates when configured with username/password). For `check`. */
-  authenticate(): Promise<void>;
+  /** Makes sure a ticket is available (logs in when configured with username/password or systemUser). For `check`. */
+  authenticate(): Promise<AuthenticationInfo>;
+}
+
+/** How the client got its ticket, for `check`. Never holds a secret. */
+export interface AuthenticationInfo {
+  method: 'ticket' | 'username' | 'system-user';
+  /** The latest system user login (method system-user). */
+  systemUser?: Omit<SystemUserSession, 'ticket'>;
 }
 
 export type ClientLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
@@ -30,7 +40,16 @@ export interface SuperOfficeClientOptions {
   /** Override WSDL files (e.g. SuperOffice's published ones); the project's own are used by default. */
   batchWsdl?: string;
   principalWsdl?: string;
+  /** Clock for the system user login (signed timestamp, JWT exp) and its re-login guard. */
+  now?: () => number;
+  /**
+   * Default 5 min: a system user ticket that SuperOffice refuses before any call succeeded with it is not
+   * replaced by another login sooner than this after the last one (each login adds a credentials row).
+   */
+  reloginCooldownMs?: number;
 }
+
+export const DEFAULT_RELOGIN_COOLDOWN_MS = 5 * 60 * 1000;
 
 const WSDL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wsdl');
 export const DEFAULT_BATCH_WSDL = path.join(WSDL_DIR, 'Batch.wsdl');
@@ -55,6 +74,9 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   private readonly parseTasks: ReturnType<typeof batchTaskInfoParser>;
   private readonly redact: Redact;
   private readonly log: ClientLog;
+  private readonly now: () => number;
+  private readonly systemUser: SystemUserLogin | null = null;
+  private lastSession: SystemUserSession | null = null;
 
   constructor(
     private readonly config: SuperOfficeConfig,
@@ -71,16 +93,34 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     this.limiter = new Limiter(config.maxConcurrentRequests);
     this.parseTasks = batchTaskInfoParser(config.timeZone);
     this.log = options.log ?? (() => {});
-    const { username, password } = config;
-    this.tickets = new TicketCache(
-      config.ticket ?? null,
-      username !== undefined && password !== undefined ? () => this.login(username, password) : null,
-    );
+    this.now = options.now ?? Date.now;
+    const { username, password, systemUser } = config;
+    let login: (() => Promise<string>) | null = null;
+    if (systemUser) {
+      const contextIdentifier = contextIdentifierOf(config.url);
+      if (!contextIdentifier || !config.applicationToken) {
+        throw new ClientSetupError('superoffice.systemUser needs superoffice.applicationToken and a ContextIdentifier at the end of superoffice.url');
+      }
+      const systemLogin = new SystemUserLogin({
+        systemUser,
+        applicationToken: config.applicationToken,
+        contextIdentifier,
+        timeoutMs: config.timeout,
+        now: this.now,
+      });
+      this.systemUser = systemLogin;
+      login = () => this.loginSystemUser(systemLogin);
+    } else if (username !== undefined && password !== undefined) {
+      login = () => this.login(username, password);
+    }
+    this.tickets = new TicketCache(config.ticket ?? null, login, this.now);
     const configured = [config.ticket, config.password, config.applicationToken];
     this.redact = (text) =>
-      [...configured, ...this.tickets.secrets()]
-        .filter((s): s is string => typeof s === 'string' && s.length >= 3)
-        .reduce((t, secret) => t.split(secret).join('[redacted]'), text);
+      scrubSecrets(
+        [...configured, ...this.tickets.secrets()]
+          .filter((s): s is string => typeof s === 'string' && s.length >= 3)
+          .reduce((t, secret) => t.split(secret).join('[redacted]'), text),
+      );
   }
 
   async getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]> {
@@ -105,12 +145,18 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
   }
 
-  async authenticate(): Promise<void> {
+  async authenticate(): Promise<AuthenticationInfo> {
     try {
       await this.tickets.get();
     } catch (err) {
       throw this.reportError(err);
     }
+    if (this.systemUser) {
+      if (!this.lastSession) return { method: 'system-user' };
+      const { ticket: _secret, ...session } = this.lastSession;
+      return { method: 'system-user', systemUser: session };
+    }
+    return { method: this.config.ticket ? 'ticket' : 'username' };
   }
 
   private reportError(err: unknown): SuperOfficeError {
@@ -126,7 +172,10 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   private async tasksOf(associateIds: number[], poll: PollState): Promise<BatchTaskInfo[]> {
     const ticket = await this.tickets.get();
     const first = await this.callBatch(associateIds, ticket, poll);
-    if (first.ok) return first.tasks;
+    if (first.ok) {
+      this.tickets.accepted(ticket);
+      return first.tasks;
+    }
     const refusal = first.refusal;
     if (!this.tickets.canAuthenticate) {
       if (looksLikeTicketProblem(refusal)) {
@@ -136,15 +185,49 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       }
       throw refusal;
     }
+    if (this.systemUser) this.assertReloginAllowed(ticket, refusal);
     this.log('warn', 'SuperOffice refused a call; authenticating again and retrying once', {
       operation: 'GetBatchTaskInfosByAssociates',
       kind: refusal.kind,
       error: refusal.message,
     });
     this.tickets.invalidate(ticket);
-    const retry = await this.callBatch(associateIds, await this.tickets.get(), poll);
-    if (retry.ok) return retry.tasks;
+    const fresh = await this.tickets.get();
+    const retry = await this.callBatch(associateIds, fresh, poll);
+    if (retry.ok) {
+      this.tickets.accepted(fresh);
+      return retry.tasks;
+    }
     throw retry.refusal;
+  }
+
+  /**
+   * A system user login adds a credentials row in the tenant's database, so only a refusal that reads
+   * like an invalid or expired ticket earns a new one, and a ticket refused before it ever worked (the
+   * problem is elsewhere) is replaced at most once per cooldown, not once per poll.
+   */
+  private assertReloginAllowed(ticket: string, refusal: Refusal): void {
+    if (!looksLikeTicketProblem(refusal)) throw refusal;
+    const last = this.tickets.lastLoginAt;
+    const cooldown = this.options.reloginCooldownMs ?? DEFAULT_RELOGIN_COOLDOWN_MS;
+    if (last === null || !this.tickets.neverAccepted(ticket)) return;
+    const age = this.now() - last;
+    if (age >= cooldown) return;
+    throw new AuthError(
+      `SuperOffice refused the ticket of a system user login ${Math.round(age / 1000)} s ago before any call succeeded with it ` +
+        `(${refusal.message}); not logging in again for ${Math.ceil((cooldown - age) / 1000)} s, as each login adds a credentials row in the tenant's database`,
+    );
+  }
+
+  private async loginSystemUser(login: SystemUserLogin): Promise<string> {
+    const session = await login.login();
+    this.lastSession = session;
+    this.log('info', 'logged in to SuperOffice Online as the system user', {
+      tenant: session.contextIdentifier,
+      claim: session.claim,
+      jwtVerified: session.verified,
+    });
+    return session.ticket;
   }
 
   private async callBatch(
