@@ -30,9 +30,20 @@ import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
  * - superoffice-down `since` is the last successful poll (the outage began after it), or the poll at
  *   which it fired when there never was one. `Snapshot.lastError` is cleared by a successful poll.
  * - Durations never go negative: if the clock goes backwards nothing fires or repeats until it catches up.
+ * - A failed poll while the tenant reports maintenance (outcome.maintenance) is not an outage: it does not
+ *   count towards unreachableAfter (consecutiveFailures stays as it was, so failures before and after a
+ *   maintenance add up), fires no superoffice-down and sends no reminder of an active one, which is not
+ *   resolved either. Task records and alerts are kept as on any failure, and the stall/stuck timers move
+ *   forward over the maintenance as over an outage. `Snapshot.maintenance` says since when (the first
+ *   failed poll of this maintenance, kept when the state changes from one maintenance state to another);
+ *   a successful poll or a failure outside maintenance clears it.
  */
 export function evaluate(prev: Snapshot, outcome: PollOutcome, now: number, rules: Rules): Evaluation {
-  const result = outcome.ok ? afterSuccess(prev, outcome.tasks, now, rules) : afterFailure(prev, outcome.error, now, rules);
+  const result = outcome.ok
+    ? afterSuccess(prev, outcome.tasks, now, rules)
+    : outcome.maintenance
+      ? duringMaintenance(prev, outcome.error, outcome.maintenance.state, now)
+      : afterFailure(prev, outcome.error, now, rules);
   result.events.sort(compareEvents);
   return result;
 }
@@ -84,8 +95,22 @@ function afterFailure(prev: Snapshot, error: PollError, now: number, rules: Rule
     t.fire('superoffice-down', prev.schedule, downEventId(prev.schedule, anchor), { since: anchor, error, consecutiveFailures: failures });
   }
   return {
-    next: { ...prev, tasks: { ...prev.tasks }, alerts: t.alerts, consecutiveFailures: failures, lastPollAt: now, lastError: error },
+    next: { ...prev, tasks: { ...prev.tasks }, alerts: t.alerts, consecutiveFailures: failures, lastPollAt: now, lastError: error, maintenance: null },
     events: t.events,
+  };
+}
+
+function duringMaintenance(prev: Snapshot, error: PollError, state: string, now: number): Evaluation {
+  return {
+    next: {
+      ...prev,
+      tasks: { ...prev.tasks },
+      alerts: { ...prev.alerts },
+      lastPollAt: now,
+      lastError: error,
+      maintenance: { state, since: prev.maintenance?.since ?? now },
+    },
+    events: [],
   };
 }
 
@@ -98,7 +123,9 @@ function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], now: number, rule
     });
   }
 
-  const outage = prev.consecutiveFailures > 0 && prev.lastSuccessAt !== null ? Math.max(0, now - prev.lastSuccessAt) : 0;
+  // Time batchwatch could not see the tasks (an outage or a maintenance) does not count towards their timers.
+  const blind = prev.consecutiveFailures > 0 || prev.maintenance !== null;
+  const outage = blind && prev.lastSuccessAt !== null ? Math.max(0, now - prev.lastSuccessAt) : 0;
   const current = latestById(polled);
   const tasks: Record<string, TaskRecord> = {};
   for (const [id, task] of current) {
@@ -127,7 +154,7 @@ function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], now: number, rule
   }
 
   return {
-    next: { ...prev, tasks, alerts: t.alerts, consecutiveFailures: 0, lastPollAt: now, lastSuccessAt: now, lastError: null },
+    next: { ...prev, tasks, alerts: t.alerts, consecutiveFailures: 0, lastPollAt: now, lastSuccessAt: now, lastError: null, maintenance: null },
     events: t.events,
   };
 }
