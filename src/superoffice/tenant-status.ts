@@ -1,5 +1,7 @@
 /** SuperOffice Online's tenant status service: GET {tenantStatusUrl}/{ContextIdentifier}, cached until ValidUntil. */
 import { z } from 'zod';
+import type { SuperOfficeConfig } from '../config/types.ts';
+import { contextIdentifierOf } from '../config/tenant.ts';
 import { MalformedResponseError, TransportError } from './errors.ts';
 import { requestJson } from './json-http.ts';
 
@@ -104,4 +106,12 @@ export class TenantStatus {
     const url = new URL(this.url);
     return `${url.protocol}//${url.host}${url.pathname}`;
   }
+}
+
+/** The tenant status service the config asks for (superoffice.tenantStatusUrl), or null when it is not set. */
+export function tenantStatusFor(config: SuperOfficeConfig, now?: () => number): TenantStatus | null {
+  if (!config.tenantStatusUrl) return null;
+  const contextIdentifier = contextIdentifierOf(config.url);
+  if (!contextIdentifier) return null; // the config check requires one with tenantStatusUrl
+  return new TenantStatus({ statusUrl: config.tenantStatusUrl, contextIdentifier, timeoutMs: config.timeout, ...(now ? { now } : {}) });
 }
