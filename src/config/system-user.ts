@@ -47,18 +47,20 @@ function readPemFile(file: string): { text: string } | { problem: string } {
  */
 export function normalisePem(text: string): string {
   const trimmed = text.trim();
-  return trimmed.includes('\n') ? trimmed : trimmed.replace(/\\r?\\n/g, '\n');
+  return trimmed.includes('\n') ? trimmed : trimmed.replace(/(?:\\r)?\\n/g, '\n');
 }
 
 /** Why `pem` is not a usable RSA private key, or null when it is. Never includes the key. */
 export function privateKeyProblem(pem: string): string | null {
+  const encrypted = 'is encrypted with a passphrase; give the unencrypted RSA key (PEM)';
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(pem)) return encrypted;
   try {
     const key = createPrivateKey(pem);
     if (key.asymmetricKeyType !== 'rsa') return `must be an RSA private key (this is a ${key.asymmetricKeyType ?? 'non-RSA'} key)`;
     return null;
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : '';
-    if (code === 'ERR_MISSING_PASSPHRASE') return 'is encrypted with a passphrase; give the unencrypted RSA key (PEM)';
+    if (code === 'ERR_MISSING_PASSPHRASE') return encrypted;
     return 'is not an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)';
   }
 }
