@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../src/config/load.ts';
+import { ConfigError, loadConfig, parseConfig } from '../src/config/load.ts';
 import { configSecrets, redactedConfig } from '../src/redact/config.ts';
 import { SecretSet } from '../src/redact/secrets.ts';
 import { selfSignedCertificate } from '../src/simulator/certificate.ts';
@@ -131,6 +131,22 @@ describe('superoffice.systemUser: valid', () => {
     const oneLine = PRIVATE_KEY.split('\n')[3] ?? '';
     assert.equal(set.scrub(`token ${TOKEN} and a fragment ${oneLine}`), 'token *** and a fragment ***');
     assert.equal(set.scrub(JSON.stringify({ key: PRIVATE_KEY.trim() })), '{"key":"***"}');
+  });
+});
+
+describe('config/batchwatch.example.yaml with SuperOffice Online', () => {
+  it('loads with a system user and a tenant status URL from the environment', () => {
+    const config = loadConfig(resolve('config/batchwatch.example.yaml'), {
+      SO_APPLICATION_TOKEN: 'client-secret-xyz',
+      SO_SYSTEM_USER_TOKEN: TOKEN,
+      SO_PRIVATE_KEY: PRIVATE_KEY.trim().replace(/\n/g, '\\n'),
+      SO_JWT_CERTIFICATE: certificateFile,
+      SO_TENANT_STATUS_URL: 'https://online.superoffice.com/api/state',
+      SMTP_PASSWORD: 's',
+    });
+    assert.equal(config.superoffice.systemUser?.loginUrl, 'https://sod.superoffice.com/login');
+    assert.equal(config.superoffice.systemUser?.jwtCertificate?.file, certificateFile);
+    assert.equal(config.superoffice.tenantStatusUrl, 'https://online.superoffice.com/api/state');
   });
 });
 
