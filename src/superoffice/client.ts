@@ -6,13 +6,13 @@ import type { BatchTaskInfo } from '../core/task.ts';
 import { batchTaskInfoParser, TaskFieldError } from './batch-task-info.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
-import { AuthError, ClientSetupError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import { AuthError, MalformedResponseError, SuperOfficeError } from './errors.ts';
 import { Limiter } from './limiter.ts';
 import { looksLikeTicketProblem, readResponse, type Redact, type Refusal } from './response.ts';
 import { SoapOperation } from './soap-operation.ts';
-import { SystemUserLogin, type SystemUserSession } from './system-user-login.ts';
+import type { SystemUserSession } from './system-user-login.ts';
+import { SystemUserTickets } from './system-user-tickets.ts';
 import { TicketCache } from './ticket-cache.ts';
-import { contextIdentifierOf } from '../config/tenant.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { childElement, escapeXml, textOrNull } from './xml.ts';
 
@@ -49,8 +49,6 @@ export interface SuperOfficeClientOptions {
   reloginCooldownMs?: number;
 }
 
-export const DEFAULT_RELOGIN_COOLDOWN_MS = 5 * 60 * 1000;
-
 const WSDL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wsdl');
 export const DEFAULT_BATCH_WSDL = path.join(WSDL_DIR, 'Batch.wsdl');
 export const DEFAULT_PRINCIPAL_WSDL = path.join(WSDL_DIR, 'SoPrincipal.wsdl');
@@ -74,9 +72,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   private readonly parseTasks: ReturnType<typeof batchTaskInfoParser>;
   private readonly redact: Redact;
   private readonly log: ClientLog;
-  private readonly now: () => number;
-  private readonly systemUser: SystemUserLogin | null = null;
-  private lastSession: SystemUserSession | null = null;
+  private readonly systemUser: SystemUserTickets | null = null;
 
   constructor(
     private readonly config: SuperOfficeConfig,
@@ -93,27 +89,18 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     this.limiter = new Limiter(config.maxConcurrentRequests);
     this.parseTasks = batchTaskInfoParser(config.timeZone);
     this.log = options.log ?? (() => {});
-    this.now = options.now ?? Date.now;
+    const now = options.now ?? Date.now;
     const { username, password, systemUser } = config;
     let login: (() => Promise<string>) | null = null;
     if (systemUser) {
-      const contextIdentifier = contextIdentifierOf(config.url);
-      if (!contextIdentifier || !config.applicationToken) {
-        throw new ClientSetupError('superoffice.systemUser needs superoffice.applicationToken and a ContextIdentifier at the end of superoffice.url');
-      }
-      const systemLogin = new SystemUserLogin({
-        systemUser,
-        applicationToken: config.applicationToken,
-        contextIdentifier,
-        timeoutMs: config.timeout,
-        now: this.now,
-      });
-      this.systemUser = systemLogin;
-      login = () => this.loginSystemUser(systemLogin);
+      const cooldown = options.reloginCooldownMs;
+      const tickets = new SystemUserTickets({ ...config, systemUser }, { now, log: this.log, ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}) });
+      this.systemUser = tickets;
+      login = () => tickets.newTicket();
     } else if (username !== undefined && password !== undefined) {
       login = () => this.login(username, password);
     }
-    this.tickets = new TicketCache(config.ticket ?? null, login, this.now);
+    this.tickets = new TicketCache(config.ticket ?? null, login, now);
     const configured = [config.ticket, config.password, config.applicationToken];
     this.redact = (text) =>
       scrubSecrets(
@@ -152,9 +139,8 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       throw this.reportError(err);
     }
     if (this.systemUser) {
-      if (!this.lastSession) return { method: 'system-user' };
-      const { ticket: _secret, ...session } = this.lastSession;
-      return { method: 'system-user', systemUser: session };
+      const session = this.systemUser.lastSession();
+      return session ? { method: 'system-user', systemUser: session } : { method: 'system-user' };
     }
     return { method: this.config.ticket ? 'ticket' : 'username' };
   }
@@ -185,7 +171,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       }
       throw refusal;
     }
-    if (this.systemUser) this.assertReloginAllowed(ticket, refusal);
+    this.systemUser?.assertReloginAllowed(ticket, refusal, this.tickets);
     this.log('warn', 'SuperOffice refused a call; authenticating again and retrying once', {
       operation: 'GetBatchTaskInfosByAssociates',
       kind: refusal.kind,
@@ -199,35 +185,6 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       return retry.tasks;
     }
     throw retry.refusal;
-  }
-
-  /**
-   * A system user login adds a credentials row in the tenant's database, so only a refusal that reads
-   * like an invalid or expired ticket earns a new one, and a ticket refused before it ever worked (the
-   * problem is elsewhere) is replaced at most once per cooldown, not once per poll.
-   */
-  private assertReloginAllowed(ticket: string, refusal: Refusal): void {
-    if (!looksLikeTicketProblem(refusal)) throw refusal;
-    const last = this.tickets.lastLoginAt;
-    const cooldown = this.options.reloginCooldownMs ?? DEFAULT_RELOGIN_COOLDOWN_MS;
-    if (last === null || !this.tickets.neverAccepted(ticket)) return;
-    const age = this.now() - last;
-    if (age >= cooldown) return;
-    throw new AuthError(
-      `SuperOffice refused the ticket of a system user login ${Math.round(age / 1000)} s ago before any call succeeded with it ` +
-        `(${refusal.message}); not logging in again for ${Math.ceil((cooldown - age) / 1000)} s, as each login adds a credentials row in the tenant's database`,
-    );
-  }
-
-  private async loginSystemUser(login: SystemUserLogin): Promise<string> {
-    const session = await login.login();
-    this.lastSession = session;
-    this.log('info', 'logged in to SuperOffice Online as the system user', {
-      tenant: session.contextIdentifier,
-      claim: session.claim,
-      jwtVerified: session.verified,
-    });
-    return session.ticket;
   }
 
   private async callBatch(
