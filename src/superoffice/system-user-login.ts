@@ -3,6 +3,7 @@ import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { decodeJwt, errors as joseErrors, importX509, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { SystemUserConfig } from '../config/types.ts';
+import { privateKeyParts } from '../redact/config.ts';
 import { scrubSecrets, secrets } from '../redact/secrets.ts';
 import { AuthError, MalformedResponseError, SuperOfficeError, TransportError } from './errors.ts';
 import { requestJson } from './json-http.ts';
@@ -91,6 +92,8 @@ export class SystemUserLogin {
   private verificationKey: Promise<CryptoKey> | null = null;
 
   constructor(private readonly options: SystemUserLoginOptions) {
+    // loadConfig registers these already; a client built from a config object must not depend on that.
+    for (const secret of [options.systemUser.token, options.applicationToken, ...privateKeyParts(options.systemUser.privateKey)]) secrets.add(secret);
     // Checked when the config was loaded; parsing once here keeps the PEM out of every later step.
     this.privateKey = createPrivateKey(options.systemUser.privateKey);
     this.now = options.now ?? Date.now;
