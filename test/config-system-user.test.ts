@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, parseConfig } from '../src/config/load.ts';
 import { configSecrets, redactedConfig } from '../src/redact/config.ts';
 import { SecretSet } from '../src/redact/secrets.ts';
 import { selfSignedCertificate } from '../src/simulator/certificate.ts';
+import { rsaKeyValueXml } from './helpers/online.ts';
 
 /** superoffice.systemUser and superoffice.tenantStatusUrl: SuperOffice Online's keys, their defaults and every bad value. */
 
@@ -84,6 +85,23 @@ describe('superoffice.systemUser: valid', () => {
   it('accepts a key whose line breaks arrive as \\n (one-line environment values)', () => {
     const config = parseConfig(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: PRIVATE_KEY.trim().replace(/\n/g, '\\n') });
     assert.equal(config.superoffice.systemUser?.privateKey, PRIVATE_KEY.trim());
+  });
+
+  it('accepts the RSAKeyValue XML that SuperOffice hands out, inline or as a file, and scrubs each of its values', () => {
+    const xml = rsaKeyValueXml(rsa.privateKey);
+    const inline = parseConfig(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: xml });
+    assert.equal(inline.superoffice.systemUser?.privateKey, xml);
+    const xmlFile = join(dir, 'app.xml');
+    writeFileSync(xmlFile, `<?xml version="1.0"?>\n${xml}\n`);
+    const fromFile = parseConfig(yaml(INLINE.replace('privateKey: ${SO_PRIVATE_KEY}', `privateKeyFile: ${xmlFile}`)), ENV);
+    assert.match(fromFile.superoffice.systemUser?.privateKey ?? '', /^<\?xml/);
+    const set = new SecretSet();
+    for (const secret of configSecrets(inline)) set.add(secret);
+    const d = /<D>([^<]+)<\/D>/.exec(xml)?.[1] ?? '';
+    assert.equal(set.scrub(`leaked ${d}`), 'leaked ***');
+    const broken = configError(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: xml.replace(/<D>[^<]+<\/D>/, '') });
+    assertIssue(broken, 'superoffice.systemUser.privateKey', /RSAKeyValue XML key that cannot be read \(it needs .* and D\)/);
+    assert.ok(!broken.message.includes(/<P>([^<]+)/.exec(xml)?.[1] ?? 'x'));
   });
 
   it('reads privateKeyFile, loginUrl, jwtCertificate and tenantStatusUrl', () => {

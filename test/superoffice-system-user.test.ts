@@ -8,7 +8,7 @@ import { createSuperOfficeClient, type SuperOfficeClient } from '../src/superoff
 import { AuthError, MalformedResponseError, SuperOfficeError, SuperOfficeInBandError, TransportError } from '../src/superoffice/errors.ts';
 import { loginTimestamp, signSystemUserToken, TICKET_CLAIM } from '../src/superoffice/system-user-login.ts';
 import { selfSignedCertificate } from '../src/simulator/certificate.ts';
-import { leaked, onlineApp, onlineConfig, onlineSecrets, simulatorSystemUser } from './helpers/online.ts';
+import { leaked, onlineApp, onlineConfig, onlineSecrets, rsaKeyValueXml, simulatorSystemUser } from './helpers/online.ts';
 import { usingSimulator } from './helpers/simulator.ts';
 
 /** The system user login against the simulator over real HTTP: one login per ticket lifetime, and every way it can fail. */
@@ -75,6 +75,14 @@ describe('system user login against the simulator', () => {
       const [ticket] = tickets;
       assert.ok(ticket && sim.stats.systemUserSecrets.includes(ticket), 'the ticket from the JWT claim');
       assert.ok(sim.stats.requests.every((r) => r.applicationToken === app.clientSecret && r.headersInSoapHeader));
+    });
+  });
+
+  it('signs with the RSAKeyValue XML key SuperOffice hands out as well as with PEM', async () => {
+    await usingSimulator(withApp, async (sim) => {
+      const client = createSuperOfficeClient(onlineConfig(sim, app, { systemUser: { privateKey: rsaKeyValueXml(app.privateKey) } }));
+      assert.equal((await client.authenticate()).systemUser?.verified, true);
+      assert.equal(sim.stats.systemUserLogins, 1);
     });
   });
 

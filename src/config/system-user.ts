@@ -1,5 +1,5 @@
 /** superoffice.systemUser at load: reads and checks the private key and the JWT certificate, never echoing key material. */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -43,25 +43,59 @@ function readPemFile(file: string): { text: string } | { problem: string } {
 
 /**
  * PEM from an environment variable often arrives with its line breaks written as "\n" (one line in
- * a .env file or a secret store): those are turned back into line breaks.
+ * a .env file or a secret store): those are turned back into line breaks. RSAKeyValue XML is kept as it is.
  */
 export function normalisePem(text: string): string {
   const trimmed = text.trim();
   return trimmed.includes('\n') ? trimmed : trimmed.replace(/(?:\\r)?\\n/g, '\n');
 }
 
-/** Why `pem` is not a usable RSA private key, or null when it is. Never includes the key. */
-export function privateKeyProblem(pem: string): string | null {
+/** The elements of .NET's RSAKeyValue XML (how SuperOffice hands out an app's private key) and their JWK names. */
+const RSA_XML_FIELDS = { Modulus: 'n', Exponent: 'e', D: 'd', P: 'p', Q: 'q', DP: 'dp', DQ: 'dq', InverseQ: 'qi' } as const;
+
+export function isRsaKeyValueXml(text: string): boolean {
+  return /^\s*(<\?xml[^>]*\?>\s*)?<RSAKeyValue[\s>]/.test(text);
+}
+
+/** The base64 values of an RSAKeyValue document by element name (a flat, fixed format: no XML parser needed). */
+export function rsaKeyValueFields(xml: string): Partial<Record<keyof typeof RSA_XML_FIELDS, string>> {
+  const fields: Partial<Record<keyof typeof RSA_XML_FIELDS, string>> = {};
+  for (const name of Object.keys(RSA_XML_FIELDS) as (keyof typeof RSA_XML_FIELDS)[]) {
+    const value = new RegExp(`<${name}>\\s*([A-Za-z0-9+/=\\s]+?)\\s*</${name}>`).exec(xml)?.[1];
+    if (value !== undefined) fields[name] = value.replace(/\s+/g, '');
+  }
+  return fields;
+}
+
+/**
+ * The app's private key from PEM (PKCS#8 or PKCS#1) or from the RSAKeyValue XML that SuperOffice's developer
+ * portal gives out. Throws (a message without key material) when it is neither.
+ */
+export function parsePrivateKey(text: string): KeyObject {
+  if (!isRsaKeyValueXml(text)) return createPrivateKey(text);
+  const fields = rsaKeyValueFields(text);
+  const jwk: Record<string, string> = { kty: 'RSA' };
+  for (const [name, jwkName] of Object.entries(RSA_XML_FIELDS)) {
+    const value = fields[name as keyof typeof RSA_XML_FIELDS];
+    if (value === undefined) throw new Error(`RSAKeyValue without ${name}`);
+    jwk[jwkName] = Buffer.from(value, 'base64').toString('base64url');
+  }
+  return createPrivateKey({ key: jwk, format: 'jwk' });
+}
+
+/** Why `text` is not a usable RSA private key, or null when it is. Never includes the key. */
+export function privateKeyProblem(text: string): string | null {
   const encrypted = 'is encrypted with a passphrase; give the unencrypted RSA key (PEM)';
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(pem)) return encrypted;
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(text)) return encrypted;
   try {
-    const key = createPrivateKey(pem);
+    const key = parsePrivateKey(text);
     if (key.asymmetricKeyType !== 'rsa') return `must be an RSA private key (this is a ${key.asymmetricKeyType ?? 'non-RSA'} key)`;
     return null;
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : '';
     if (code === 'ERR_MISSING_PASSPHRASE') return encrypted;
-    return 'is not an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)';
+    if (isRsaKeyValueXml(text)) return 'is an RSAKeyValue XML key that cannot be read (it needs Modulus, Exponent, P, Q, DP, DQ, InverseQ and D)';
+    return 'is not an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----) or RSAKeyValue XML';
   }
 }
 

@@ -1,5 +1,6 @@
 /** Secrets of the configuration: masked in the config as it is logged or printed, and registered for scrubbing. */
 import type { Config } from '../config/types.ts';
+import { isRsaKeyValueXml, rsaKeyValueFields } from '../config/system-user.ts';
 import { MASK, secrets, type SecretSet } from './secrets.ts';
 
 /** Schemes whose URL userinfo is a credential even without a ':' (redis://SECRET@host sends SECRET as the password). */
@@ -43,10 +44,11 @@ export function configSecrets(config: Config): string[] {
 }
 
 /**
- * The PEM as a whole, its base64 body in one piece, and each body line: a fragment of a key (one
- * line of it in a stack trace or an echoed request) is scrubbed too.
+ * The PEM as a whole, its base64 body in one piece, and each body line (for RSAKeyValue XML: each value):
+ * a fragment of a key (one line of it in a stack trace or an echoed request) is scrubbed too.
  */
 export function privateKeyParts(pem: string): string[] {
+  if (isRsaKeyValueXml(pem)) return [pem, ...Object.values(rsaKeyValueFields(pem))];
   const body = pem
     .split(/\r?\n/)
     .map((line) => line.trim())

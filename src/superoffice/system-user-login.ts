@@ -1,7 +1,8 @@
 /** SuperOffice Online's system user login: a signed system user token exchanged for a JWT that carries the ticket. */
-import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
 import { decodeJwt, errors as joseErrors, importX509, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { z } from 'zod';
+import { parsePrivateKey } from '../config/system-user.ts';
 import type { SystemUserConfig } from '../config/types.ts';
 import { privateKeyParts } from '../redact/config.ts';
 import { scrubSecrets, secrets } from '../redact/secrets.ts';
@@ -95,7 +96,7 @@ export class SystemUserLogin {
     // loadConfig registers these already; a client built from a config object must not depend on that.
     for (const secret of [options.systemUser.token, options.applicationToken, ...privateKeyParts(options.systemUser.privateKey)]) secrets.add(secret);
     // Checked when the config was loaded; parsing once here keeps the PEM out of every later step.
-    this.privateKey = createPrivateKey(options.systemUser.privateKey);
+    this.privateKey = parsePrivateKey(options.systemUser.privateKey);
     this.now = options.now ?? Date.now;
   }
 

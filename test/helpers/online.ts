@@ -62,3 +62,13 @@ export function onlineSecrets(app: OnlineApp, sim: Simulator): string[] {
 export function leaked(text: string, secrets: readonly string[]): string[] {
   return secrets.filter((s) => s.length >= 8 && text.includes(s)).map((s) => `${s.slice(0, 12)}…`);
 }
+
+/** The key as .NET's RSAKeyValue XML, the form SuperOffice's developer portal hands out. */
+export function rsaKeyValueXml(privateKey: KeyObject): string {
+  const jwk = privateKey.export({ format: 'jwk' });
+  const b64 = (value: string | undefined) => Buffer.from(value ?? '', 'base64url').toString('base64');
+  const fields: [string, string | undefined][] = [
+    ['Modulus', jwk.n], ['Exponent', jwk.e], ['P', jwk.p], ['Q', jwk.q], ['DP', jwk.dp], ['DQ', jwk.dq], ['InverseQ', jwk.qi], ['D', jwk.d],
+  ];
+  return `<RSAKeyValue>${fields.map(([name, value]) => `<${name}>${b64(value)}</${name}>`).join('')}</RSAKeyValue>`;
+}
