@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configSecrets, redactedConfig, redactUrl } from '../src/redact/config.ts';
 import { parseConfig } from '../src/config/load.ts';
+import type { Config } from '../src/config/types.ts';
 
 const YAML = `
 superoffice:
@@ -29,9 +30,18 @@ const SECRETS = {
   SMTP_PASSWORD: 'smtp-pass-111',
 };
 
+/**
+ * A config holds one kind of SuperOffice credentials (exactly one of ticket, username+password, systemUser);
+ * to check that every secret field is masked, the parsed username/password config also gets the ticket.
+ */
+function parseWithEveryCredential(yaml: string, env: Record<string, string>): Config {
+  const config = parseConfig(yaml.replace(/  ticket.*\n/, ''), env);
+  return { ...config, superoffice: { ...config.superoffice, ticket: env['SO_TICKET'] ?? '' } };
+}
+
 describe('redactedConfig', () => {
   it('hides every secret and keeps everything else', () => {
-    const config = parseConfig(YAML, SECRETS);
+    const config = parseWithEveryCredential(YAML, SECRETS);
     const redacted = redactedConfig(config);
     const text = JSON.stringify(redacted);
     for (const secret of Object.values(SECRETS)) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
@@ -48,7 +58,7 @@ describe('redactedConfig', () => {
   });
 
   it('does not change the config it was given', () => {
-    const config = parseConfig(YAML, SECRETS);
+    const config = parseWithEveryCredential(YAML, SECRETS);
     const before = structuredClone(config);
     redactedConfig(config);
     assert.deepEqual(config, before);
@@ -90,7 +100,7 @@ describe('redactUrl for Redis', () => {
 
 describe('configSecrets', () => {
   it('collects credentials, decoded and as written, from fields and URLs', () => {
-    const config = parseConfig(YAML.replace('redis://:${REDIS_PASSWORD}@', 'redis://${REDIS_PASSWORD}@'), { ...SECRETS, SMTP_PASSWORD: 'p%40ss-word' });
+    const config = parseWithEveryCredential(YAML.replace('redis://:${REDIS_PASSWORD}@', 'redis://${REDIS_PASSWORD}@'), { ...SECRETS, SMTP_PASSWORD: 'p%40ss-word' });
     const found = configSecrets(config);
     for (const expected of ['app-token-123', '7T:ticket-456', 'so-pass-789', 'redis-pass-000', 'p%40ss-word', 'p@ss-word']) {
       assert.ok(found.includes(expected), `${expected} in ${found.join(', ')}`);

@@ -206,7 +206,7 @@ describe('simulator scenarios in real time', () => {
   });
 
   it('refuses an unknown scenario', async () => {
-    await assert.rejects(startSimulator({ scenario: 'nope' }), /unknown scenario "nope" \(known: story, quiet, empty, flaky\)/);
+    await assert.rejects(startSimulator({ scenario: 'nope' }), /unknown scenario "nope" \(known: story, quiet, empty, flaky, maintenance\)/);
   });
 });
 

@@ -38,6 +38,7 @@ export function reportJson(report: PollReport) {
     durationMs: Math.round(report.durationMs),
     error: report.outcome.ok ? null : report.outcome.error,
     unreadable: report.outcome.ok ? (report.outcome.unreadable ?? []) : [],
+    maintenance: report.outcome.ok ? null : (report.outcome.maintenance ?? null),
     tasks: Object.values(report.snapshot.tasks)
       .sort((a, b) => a.task.associateId - b.task.associateId || a.task.id - b.task.id)
       .map((record) => ({ ...record.task, stateSince: stateSinceBestGuess(record) })),
@@ -49,6 +50,9 @@ export function reportJson(report: PollReport) {
 export function formatReport(report: PollReport): string {
   const lines: string[] = [`schedule ${report.schedule}: ${report.result} in ${Math.round(report.durationMs)} ms`];
   if (!report.outcome.ok) lines.push(`  SuperOffice error (${report.outcome.error.kind}): ${report.outcome.error.message}`);
+  if (!report.outcome.ok && report.outcome.maintenance) {
+    lines.push(`  tenant in planned maintenance (${oneLine(report.outcome.maintenance.state)}): not counted as an outage`);
+  }
   const records = Object.values(report.snapshot.tasks).sort((a, b) => a.task.associateId - b.task.associateId || a.task.id - b.task.id);
   if (report.outcome.ok) {
     if (records.length === 0) lines.push('  no tasks');

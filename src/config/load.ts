@@ -7,6 +7,7 @@ import { interpolateEnv } from './interpolate.ts';
 import { closestKey, formatPath, issue, type ConfigIssue, type PathIssue } from './issues.ts';
 import { checkMailServer } from './mail-checks.ts';
 import { checkRelations } from './relations.ts';
+import { defaultLoginUrl } from './tenant.ts';
 import { errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
 import type { Config, ScheduleConfig } from './types.ts';
 
@@ -171,9 +172,13 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     maxResponseBytes: so.maxResponseBytes,
   };
   if (so.tls?.ca !== undefined) superoffice.tls = { ca: so.tls.ca };
-  for (const key of ['applicationToken', 'ticket', 'username', 'password'] as const) {
+  for (const key of ['applicationToken', 'ticket', 'username', 'password', 'tenantStatusUrl'] as const) {
     const value = optional(so[key]);
     if (value !== undefined) superoffice[key] = value;
+  }
+  if (so.systemUser) {
+    const { loginUrl, ...material } = so.systemUser;
+    superoffice.systemUser = { ...material, loginUrl: loginUrl ?? defaultLoginUrl(so.url) };
   }
 
   const listed = [...new Set(file.schedules.flatMap((s) => (s.associates === 'all' ? [] : s.associates)))].sort((a, b) => a - b);

@@ -1,4 +1,5 @@
 import { issue, type PathIssue } from './issues.ts';
+import { contextIdentifierOf } from './tenant.ts';
 
 /**
  * Checks that relate several fields. They look at the interpolated document directly (not at zod's
@@ -26,17 +27,64 @@ function present(value: unknown): boolean {
   return true;
 }
 
+/** A mapping counts as given when any of its values is (all-blank `${VAR:-}` values leave it out). */
+function presentMapping(value: unknown): value is Mapping {
+  return isMapping(value) && Object.values(value).some(present);
+}
+
 function checkCredentials(superoffice: unknown): PathIssue[] {
   if (!isMapping(superoffice)) return [];
   const ticket = present(superoffice['ticket']);
   const username = present(superoffice['username']);
   const password = present(superoffice['password']);
-  if (!ticket && !username && !password) {
-    return [issue(['superoffice'], 'needs either ticket, or username and password')];
+  const systemUser = presentMapping(superoffice['systemUser']) ? superoffice['systemUser'] : null;
+  const issues: PathIssue[] = [];
+  if (username && !password) issues.push(issue(['superoffice', 'password'], 'is required with username'));
+  if (password && !username) issues.push(issue(['superoffice', 'username'], 'is required with password'));
+  const given = [
+    ...(ticket ? ['superoffice.ticket'] : []),
+    ...(username || password ? ['superoffice.username/password'] : []),
+    ...(systemUser ? ['superoffice.systemUser'] : []),
+  ];
+  if (given.length === 0) {
+    issues.push(issue(['superoffice'], 'needs either ticket, or username and password (onsite), or systemUser (SuperOffice Online)'));
+  } else if (given.length > 1) {
+    issues.push(issue(['superoffice'], `give exactly one of ticket, username+password, systemUser (found ${given.join(' and ')})`));
   }
-  if (username && !password) return [issue(['superoffice', 'password'], 'is required with username')];
-  if (password && !username) return [issue(['superoffice', 'username'], 'is required with password')];
-  return [];
+  if (systemUser) issues.push(...checkSystemUser(superoffice, systemUser));
+  if (present(superoffice['tenantStatusUrl']) && !hasContextIdentifier(superoffice['url'])) {
+    issues.push(issue(['superoffice', 'url'], 'must end with the tenant\'s ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when tenantStatusUrl is set'));
+  }
+  return issues;
+}
+
+function checkSystemUser(superoffice: Mapping, systemUser: Mapping): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const inline = present(systemUser['privateKey']);
+  const file = present(systemUser['privateKeyFile']);
+  if (inline && file) {
+    issues.push(issue(['superoffice', 'systemUser', 'privateKeyFile'], 'give either privateKey (PEM text) or privateKeyFile, not both'));
+  } else if (!inline && !file) {
+    issues.push(issue(['superoffice', 'systemUser'], "needs privateKey (the app's RSA private key as PEM text, e.g. ${SO_PRIVATE_KEY}) or privateKeyFile"));
+  }
+  if (!present(superoffice['applicationToken'])) {
+    issues.push(issue(['superoffice', 'applicationToken'], "is required with systemUser (the app's client secret)"));
+  }
+  if (!hasContextIdentifier(superoffice['url'])) {
+    issues.push(issue(['superoffice', 'url'], "must end with the tenant's ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when systemUser is set"));
+  }
+  return issues;
+}
+
+/** Only judged for URLs that parse; a URL that does not is reported by the schema. */
+function hasContextIdentifier(url: unknown): boolean {
+  if (typeof url !== 'string') return true;
+  try {
+    new URL(url.trim());
+  } catch {
+    return true;
+  }
+  return contextIdentifierOf(url.trim()) !== null;
 }
 
 function asAssociateId(value: unknown): number | undefined {

@@ -4,6 +4,7 @@ import { DurationError, formatDuration, parseDuration } from './duration.ts';
 import { caFileProblem } from './pem-file.ts';
 import { parseSize, SizeError } from './size.ts';
 import { smtpUrlProblem } from './smtp-url.ts';
+import { blankMappingAsAbsent, loadSystemUserMaterial } from './system-user.ts';
 import { canonicalTimeZone } from './time-zone.ts';
 
 /**
@@ -153,6 +154,18 @@ export const tlsShape = {
   ca: caFile.optional(),
 };
 
+export const systemUserShape = {
+  token: z.string().trim().min(1, "must not be empty (the tenant's system user token)"),
+  privateKey: blankAsAbsent(),
+  privateKeyFile: blankAsAbsent(),
+  loginUrl: blankAsAbsent().pipe(
+    url(['http:', 'https:'], 'an http:// or https:// URL, e.g. https://online.superoffice.com/login')
+      .transform((text) => text.replace(/\/+$/, ''))
+      .optional(),
+  ),
+  jwtCertificate: blankAsAbsent(),
+};
+
 export const superofficeShape = {
   url: url(['http:', 'https:'], 'an http:// or https:// URL (the installation base, e.g. https://sod.superoffice.com/Cust12345)')
     .transform((text) => text.replace(/\/+$/, '')),
@@ -160,6 +173,12 @@ export const superofficeShape = {
   ticket: z.string().optional(),
   username: z.string().optional(),
   password: z.string().optional(),
+  systemUser: z.preprocess(blankMappingAsAbsent, z.strictObject(systemUserShape).transform(loadSystemUserMaterial).optional()),
+  tenantStatusUrl: blankAsAbsent().pipe(
+    url(['http:', 'https:'], 'an http:// or https:// URL, e.g. https://online.superoffice.com/api/state')
+      .transform((text) => text.replace(/\/+$/, ''))
+      .optional(),
+  ),
   timeout: duration(1).prefault('30s'),
   associatesPerRequest: integer(1).prefault(100),
   maxConcurrentRequests: integer(1).prefault(2),
@@ -278,6 +297,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(fileShape),
   superoffice: Object.keys(superofficeShape),
   'superoffice.tls': Object.keys(tlsShape),
+  'superoffice.systemUser': Object.keys(systemUserShape),
   redis: Object.keys(redisShape),
   'schedules[]': Object.keys(scheduleShape),
   rules: Object.keys(rulesShape),

@@ -8,6 +8,10 @@ export interface SuperOfficeConfig {
   ticket?: string;
   username?: string;
   password?: string;
+  /** SuperOffice Online's unattended login (the tenant's system user). */
+  systemUser?: SystemUserConfig;
+  /** SuperOffice Online tenant status service; a failed poll asks {tenantStatusUrl}/{ContextIdentifier}. */
+  tenantStatusUrl?: string;
   timeout: number;
   associatesPerRequest: number;
   maxConcurrentRequests: number;
@@ -17,6 +21,19 @@ export interface SuperOfficeConfig {
   maxResponseBytes?: number;
   /** `ca`: path of a PEM file with extra CAs to trust for https:// SuperOffice calls (checked at load). */
   tls?: { ca?: string };
+}
+
+export interface SystemUserConfig {
+  /** The tenant's system user token (from the administrator's consent). */
+  token: string;
+  /** The app's RSA private key as PEM text: given inline, or read from privateKeyFile when the config was loaded. */
+  privateKey: string;
+  /** Where the key was read from, for messages. */
+  privateKeyFile?: string;
+  /** Base of PartnerSystemUser/Authenticate, without trailing slash (default: scheme and host of url + /login). */
+  loginUrl: string;
+  /** The certificate whose key signs SuperOffice's JWTs (file and PEM text); absent: JWTs are decoded, not verified. */
+  jwtCertificate?: { file: string; pem: string };
 }
 
 export interface RedisConfig {

@@ -34,11 +34,20 @@ import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
  *   they were (no events, no reminders, no resolution); a readable copy of the same id in that answer is
  *   ignored. When it is readable again it is compared with that kept record. If an unreadable task's own Id
  *   could not be read, no task counts as vanished in that poll: every absent task is kept the same way.
+ * - A failed poll while the tenant reports maintenance (outcome.maintenance) is not an outage: it does not
+ *   count towards unreachableAfter (consecutiveFailures stays as it was, so failures before and after a
+ *   maintenance add up), fires no superoffice-down and sends no reminder of an active one, which is not
+ *   resolved either. Task records and alerts are kept as on any failure, and the stall/stuck timers move
+ *   forward over the maintenance as over an outage. `Snapshot.maintenance` says since when (the first
+ *   failed poll of this maintenance, kept when the state changes from one maintenance state to another);
+ *   a successful poll or a failure outside maintenance clears it.
  */
 export function evaluate(prev: Snapshot, outcome: PollOutcome, now: number, rules: Rules): Evaluation {
   const result = outcome.ok
     ? afterSuccess(prev, outcome.tasks, outcome.unreadable ?? [], now, rules)
-    : afterFailure(prev, outcome.error, now, rules);
+    : outcome.maintenance
+      ? duringMaintenance(prev, outcome.error, outcome.maintenance.state, now)
+      : afterFailure(prev, outcome.error, now, rules);
   result.events.sort(compareEvents);
   return result;
 }
@@ -90,8 +99,22 @@ function afterFailure(prev: Snapshot, error: PollError, now: number, rules: Rule
     t.fire('superoffice-down', prev.schedule, downEventId(prev.schedule, anchor), { since: anchor, error, consecutiveFailures: failures });
   }
   return {
-    next: { ...prev, tasks: { ...prev.tasks }, alerts: t.alerts, consecutiveFailures: failures, lastPollAt: now, lastError: error },
+    next: { ...prev, tasks: { ...prev.tasks }, alerts: t.alerts, consecutiveFailures: failures, lastPollAt: now, lastError: error, maintenance: null },
     events: t.events,
+  };
+}
+
+function duringMaintenance(prev: Snapshot, error: PollError, state: string, now: number): Evaluation {
+  return {
+    next: {
+      ...prev,
+      tasks: { ...prev.tasks },
+      alerts: { ...prev.alerts },
+      lastPollAt: now,
+      lastError: error,
+      maintenance: { state, since: prev.maintenance?.since ?? now },
+    },
+    events: [],
   };
 }
 
@@ -104,7 +127,9 @@ function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], unreadable: reado
     });
   }
 
-  const outage = prev.consecutiveFailures > 0 && prev.lastSuccessAt !== null ? Math.max(0, now - prev.lastSuccessAt) : 0;
+  // Time batchwatch could not see the tasks (an outage or a maintenance) does not count towards their timers.
+  const blind = prev.consecutiveFailures > 0 || prev.maintenance !== null;
+  const outage = blind && prev.lastSuccessAt !== null ? Math.max(0, now - prev.lastSuccessAt) : 0;
   const current = latestById(polled);
   const tasks: Record<string, TaskRecord> = {};
   const kept = keptUnchanged(prev, current, unreadable);
@@ -142,7 +167,7 @@ function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], unreadable: reado
   }
 
   return {
-    next: { ...prev, tasks, alerts: t.alerts, consecutiveFailures: 0, lastPollAt: now, lastSuccessAt: now, lastError: null },
+    next: { ...prev, tasks, alerts: t.alerts, consecutiveFailures: 0, lastPollAt: now, lastSuccessAt: now, lastError: null, maintenance: null },
     events: t.events,
   };
 }

@@ -3,12 +3,14 @@ import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';
 import { createMetrics } from '../metrics/registry.ts';
-import { combineReadiness, mailCheck, redisCheck, schedulesCheck } from '../metrics/readiness.ts';
+import { combineReadiness, mailCheck, redisCheck, schedulesCheck, type ReadinessCheck } from '../metrics/readiness.ts';
+import { maintenanceCheck } from '../metrics/maintenance-readiness.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
+import { tenantStatusFor } from '../superoffice/tenant-status.ts';
 import { createCommandRedis, createProbeRedis } from './redis-connections.ts';
 import { configuredNotifier } from './configured-notifier.ts';
 
@@ -40,7 +42,16 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     onCallError: (kind) => instruments.superofficeCallError(kind),
     log: logCallback(log.child({ component: 'superoffice' })),
   });
-  const pollDeps: PollDeps = { source: client, store, sink: notifier, rules: config.rules, instruments, log: log.child({ component: 'poll' }) };
+  const tenantStatus = tenantStatusFor(config.superoffice);
+  const pollDeps: PollDeps = {
+    source: client,
+    store,
+    sink: notifier,
+    rules: config.rules,
+    instruments,
+    log: log.child({ component: 'poll' }),
+    ...(tenantStatus ? { tenantStatus } : {}),
+  };
   const scheduler = new PollScheduler({
     redisUrl: config.redis.url,
     prefix: config.redis.prefix,
@@ -50,11 +61,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     log: log.child({ component: 'schedule' }),
   });
 
+  const readinessChecks: ReadinessCheck[] = [redisCheck(probeRedis), schedulesCheck(() => scheduler.registered), mailCheck(() => notifier.problem())];
+  if (tenantStatus) {
+    readinessChecks.push(maintenanceCheck(() => probeStore.loadAll(scheduleNames), { tenant: tenantStatus.contextIdentifier }));
+  }
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
     registry,
-    readiness: combineReadiness([redisCheck(probeRedis), schedulesCheck(() => scheduler.registered), mailCheck(() => notifier.problem())]),
+    readiness: combineReadiness(readinessChecks),
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');

@@ -90,9 +90,10 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
   gauge('superoffice_batch_task_state_changed_timestamp_seconds', 'Unix time the task entered its current State (or was first seen).', TASK_LABELS, (s) => s.taskStateChanged);
   gauge('superoffice_batch_tasks', 'Batch tasks SuperOffice currently returns, per associate and State.', ['associate_id', 'state'], (s) => s.tasks);
   gauge('batchwatch_superoffice_up', '1 if the last poll of the schedule succeeded, else 0.', ['schedule'], (s) => s.up);
+  gauge('batchwatch_superoffice_maintenance', '1 while the tenant reports planned maintenance (failed polls are then not an outage), else 0.', ['schedule'], (s) => s.maintenance);
   gauge('batchwatch_last_successful_poll_timestamp_seconds', 'Unix time of the last successful poll of the schedule.', ['schedule'], (s) => s.lastSuccessfulPoll);
   gauge('batchwatch_last_poll_timestamp_seconds', 'Unix time of the last poll of the schedule, successful or not.', ['schedule'], (s) => s.lastPoll);
-  gauge('batchwatch_consecutive_poll_failures', 'Failed polls of the schedule since its last successful one.', ['schedule'], (s) => s.consecutiveFailures);
+  gauge('batchwatch_consecutive_poll_failures', 'Failed polls of the schedule since its last successful one (polls during tenant maintenance are not counted).', ['schedule'], (s) => s.consecutiveFailures);
   gauge('batchwatch_active_alerts', 'Alerts currently firing, per schedule and kind.', ['schedule', 'kind'], (s) => s.activeAlerts);
 
   if (readQueueDepth) {

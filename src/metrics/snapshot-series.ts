@@ -15,6 +15,7 @@ export interface SnapshotSeries {
   taskStateChanged: Sample<TaskLabel>[];
   tasks: Sample<'associate_id' | 'state'>[];
   up: Sample<'schedule'>[];
+  maintenance: Sample<'schedule'>[];
   lastSuccessfulPoll: Sample<'schedule'>[];
   lastPoll: Sample<'schedule'>[];
   consecutiveFailures: Sample<'schedule'>[];
@@ -58,6 +59,7 @@ export function snapshotSeries(snapshots: readonly Snapshot[], opts: SeriesOptio
     taskStateChanged: [],
     tasks: [],
     up: [],
+    maintenance: [],
     lastSuccessfulPoll: [],
     lastPoll: [],
     consecutiveFailures: [],
@@ -73,8 +75,10 @@ export function snapshotSeries(snapshots: readonly Snapshot[], opts: SeriesOptio
   for (const schedule of opts.schedules) {
     const snapshot = bySchedule.get(schedule);
     const labels = { schedule };
-    const up = snapshot !== undefined && snapshot.consecutiveFailures === 0 && snapshot.lastSuccessAt !== null;
+    // A maintenance poll failed without counting as a failure, so it is checked on its own.
+    const up = snapshot !== undefined && snapshot.consecutiveFailures === 0 && snapshot.maintenance === null && snapshot.lastSuccessAt !== null;
     out.up.push({ labels, value: up ? 1 : 0 });
+    out.maintenance.push({ labels, value: snapshot?.maintenance ? 1 : 0 });
     if (!snapshot) continue;
     if (snapshot.lastSuccessAt !== null) out.lastSuccessfulPoll.push({ labels, value: seconds(snapshot.lastSuccessAt) });
     if (snapshot.lastPollAt !== null) out.lastPoll.push({ labels, value: seconds(snapshot.lastPollAt) });

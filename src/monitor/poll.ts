@@ -4,6 +4,7 @@ import type { BatchTaskInfo } from '../core/task.ts';
 import type { ScheduleConfig } from '../config/types.ts';
 import type { Instruments, PollResult } from '../metrics/instruments.ts';
 import type { Logger } from '../log.ts';
+import { scrubSecrets } from '../redact/secrets.ts';
 import { batchIdFor, type SnapshotStore } from '../store/snapshot-store.ts';
 import { processUnreadableTaskLog, type UnreadableTaskLog } from './unreadable-log.ts';
 
@@ -14,6 +15,13 @@ export interface TaskSource {
    * Throws (a SuperOfficeError) when the poll failed as a whole.
    */
   tasksFor(schedule: ScheduleConfig): Promise<{ tasks: BatchTaskInfo[]; unreadable: UnreadableTask[] }>;
+}
+
+/** The tenant status service (superoffice.tenantStatusUrl), asked after a failed poll. */
+export interface TenantStateSource {
+  readonly contextIdentifier: string;
+  /** Rejects when the state cannot be known. */
+  current(): Promise<{ state: string; running: boolean }>;
 }
 
 export interface BatchSink {
@@ -31,6 +39,8 @@ export interface PollDeps {
   now?: () => number;
   /** Remembers which unreadable tasks were logged already (default: one per process). */
   unreadableLog?: UnreadableTaskLog;
+  /** When set, a failed poll asks the tenant's state: anything but Running makes it planned maintenance. */
+  tenantStatus?: TenantStateSource;
 }
 
 export interface PollReport {
@@ -43,11 +53,12 @@ export interface PollReport {
   durationMs: number;
 }
 
+/** The error as it is stored in the snapshot (Redis) and mailed: scrubbed of every known secret. */
 export function toPollError(error: unknown): PollError {
   if (error instanceof Error && 'kind' in error && typeof error.kind === 'string') {
-    return { kind: error.kind as PollError['kind'], message: error.message };
+    return { kind: error.kind as PollError['kind'], message: scrubSecrets(error.message) };
   }
-  return { kind: 'internal', message: error instanceof Error ? error.message : String(error) };
+  return { kind: 'internal', message: scrubSecrets(error instanceof Error ? error.message : String(error)) };
 }
 
 async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: PollDeps): Promise<PollOutcome> {
@@ -64,8 +75,53 @@ async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: 
     return { ok: true, tasks, unreadable };
   } catch (error) {
     const pollError = toPollError(error);
-    deps.log.warn({ schedule: schedule.name, errorKind: pollError.kind, err: pollError.message }, 'SuperOffice poll failed');
+    const maintenance = deps.tenantStatus ? await maintenanceState(deps.tenantStatus, schedule.name, deps) : null;
+    const fields = { schedule: schedule.name, errorKind: pollError.kind, err: pollError.message };
+    if (maintenance) {
+      // Said once when the maintenance starts and once when it ends (see logMaintenanceChange), not per poll.
+      deps.log.debug({ ...fields, tenantState: maintenance.state }, 'SuperOffice poll failed during tenant maintenance');
+      return { ok: false, error: pollError, maintenance };
+    }
+    deps.log.warn(fields, 'SuperOffice poll failed');
     return { ok: false, error: pollError };
+  }
+}
+
+/** The tenant's state when it is not Running; null when it is Running or cannot be known (then the failure is an outage). */
+async function maintenanceState(status: TenantStateSource, schedule: string, deps: PollDeps): Promise<{ state: string } | null> {
+  try {
+    const { state, running } = await status.current();
+    return running ? null : { state };
+  } catch (error) {
+    deps.log.warn(
+      { schedule, tenant: status.contextIdentifier, err: scrubSecrets(error instanceof Error ? error.message : String(error)) },
+      'tenant status unknown (superoffice.tenantStatusUrl did not answer usably); this failed poll counts as an outage',
+    );
+    return null;
+  }
+}
+
+/** One log line when a schedule's tenant enters maintenance, changes maintenance state, or leaves it. */
+function logMaintenanceChange(schedule: string, before: Snapshot, after: Snapshot, outcome: PollOutcome, deps: PollDeps): void {
+  const was = before.maintenance;
+  const now = after.maintenance;
+  const tenant = deps.tenantStatus?.contextIdentifier;
+  if (!was && now) {
+    deps.log.warn(
+      { schedule, tenant, tenantState: now.state, err: outcome.ok ? undefined : outcome.error.message },
+      'tenant in planned maintenance: failed polls are not counted as an outage (no superoffice-down) until it is Running again',
+    );
+  } else if (was && now && was.state !== now.state) {
+    deps.log.info({ schedule, tenant, from: was.state, tenantState: now.state }, 'tenant maintenance state changed');
+  } else if (was && !now) {
+    const minutes = Math.round(((after.lastPollAt ?? was.since) - was.since) / 60_000);
+    if (outcome.ok) deps.log.info({ schedule, tenant, was: was.state, minutes }, 'tenant maintenance over: SuperOffice answers again');
+    else {
+      deps.log.warn(
+        { schedule, tenant, was: was.state, minutes, err: outcome.error.message },
+        'tenant no longer reports maintenance (Running, or its state is unknown) but SuperOffice still fails: failed polls count towards superoffice-down again',
+      );
+    }
   }
 }
 
@@ -135,6 +191,7 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
     deps.log.info({ schedule: schedule.name, expected: prev.version, found: commit.currentVersion }, 'another poll committed first; this one is discarded');
     return report('conflict', prev, []);
   }
+  logMaintenanceChange(schedule.name, prev, commit.snapshot, outcome, deps);
   for (const event of events) deps.instruments.eventsDetected(schedule.name, event.kind, 1);
   if (batch) {
     deps.log.info({ schedule: schedule.name, batch: batch.id, events: events.map((e) => e.id) }, 'events detected');

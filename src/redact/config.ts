@@ -1,6 +1,7 @@
 /** Secrets of the configuration: masked in the config as it is logged or printed, and registered for scrubbing. */
 import { formatDuration } from '../config/duration.ts';
 import type { Config } from '../config/types.ts';
+import { isRsaKeyValueXml, rsaKeyValueFields } from '../config/system-user.ts';
 import { MASK, secrets, type SecretSet } from './secrets.ts';
 
 /** Schemes whose URL userinfo is a credential even without a ':' (redis://SECRET@host sends SECRET as the password). */
@@ -35,6 +36,8 @@ export function configSecrets(config: Config): string[] {
     config.mail.oauth2?.clientSecret,
     config.mail.oauth2?.refreshToken,
   ];
+  const systemUser = config.superoffice.systemUser;
+  if (systemUser) values.push(systemUser.token, ...privateKeyParts(systemUser.privateKey));
   for (const text of [config.superoffice.url, config.redis.url, config.mail.smtp]) {
     try {
       const url = new URL(text);
@@ -45,6 +48,19 @@ export function configSecrets(config: Config): string[] {
     }
   }
   return values.filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
+/**
+ * The PEM as a whole, its base64 body in one piece, and each body line (for RSAKeyValue XML: each value):
+ * a fragment of a key (one line of it in a stack trace or an echoed request) is scrubbed too.
+ */
+export function privateKeyParts(pem: string): string[] {
+  if (isRsaKeyValueXml(pem)) return [pem, ...Object.values(rsaKeyValueFields(pem))];
+  const body = pem
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('-----') && !/^[A-Za-z-]+:/.test(line));
+  return [pem, body.join(''), ...body];
 }
 
 function safeDecode(text: string): string {
@@ -69,10 +85,22 @@ export function redactedConfig(config: Config): unknown {
   for (const key of ['password', 'ticket', 'applicationToken'] as const) {
     if (superoffice[key] !== undefined) superoffice[key] = MASK;
   }
+  const systemUser = superoffice.systemUser as Config['superoffice']['systemUser'];
+  const shownSystemUser = systemUser
+    ? {
+        systemUser: {
+          token: MASK,
+          privateKey: MASK,
+          ...(systemUser.privateKeyFile !== undefined ? { privateKeyFile: systemUser.privateKeyFile } : {}),
+          loginUrl: redactUrl(systemUser.loginUrl),
+          ...(systemUser.jwtCertificate ? { jwtCertificate: systemUser.jwtCertificate.file } : {}),
+        },
+      }
+    : {};
   const { rules, mail } = config;
   return {
     ...config,
-    superoffice: { ...superoffice, url: redactUrl(config.superoffice.url) },
+    superoffice: { ...superoffice, ...shownSystemUser, url: redactUrl(config.superoffice.url) },
     redis: { ...config.redis, url: redactUrl(config.redis.url) },
     schedules: config.schedules.map((schedule) => ({
       ...schedule,

@@ -1,11 +1,64 @@
-/** `batchwatch simulator`: the SuperOffice simulator and a local mail catcher, as config/batchwatch.yaml expects them, until SIGINT/SIGTERM. */
-import { mkdtempSync } from 'node:fs';
+/** `batchwatch simulator`: the SuperOffice simulator (with its Online login kit) and a local mail catcher, as config/batchwatch.yaml expects them, until SIGINT/SIGTERM. */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MAIL_CATCHER_PORT, startMailCatcher, type CaughtMail, type MailCatcher } from '../demo/mail-catcher.ts';
 import { untilSignal } from '../runtime/signals.ts';
+import { STATE_CONTROL_PATH } from './online.ts';
 import { SCENARIOS, scenarioNames } from './scenarios.ts';
 import { startSimulator, type Simulator } from './server.ts';
+
+/** What an operator needs to try the system user login: made fresh for every run, written to a private temp dir. */
+interface OnlineKit {
+  dir: string;
+  token: string;
+  clientSecret: string;
+  privateKeyFile: string;
+  certificateFile: string;
+  appPublicKey: string;
+}
+
+function makeOnlineKit(): OnlineKit {
+  const dir = mkdtempSync(join(tmpdir(), 'batchwatch-simulator-'));
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKeyFile = join(dir, 'app-private-key.pem');
+  writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return {
+    dir,
+    token: `SIM-SYSTEM-USER-${randomBytes(12).toString('hex')}`,
+    clientSecret: randomBytes(16).toString('hex'),
+    privateKeyFile,
+    certificateFile: join(dir, 'superoffice-jwt-certificate.pem'),
+    appPublicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+function onlineInstructions(simulator: Simulator, kit: OnlineKit): string[] {
+  const origin = new URL(simulator.url).origin;
+  return [
+    `SuperOffice Online system user login (tenant ${simulator.contextIdentifier}), made for this run in ${kit.dir}:`,
+    `  system user token  ${kit.token}`,
+    `  client secret      ${kit.clientSecret}   (the applicationToken)`,
+    `  private key file   ${kit.privateKeyFile}`,
+    `  JWT certificate    ${kit.certificateFile}`,
+    `  login              ${origin}/login/api/PartnerSystemUser/Authenticate`,
+    `  tenant status      ${origin}/api/state/${simulator.contextIdentifier}`,
+    `  maintenance        curl -X PUT --data OfflineMaintenance ${origin}${STATE_CONTROL_PATH}   (back: --data Running; follow the scenario: -X DELETE)`,
+    '',
+    `Or log in as on SuperOffice Online (same schedules as above; export SO_CLIENT_SECRET=${kit.clientSecret} SO_SYSTEM_USER_TOKEN=${kit.token}):`,
+    '',
+    'superoffice:',
+    `  url: ${simulator.url}`,
+    '  applicationToken: ${SO_CLIENT_SECRET}',
+    '  systemUser:',
+    '    token: ${SO_SYSTEM_USER_TOKEN}',
+    `    privateKeyFile: ${kit.privateKeyFile}`,
+    `    jwtCertificate: ${kit.certificateFile}`,
+    `  tenantStatusUrl: ${origin}/api/state`,
+    '',
+  ];
+}
 
 export const DEFAULT_SIMULATOR_PORT = 8085;
 
@@ -41,9 +94,18 @@ export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<n
   const port = args.port ?? DEFAULT_SIMULATOR_PORT;
   const smtpPort = args.smtpPort ?? DEFAULT_MAIL_CATCHER_PORT;
   let simulator: Simulator;
+  const kit = makeOnlineKit();
+  const removeKit = () => rmSync(kit.dir, { recursive: true, force: true });
   try {
-    simulator = await startSimulator({ port, host, scenario });
+    simulator = await startSimulator({
+      port,
+      host,
+      scenario,
+      systemUser: { token: kit.token, appPublicKey: kit.appPublicKey, applicationToken: kit.clientSecret },
+    });
+    writeFileSync(kit.certificateFile, simulator.jwtCertificate ?? '');
   } catch (error) {
+    removeKit();
     process.stderr.write(`batchwatch simulator: ${listenFailure('simulator', port, '--port', error)}\n`);
     return 1;
   }
@@ -53,6 +115,7 @@ export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<n
     catcher = await startMailCatcher(mailDir, showMail, { port: smtpPort, host });
   } catch (error) {
     await simulator.close();
+    removeKit();
     process.stderr.write(`batchwatch simulator: ${listenFailure('mail catcher (SMTP)', smtpPort, '--smtp-port', error)}\n`);
     return 1;
   }
@@ -87,7 +150,8 @@ export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<n
       '  from: "batchwatch <batchwatch@localhost>"',
       '  to: [ops@localhost]',
       '',
-      'Ctrl-C stops it.',
+      ...onlineInstructions(simulator, kit),
+      `Ctrl-C stops it (and removes ${kit.dir}).`,
       '',
     ].join('\n'),
   );
@@ -95,5 +159,6 @@ export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<n
   say(`${signal}: stopping the simulator`);
   await catcher.close();
   await simulator.close();
+  removeKit();
   return 0;
 }

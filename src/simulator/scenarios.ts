@@ -18,6 +18,8 @@ export interface Scenario {
   step(n: number, world: ScenarioWorld): void;
   /** Every Nth Batch call answers HTTP 500. */
   failEveryNthCall?: number;
+  /** The tenant state at step n (what /api/state answers); Running when absent. Batch answers 503 unless Running or OnlineMaintenance. */
+  tenantState?(n: number): string;
 }
 
 const A = 101;
@@ -121,7 +123,21 @@ const flaky: Scenario = {
   failEveryNthCall: 3,
 };
 
-export const SCENARIOS: Readonly<Record<string, Scenario>> = { story, quiet, empty, flaky };
+/** Steps per maintenance cycle: Running for 12 steps (a minute at the default 5 s), then 12 in OfflineMaintenance, then Running for 12. */
+const MAINTENANCE_CYCLE = 36;
+
+const maintenance: Scenario = {
+  name: 'maintenance',
+  description: 'like quiet, but every 3 minutes the tenant goes into OfflineMaintenance for a minute (Batch answers 503; /api/state says so)',
+  associates: [A, B],
+  step: quietStep,
+  tenantState(n) {
+    const phase = n % MAINTENANCE_CYCLE;
+    return phase >= 12 && phase < 24 ? 'OfflineMaintenance' : 'Running';
+  },
+};
+
+export const SCENARIOS: Readonly<Record<string, Scenario>> = { story, quiet, empty, flaky, maintenance };
 
 export function scenarioNames(): string[] {
   return Object.keys(SCENARIOS);
@@ -164,6 +180,11 @@ export class ScenarioRunner {
       };
       this.scenario.step(n, world);
     }
+  }
+
+  /** The last step applied. */
+  get step(): number {
+    return this.applied;
   }
 
   pause(): void {

@@ -16,7 +16,9 @@ import {
   type BatchOperation,
   type ExceptionInfo,
 } from './responses.ts';
+import { handleOnline, RUNNING, servicesAvailable } from './online.ts';
 import { ScenarioRunner, SCENARIOS, scenarioNames } from './scenarios.ts';
+import { SystemUserService, type JwtFault, type SimulatedSystemUser } from './system-user.ts';
 import { TaskTable, type TaskPatch } from './task-table.ts';
 
 export interface SimulatorOptions {
@@ -40,6 +42,12 @@ export interface SimulatorOptions {
   timeZone?: string;
   /** Serve https:// with this key and certificate (PEM) instead of http://. */
   tls?: { key: string; cert: string };
+  /** Enables SuperOffice Online's system user login at /login/api/PartnerSystemUser/Authenticate. */
+  systemUser?: SimulatedSystemUser;
+  /** How long an /api/state answer may be cached (its ValidUntil), default 60 s. */
+  tenantStateValidMs?: number;
+  /** Clock of the login's time-stamp check and the JWTs (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -77,6 +85,12 @@ export interface SimulatorStats {
   maxInFlight: number;
   /** The most recent Batch requests (up to 10 000), oldest first. */
   requests: RecordedRequest[];
+  /** PartnerSystemUser/Authenticate requests received (each one a credentials row in a real tenant). */
+  systemUserLogins: number;
+  /** Tenant status (/api/state) requests received. */
+  tenantStateCalls: number;
+  /** Every signed token, JWT and ticket of the system user logins (up to 1 000), so tests can prove none leaks. */
+  systemUserSecrets: string[];
 }
 
 export interface Simulator {
@@ -98,6 +112,17 @@ export interface Simulator {
   readonly stats: SimulatorStats;
   pauseScenario(): void;
   resumeScenario(): void;
+  /** Forces the tenant state (e.g. OfflineMaintenance: Batch answers 503); null follows the scenario (Running unless it says otherwise). */
+  setTenantState(state: string | null): void;
+  tenantState(): string;
+  /** While true, /api/state answers HTTP 500 (the state cannot be known). */
+  failTenantState(fail: boolean): void;
+  /** Makes the JWTs of the following system user logins wrong in this way; null: right again. */
+  setJwtFault(fault: JwtFault | null): void;
+  /** PEM certificate that verifies the JWTs (jwtCertificate); null without systemUser. */
+  readonly jwtCertificate: string | null;
+  /** The ContextIdentifier: the last segment of the installation path. */
+  readonly contextIdentifier: string;
 }
 
 const batchAction = (operation: BatchOperation) => `${SO_NS}/Batch/${operation}`;
@@ -110,6 +135,8 @@ const ALL_STATES = 'All';
 const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Keeps a long-running `batchwatch simulator` from growing without bound. */
 const MAX_RECORDED_REQUESTS = 10_000;
+const MAX_RECORDED_SECRETS = 1000;
+const MAINTENANCE_PAGE = '<html><head><title>Service Unavailable</title></head><body><h1>SuperOffice is down for maintenance</h1></body></html>';
 
 const EXPIRED_TICKET: ExceptionInfo = {
   exceptionType: 'SoSessionException',
@@ -150,7 +177,31 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const runner = new ScenarioRunner(scenario, table, opts.stepMs ?? 5000);
   const validTickets = new Set(opts.staticTickets ?? []);
   const faults: Required<Fault>[] = [];
-  const stats: SimulatorStats = { calls: 0, authCalls: 0, maxInFlight: 0, requests: [] };
+  const stats: SimulatorStats = {
+    calls: 0,
+    authCalls: 0,
+    maxInFlight: 0,
+    requests: [],
+    systemUserLogins: 0,
+    tenantStateCalls: 0,
+    systemUserSecrets: [],
+  };
+  const clock = opts.now ?? Date.now;
+  const contextIdentifier = basePath.split('/').filter((s) => s !== '').pop() ?? '';
+  const systemUser = opts.systemUser ? await SystemUserService.create(opts.systemUser) : null;
+  let forcedState: string | null = null;
+  let stateFails = false;
+  const tenantState = (): string => {
+    if (forcedState !== null) return forcedState;
+    runner.advance();
+    return scenario.tenantState?.(runner.step) ?? RUNNING;
+  };
+  const newTicket = (): string => {
+    const ticket = `7T:${randomBytes(24).toString('base64')}`;
+    validTickets.add(ticket);
+    return ticket;
+  };
+  let url = '';
   const timers = new Set<NodeJS.Timeout>();
   let inFlight = 0;
   let refused: { body: string; at: number } | null = null;
@@ -209,6 +260,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stats.requests.push(state === undefined ? { associateIds, ...headers } : { associateIds, state, ...headers });
     if (stats.requests.length > MAX_RECORDED_REQUESTS) stats.requests.shift();
 
+    if (!servicesAvailable(tenantState())) {
+      send(res, 503, MAINTENANCE_PAGE, 'text/html; charset=utf-8');
+      return;
+    }
     if (refused && refused.body === body && Date.now() - refused.at < REFUSED_RETRY_MS) {
       refused = null;
       res.socket?.destroy();
@@ -259,6 +314,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (!operation || operation.name !== 'AuthenticateUsernamePassword' || operation.ns !== SO_NS) {
       throw new HttpError(500, 'body does not match the SOAPAction');
     }
+    if (!servicesAvailable(tenantState())) {
+      send(res, 503, MAINTENANCE_PAGE, 'text/html; charset=utf-8');
+      return;
+    }
     if (!applicationTokenOk(headerValues(env).applicationToken)) {
       send(res, 200, authenticateInBandFailure(BAD_APPLICATION_TOKEN));
       return;
@@ -270,14 +329,37 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       send(res, 200, authenticateResponse(null));
       return;
     }
-    const ticket = `7T:${randomBytes(24).toString('base64')}`;
-    validTickets.add(ticket);
+    const ticket = newTicket();
     const associateId = Object.keys(users).indexOf(username) + 1;
     send(res, 200, authenticateResponse({ ticket, associate: username, associateId }));
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname.toLowerCase();
+    const online = await handleOnline(req, path, () => readBody(req), (status, body, type) => send(res, status, body, type), {
+      contextIdentifier,
+      installationUrl: () => url,
+      systemUser,
+      tenantState,
+      forceTenantState: (state) => {
+        forcedState = state;
+      },
+      tenantStateFails: () => stateFails,
+      tenantStateValidMs: opts.tenantStateValidMs ?? 60_000,
+      issueTicket: newTicket,
+      countLogin: () => {
+        stats.systemUserLogins += 1;
+      },
+      countStateCall: () => {
+        stats.tenantStateCalls += 1;
+      },
+      recordSecret: (secret) => {
+        stats.systemUserSecrets.push(secret);
+        if (stats.systemUserSecrets.length > MAX_RECORDED_SECRETS) stats.systemUserSecrets.shift();
+      },
+      now: clock,
+    });
+    if (online) return;
     const service = path === `${basePath}/Remote/Services85/Batch.svc`.toLowerCase()
       ? 'batch'
       : path === `${basePath}/Remote/Services85/SoPrincipal.svc`.toLowerCase()
@@ -343,9 +425,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
+  url = `${opts.tls ? 'https' : 'http'}://${host}:${address.port}${basePath}`;
   return {
-    url: `${opts.tls ? 'https' : 'http'}://${host}:${address.port}${basePath}`,
+    url,
     stats,
+    contextIdentifier,
+    jwtCertificate: systemUser?.certificate ?? null,
     async close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
@@ -387,6 +472,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     resumeScenario() {
       runner.resume();
+    },
+    setTenantState(state) {
+      forcedState = state;
+    },
+    tenantState,
+    failTenantState(fail) {
+      stateFails = fail;
+    },
+    setJwtFault(fault) {
+      if (!systemUser) throw new Error('setJwtFault needs the systemUser option');
+      systemUser.setJwtFault(fault);
     },
   };
 }

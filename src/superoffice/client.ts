@@ -15,6 +15,8 @@ import { scrubSecrets } from '../redact/secrets.ts';
 import { Limiter } from './limiter.ts';
 import { looksLikeTicketProblem, readResponse, type Redact } from './response.ts';
 import { SoapOperation } from './soap-operation.ts';
+import type { SystemUserSession } from './system-user-login.ts';
+import { SystemUserTickets } from './system-user-tickets.ts';
 import { TicketCache } from './ticket-cache.ts';
 import { childElement, escapeXml, textOrNull } from './xml.ts';
 
@@ -37,8 +39,15 @@ export interface SuperOfficeClient {
    *  across the whole client (shared limiter), per-call timeout. Strict: a task that cannot be read fails the
    *  call with a MalformedResponseError naming it. Throws SuperOfficeError. */
   getBatchTaskInfosByAssociates(associateIds: readonly number[]): Promise<BatchTaskInfo[]>;
-  /** Makes sure a ticket is available (authenticates when configured with username/password). For `check`. */
-  authenticate(): Promise<void>;
+  /** Makes sure a ticket is available (logs in when configured with username/password or systemUser). For `check`. */
+  authenticate(): Promise<AuthenticationInfo>;
+}
+
+/** How the client got its ticket, for `check`. Never holds a secret. */
+export interface AuthenticationInfo {
+  method: 'ticket' | 'username' | 'system-user';
+  /** The latest system user login (method system-user). */
+  systemUser?: Omit<SystemUserSession, 'ticket'>;
 }
 
 export type ClientLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
@@ -50,6 +59,13 @@ export interface SuperOfficeClientOptions {
   /** Override WSDL files (e.g. SuperOffice's published ones); the project's own are used by default. */
   batchWsdl?: string;
   principalWsdl?: string;
+  /** Clock for the system user login (signed timestamp, JWT exp) and its re-login guard. */
+  now?: () => number;
+  /**
+   * Default 5 min: a system user ticket that SuperOffice refuses before any call succeeded with it is not
+   * replaced by another login sooner than this after the last one (each login adds a credentials row).
+   */
+  reloginCooldownMs?: number;
 }
 
 const WSDL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wsdl');
@@ -98,6 +114,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   private readonly tickets: TicketCache;
   private readonly redact: Redact;
   private readonly log: ClientLog;
+  private readonly systemUser: SystemUserTickets | null = null;
 
   constructor(
     private readonly config: SuperOfficeConfig,
@@ -121,16 +138,25 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     );
     this.limiter = new Limiter(config.maxConcurrentRequests);
     this.log = options.log ?? (() => {});
-    const { username, password } = config;
-    this.tickets = new TicketCache(
-      config.ticket ?? null,
-      username !== undefined && password !== undefined ? () => this.login(username, password) : null,
-    );
+    const now = options.now ?? Date.now;
+    const { username, password, systemUser } = config;
+    let login: (() => Promise<string>) | null = null;
+    if (systemUser) {
+      const cooldown = options.reloginCooldownMs;
+      const tickets = new SystemUserTickets({ ...config, systemUser }, { now, log: this.log, ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}) });
+      this.systemUser = tickets;
+      login = () => tickets.newTicket();
+    } else if (username !== undefined && password !== undefined) {
+      login = () => this.login(username, password);
+    }
+    this.tickets = new TicketCache(config.ticket ?? null, login, now);
     const configured = [config.ticket, config.password, config.applicationToken];
     this.redact = (text) =>
-      [...configured, ...this.tickets.secrets()]
-        .filter((s): s is string => typeof s === 'string' && s.length >= 3)
-        .reduce((t, secret) => t.split(secret).join('[redacted]'), text);
+      scrubSecrets(
+        [...configured, ...this.tickets.secrets()]
+          .filter((s): s is string => typeof s === 'string' && s.length >= 3)
+          .reduce((t, secret) => t.split(secret).join('[redacted]'), text),
+      );
   }
 
   async tasksFor(schedule: ScheduleConfig): Promise<ScheduleTasks> {
@@ -218,12 +244,17 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     return scrubSecrets(this.redact(text));
   }
 
-  async authenticate(): Promise<void> {
+  async authenticate(): Promise<AuthenticationInfo> {
     try {
       await this.tickets.get();
     } catch (err) {
       throw this.reportError(err);
     }
+    if (this.systemUser) {
+      const session = this.systemUser.lastSession();
+      return session ? { method: 'system-user', systemUser: session } : { method: 'system-user' };
+    }
+    return { method: this.config.ticket ? 'ticket' : 'username' };
   }
 
   private reportError(err: unknown): SuperOfficeError {
@@ -239,7 +270,10 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   private async tasksOf(call: BatchCall, poll: PollState): Promise<TaskAnswer> {
     const ticket = await this.tickets.get();
     const first = await this.callBatch(call, ticket, poll);
-    if (first.ok) return first;
+    if (first.ok) {
+      this.tickets.accepted(ticket);
+      return first;
+    }
     const refusal = first.refusal;
     if (!this.tickets.canAuthenticate) {
       if (looksLikeTicketProblem(refusal)) {
@@ -249,14 +283,19 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       }
       throw refusal;
     }
+    this.systemUser?.assertReloginAllowed(ticket, refusal, this.tickets);
     this.log('warn', 'SuperOffice refused a call; authenticating again and retrying once', {
       operation: call.name,
       kind: refusal.kind,
       error: refusal.message,
     });
     this.tickets.invalidate(ticket);
-    const retry = await this.callBatch(call, await this.tickets.get(), poll);
-    if (retry.ok) return retry;
+    const fresh = await this.tickets.get();
+    const retry = await this.callBatch(call, fresh, poll);
+    if (retry.ok) {
+      this.tickets.accepted(fresh);
+      return retry;
+    }
     throw retry.refusal;
   }
 

@@ -8,13 +8,32 @@ export class TicketCache {
   private current: string | null;
   private pending: Promise<string> | null = null;
   private readonly issued: string[] = [];
+  private lastLogin: number | null = null;
+  /** The current ticket has been accepted by at least one call. */
+  private currentAccepted = false;
 
   constructor(
     staticTicket: string | null,
     private readonly login: (() => Promise<string>) | null,
+    private readonly now: () => number = Date.now,
   ) {
     this.current = staticTicket;
     if (staticTicket) this.remember(staticTicket);
+  }
+
+  /** When the last login finished (ms), or null before the first. */
+  get lastLoginAt(): number | null {
+    return this.lastLogin;
+  }
+
+  /** A call succeeded with `ticket`: it is a working ticket, refused later only because it expired. */
+  accepted(ticket: string): void {
+    if (this.current === ticket) this.currentAccepted = true;
+  }
+
+  /** Whether `ticket` is the current one and no call has succeeded with it yet. */
+  neverAccepted(ticket: string): boolean {
+    return this.current === ticket && !this.currentAccepted;
   }
 
   get canAuthenticate(): boolean {
@@ -33,6 +52,8 @@ export class TicketCache {
     const pending = login().then(
       (ticket) => {
         this.current = ticket;
+        this.currentAccepted = false;
+        this.lastLogin = this.now();
         this.remember(ticket);
         return ticket;
       },

@@ -3,7 +3,9 @@ import type { Config } from '../../config/types.ts';
 import { createLogger } from '../../log.ts';
 import { createProbeRedis } from '../../daemon/redis-connections.ts';
 import { verifySmtp } from '../../notify/test-email.ts';
-import { createSuperOfficeClient } from '../../superoffice/client.ts';
+import { createSuperOfficeClient, type AuthenticationInfo } from '../../superoffice/client.ts';
+import { tenantStatusFor } from '../../superoffice/tenant-status.ts';
+import { scrubSecrets } from '../../redact/secrets.ts';
 import { parseCommandArgs } from '../args.ts';
 import { redactUrl } from '../../redact/config.ts';
 
@@ -14,7 +16,9 @@ interface CheckLine {
 }
 
 function print(line: CheckLine): void {
-  process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.name.padEnd(22)} ${line.detail}\n`);
+  // Details quote SuperOffice and error texts: one line each, and never a secret.
+  const detail = scrubSecrets(line.detail).replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.name.padEnd(22)} ${detail}\n`);
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
@@ -58,25 +62,72 @@ async function checkRedis(config: Config): Promise<CheckLine> {
   }
 }
 
-async function checkSuperOffice(config: Config): Promise<CheckLine[]> {
-  const client = createSuperOfficeClient(config.superoffice);
-  const how = config.superoffice.ticket ? 'static ticket' : `user ${config.superoffice.username}`;
+function describeLogin(config: Config, info: AuthenticationInfo): string {
+  if (info.method === 'ticket') return 'static ticket';
+  if (info.method === 'username') return `user ${config.superoffice.username ?? ''}`;
+  const session = info.systemUser;
+  const systemUser = config.superoffice.systemUser;
+  if (!session || !systemUser) return 'system user';
+  const verified = session.verified
+    ? `JWT signature and exp verified with ${systemUser.jwtCertificate?.file ?? 'superoffice.systemUser.jwtCertificate'}`
+    : 'JWT not verified: set superoffice.systemUser.jwtCertificate to verify it';
+  return `system user of tenant ${session.contextIdentifier} via ${redactUrl(systemUser.loginUrl)}, ticket from JWT claim ${session.claim}; ${verified}`;
+}
+
+/** Tenant state first: a tenant in maintenance explains why the calls after it fail. */
+async function checkTenantState(config: Config): Promise<{ line: CheckLine; maintenance: string | null } | null> {
+  const status = tenantStatusFor(config.superoffice);
+  if (!status) return null;
+  const name = 'tenant state';
   try {
-    const { ms } = await timed(() => client.authenticate());
-    const lines: CheckLine[] = [{ ok: true, name: 'superoffice auth', detail: `${config.superoffice.url} (${how}, ${ms} ms)` }];
-    for (const schedule of config.schedules) {
-      try {
-        const { value, ms: callMs } = await timed(() => client.tasksFor(schedule));
-        const unreadable = value.unreadable.length > 0 ? ` (${value.unreadable.length} left out: a field cannot be read)` : '';
-        lines.push({ ok: true, name: `schedule ${schedule.name}`, detail: `${plural(value.tasks.length, 'task')}${unreadable} for ${watched(schedule)} (${callMs} ms)` });
-      } catch (error) {
-        lines.push({ ok: false, name: `schedule ${schedule.name}`, detail: message(error) });
-      }
-    }
-    return lines;
+    const state = await status.current();
+    if (state.running) return { line: { ok: true, name, detail: `${state.contextIdentifier} is Running (${redactUrl(status.url)})` }, maintenance: null };
+    return {
+      line: {
+        ok: true,
+        name,
+        detail: `${state.contextIdentifier} is in planned maintenance (${state.state}): failed polls are not counted as an outage until it is Running again`,
+      },
+      maintenance: state.state,
+    };
   } catch (error) {
-    return [{ ok: false, name: 'superoffice auth', detail: `${config.superoffice.url} (${how}): ${message(error)}` }];
+    return { line: { ok: false, name, detail: `${redactUrl(status.url)}: ${message(error)} (superoffice.tenantStatusUrl)` }, maintenance: null };
   }
+}
+
+async function checkSuperOffice(config: Config): Promise<CheckLine[]> {
+  const lines: CheckLine[] = [];
+  const tenant = await checkTenantState(config);
+  if (tenant) lines.push(tenant.line);
+  const inMaintenance = tenant?.maintenance ? ` (the tenant is in planned maintenance: ${tenant.maintenance})` : '';
+  const client = createSuperOfficeClient(config.superoffice);
+  const how = config.superoffice.ticket ? 'static ticket' : config.superoffice.systemUser ? 'system user' : `user ${config.superoffice.username}`;
+  let info: AuthenticationInfo;
+  let authMs: number;
+  try {
+    ({ value: info, ms: authMs } = await timed(() => client.authenticate()));
+  } catch (error) {
+    return [...lines, { ok: false, name: 'superoffice auth', detail: `${config.superoffice.url} (${how}): ${message(error)}${inMaintenance}` }];
+  }
+  lines.push({ ok: true, name: 'superoffice auth', detail: `${config.superoffice.url} (${describeLogin(config, info)}, ${authMs} ms)` });
+  const session = info.systemUser;
+  if (session && (session.netserverUrl || session.webapiUrl)) {
+    const claims = [
+      ...(session.netserverUrl ? [`netserver_url ${session.netserverUrl}`] : []),
+      ...(session.webapiUrl ? [`webapi_url ${session.webapiUrl}`] : []),
+    ];
+    lines.push({ ok: true, name: 'superoffice claims', detail: claims.join(', ') });
+  }
+  for (const schedule of config.schedules) {
+    try {
+      const { value, ms: callMs } = await timed(() => client.tasksFor(schedule));
+      const unreadable = value.unreadable.length > 0 ? ` (${value.unreadable.length} left out: a field cannot be read)` : '';
+      lines.push({ ok: true, name: `schedule ${schedule.name}`, detail: `${plural(value.tasks.length, 'task')}${unreadable} for ${watched(schedule)} (${callMs} ms)` });
+    } catch (error) {
+      lines.push({ ok: false, name: `schedule ${schedule.name}`, detail: `${message(error)}${inMaintenance}` });
+    }
+  }
+  return lines;
 }
 
 async function checkSmtp(config: Config): Promise<CheckLine> {

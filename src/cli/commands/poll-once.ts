@@ -8,6 +8,7 @@ import { configuredNotifier } from '../../daemon/configured-notifier.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
+import { tenantStatusFor } from '../../superoffice/tenant-status.ts';
 import { parseCommandArgs, UsageError } from '../args.ts';
 import { formatReport, reportJson } from '../format.ts';
 
@@ -33,9 +34,18 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
   try {
     const store = new SnapshotStore(redis, config.redis.prefix);
     const client = createSuperOfficeClient(config.superoffice, { log: logCallback(log) });
+    const tenantStatus = tenantStatusFor(config.superoffice);
     const reports: PollReport[] = [];
     for (const schedule of schedules) {
-      const deps = { source: client, store, ...(notifier ? { sink: notifier } : {}), rules: config.rules, instruments: noopInstruments, log };
+      const deps = {
+        source: client,
+        store,
+        ...(notifier ? { sink: notifier } : {}),
+        ...(tenantStatus ? { tenantStatus } : {}),
+        rules: config.rules,
+        instruments: noopInstruments,
+        log,
+      };
       // SuperOffice errors are part of the report; what escapes pollSchedule is the snapshot store.
       const report = await pollSchedule(schedule, deps, { dryRun }).catch((error: unknown) => {
         throw new Error(`schedule ${schedule.name}: Redis at ${redactUrl(config.redis.url)} is not usable: ${error instanceof Error ? error.message : String(error)}`);
