@@ -80,7 +80,9 @@ describe('simulator: GetBatchTaskInfosByState and system tasks', () => {
     for (const deadline = Date.now() + 15_000; !/Ctrl-C/.test(out) && Date.now() < deadline; ) await sleep(50);
     child.kill('SIGINT');
     assert.equal(await exited, 0);
-    const snippet = out.slice(out.indexOf('superoffice:'), out.indexOf('Ctrl-C'));
+    // The first snippet (username/password login) runs from its superoffice: line to the next blank line.
+    const start = out.indexOf('superoffice:');
+    const snippet = out.slice(start, out.indexOf('\n\n', start) + 1);
     // The snippet is a whole config, mail section included.
     const config = parseConfig(snippet, { SO_PASSWORD: 'demo' });
     const all = config.schedules.find((s) => s.associates === 'all');
