@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
 import { cronProblem } from './cron.ts';
 import { DurationError, formatDuration, parseDuration } from './duration.ts';
+import { readCaFile } from './pem.ts';
 import { canonicalTimeZone } from './time-zone.ts';
 
 /**
@@ -129,8 +131,64 @@ export const superofficeShape = {
   timeZone: timeZone.prefault('UTC'),
 };
 
+/** redis:// or rediss:// with a numeric db, valid percent-encoding and a port in range; never echoed (password). */
+const redisUrl = z.string().transform((text, ctx) => {
+  const parsed = parseRedisUrl(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return text.trim();
+});
+
+const redisNode = z.string().transform((text, ctx) => {
+  const parsed = parseHostPort(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed.node;
+});
+const redisNodes = z.array(redisNode).min(1, 'must list at least one host:port');
+
+/** A PEM file of CA certificates, read (and checked) at load so a wrong path is a config error, not a runtime one. */
+const caFile = z.string().transform((path, ctx) => {
+  const read = readCaFile(path.trim());
+  if (!read.ok) {
+    ctx.addIssue({ code: 'custom', message: read.problem });
+    return z.NEVER;
+  }
+  return { caFile: path.trim(), ca: read.pem };
+});
+
+export const redisSentinelShape = {
+  name: nonEmpty(),
+  nodes: redisNodes,
+  username: blankAsAbsent(),
+  password: blankAsAbsent(),
+  sentinelPassword: blankAsAbsent(),
+  tls: flag().prefault(false),
+};
+
+export const redisClusterShape = {
+  nodes: redisNodes,
+  username: blankAsAbsent(),
+  password: blankAsAbsent(),
+  tls: flag().prefault(false),
+};
+
+export const redisTlsShape = {
+  ca: caFile,
+};
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 export const redisShape = {
-  url: url(['redis:', 'rediss:'], 'a redis:// or rediss:// URL').prefault('redis://127.0.0.1:6379'),
+  // Default (DEFAULT_REDIS_URL) applied in load.ts, only when neither sentinel nor cluster is given.
+  url: blankAsAbsent().pipe(redisUrl.optional()),
+  sentinel: z.strictObject(redisSentinelShape).optional(),
+  cluster: z.strictObject(redisClusterShape).optional(),
+  tls: z.strictObject(redisTlsShape).optional(),
   prefix: nonEmpty()
     .regex(/^[^\s{}]+$/, 'must not contain spaces or braces (BullMQ adds its own {hash tags})')
     .prefault('batchwatch'),
@@ -200,6 +258,9 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(fileShape),
   superoffice: Object.keys(superofficeShape),
   redis: Object.keys(redisShape),
+  'redis.sentinel': Object.keys(redisSentinelShape),
+  'redis.cluster': Object.keys(redisClusterShape),
+  'redis.tls': Object.keys(redisTlsShape),
   'schedules[]': Object.keys(scheduleShape),
   rules: Object.keys(rulesShape),
   'rules.tasks[]': Object.keys(taskRuleShape),

@@ -21,8 +21,8 @@ export interface Daemon {
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const scheduleNames = config.schedules.map((s) => s.name);
   log.info({ config: redactedConfig(config) }, 'starting with this configuration (secrets masked)');
-  const commandRedis = createCommandRedis(config.redis.url, log);
-  const probeRedis = createProbeRedis(config.redis.url, log);
+  const commandRedis = createCommandRedis(config.redis, log);
+  const probeRedis = createProbeRedis(config.redis, log);
   const store = new SnapshotStore(commandRedis, config.redis.prefix);
   const probeStore = new SnapshotStore(probeRedis, config.redis.prefix);
 
@@ -42,7 +42,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   });
   const pollDeps: PollDeps = { source: client, store, sink: notifier, rules: config.rules, instruments, log: log.child({ component: 'poll' }) };
   const scheduler = new PollScheduler({
-    redisUrl: config.redis.url,
+    redis: config.redis,
     prefix: config.redis.prefix,
     schedules: config.schedules,
     store,

@@ -8,7 +8,7 @@ import { messageDomain, recipientsFor } from './recipients.ts';
 /** The notifier as the config describes it (daemon and poll-once alike). */
 export function notifierFor(config: Config, log: Logger, instruments?: Instruments): Notifier {
   return createNotifier({
-    connection: { url: config.redis.url },
+    connection: config.redis,
     prefix: config.redis.prefix,
     mail: config.mail,
     recipientsFor: (schedule) => recipientsFor(config, schedule),

@@ -1,5 +1,7 @@
 /** /readyz: named checks (Redis, schedules, notifier, ...) combined into one answer that says why it is not ready. */
-import type { Redis } from 'ioredis';
+import { explainRedisError } from '../redis/errors.ts';
+import type { Cluster } from 'ioredis';
+import { isCluster, type RedisClient } from '../redis/connections.ts';
 import { TimeoutError, withTimeout } from './timeout.ts';
 
 export interface ReadinessResult {
@@ -38,23 +40,39 @@ export function combineReadiness(checks: readonly ReadinessCheck[]): () => Promi
 function describeRedisError(error: unknown): string {
   if (error instanceof TimeoutError) return error.message;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  if (!(error instanceof Error)) return 'error';
-  // ioredis messages name no credentials, but never echo anything that looks like a URL's userinfo.
-  return error.message.replace(/\/\/[^@\s/]*@/g, '//***@').slice(0, 200) || error.name;
+  // A certificate problem says which key fixes it; other codes (ECONNREFUSED, ...) are clearer than their messages.
+  if (typeof code === 'string' && !code.startsWith('ERR_TLS') && !/CERT/.test(code)) return code;
+  return explainRedisError(error);
 }
 
 /**
- * Ready when Redis answers PING within `timeoutMs`.
- * Pass a fail-fast connection (enableOfflineQueue: false) so a down Redis answers at once; the timeout guards the rest.
+ * A Cluster is usable only while every slot has a reachable master: PING each master the client knows. A
+ * master that died is listed until its replica has taken over (then the client's slot map moves on).
  */
-export function redisCheck(redis: Redis, timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS): ReadinessCheck {
+async function pingClusterMasters(redis: Cluster): Promise<void> {
+  const masters = redis.nodes('master');
+  if (masters.length === 0) throw new Error('no cluster master known yet');
+  await Promise.all(
+    masters.map((node) =>
+      node.ping().catch((error: unknown) => {
+        throw new Error(`master ${node.options.host ?? '?'}:${node.options.port ?? '?'}: ${describeRedisError(error)}`);
+      }),
+    ),
+  );
+}
+
+/**
+ * Ready when Redis answers PING within `timeoutMs` (on a Cluster: every master does; with Sentinel: the
+ * master the Sentinels name). Pass a fail-fast connection (enableOfflineQueue: false) so a down Redis answers
+ * at once; the timeout guards the rest.
+ */
+export function redisCheck(redis: RedisClient, timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS): ReadinessCheck {
   return async () => {
     try {
-      await withTimeout(redis.ping(), timeoutMs, 'redis PING');
+      await withTimeout<unknown>(isCluster(redis) ? pingClusterMasters(redis) : redis.ping(), timeoutMs, 'redis PING');
       return {};
     } catch (error) {
-      return { reason: `redis unreachable: ${describeRedisError(error)}` };
+      return { reason: `redis unreachable: ${error instanceof Error && /^master /.test(error.message) ? error.message : describeRedisError(error)}` };
     }
   };
 }
@@ -66,7 +84,7 @@ export function schedulesCheck(isRegistered: () => boolean): ReadinessCheck {
 
 /** Redis reachable and schedules registered: the checks every daemon has. */
 export function redisReadiness(
-  redis: Redis,
+  redis: RedisClient,
   isRegistered: () => boolean,
   timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS,
 ): () => Promise<ReadinessResult> {

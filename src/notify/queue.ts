@@ -1,8 +1,8 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { NotificationBatch } from '../core/model.ts';
-import type { MailConfig } from '../config/types.ts';
+import type { MailConfig, RedisTarget } from '../config/types.ts';
+import { createRedisClient, type RedisClient } from '../redis/connections.ts';
 import { noopInstruments, type Instruments } from '../metrics/instruments.ts';
 import { NOTIFY_QUEUE } from '../store/keys.ts';
 import { renderBatch } from './render.ts';
@@ -23,8 +23,8 @@ export interface Notifier {
 }
 
 export interface NotifierDeps {
-  /** ioredis URL; the notifier opens its own connections. */
-  connection: { url: string };
+  /** The Redis target (`{ url }` for one node); the notifier opens its own connections to it. */
+  connection: RedisTarget;
   prefix: string;
   mail: MailConfig;
   recipientsFor: (schedule: string) => string[];
@@ -83,7 +83,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   const instruments = deps.instruments ?? noopInstruments;
   const { mail, prefix } = deps;
-  const connection = { url: deps.connection.url, maxRetriesPerRequest: null };
+  // Shared by the queue and the worker (BullMQ opens the worker's blocking connection as a copy of it).
+  const connection = createRedisClient(deps.connection, 'queue');
   const keepSeconds = Math.ceil((mail.retryFor + DAY_MS) / 1000);
   const closeGraceMs = deps.closeGraceMs ?? 5_000;
   const queue = new Queue<NotificationBatch>(NOTIFY_QUEUE, {
@@ -100,7 +101,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   queue.on('error', (error) => log('warn', 'notification queue connection error', { err: error.message }));
 
   let worker: Worker<NotificationBatch> | null = null;
-  let redis: Redis | null = null;
+  let redis: RedisClient | null = null;
   let transport: MailTransport | null = deps.transport ?? null;
   const ownsTransport = !deps.transport;
   let inFlight: AbortController | null = null;
@@ -195,7 +196,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       if (worker || closing) return;
       const smtp = transport ?? createMailTransport(mail.smtp);
       transport = smtp;
-      redis = new Redis(deps.connection.url, { maxRetriesPerRequest: null });
+      redis = createRedisClient(deps.connection, 'notification-log');
       redis.on('error', (error: Error) => log('warn', 'notification log connection error', { err: error.message }));
       const sentLog = new SentLog(redis, prefix, mail.retryFor + SENT_LOG_EXTRA_TTL_MS);
       smtp.verify().then(
@@ -237,6 +238,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
           }
         }
         await queue.close();
+        connection.disconnect();
         if (ownsTransport) transport?.close();
         if (redis) await redis.quit().catch(() => redis?.disconnect());
       })();

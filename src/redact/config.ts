@@ -27,8 +27,15 @@ export function redactUrl(text: string): string {
 
 /** Every secret value the config holds, decoded as it is used and as written. */
 export function configSecrets(config: Config): string[] {
-  const values: (string | undefined)[] = [config.superoffice.password, config.superoffice.ticket, config.superoffice.applicationToken];
-  for (const text of [config.superoffice.url, config.redis.url, config.mail.smtp]) {
+  const values: (string | undefined)[] = [
+    config.superoffice.password,
+    config.superoffice.ticket,
+    config.superoffice.applicationToken,
+    config.redis.sentinel?.password,
+    config.redis.sentinel?.sentinelPassword,
+    config.redis.cluster?.password,
+  ];
+  for (const text of [config.superoffice.url, config.redis.url ?? '', config.mail.smtp]) {
     try {
       const url = new URL(text);
       if (url.password) values.push(url.password, safeDecode(url.password));
@@ -53,6 +60,22 @@ export function registerConfigSecrets(config: Config, set: SecretSet = secrets):
   for (const value of configSecrets(config)) set.add(value);
 }
 
+/** The Redis section as it may be shown: passwords masked, the CA named by its file, not its certificates. */
+function redactedRedis(redis: Config['redis']): unknown {
+  const mask = <T extends { password?: string; sentinelPassword?: string }>(section: T): T => ({
+    ...section,
+    ...(section.password !== undefined ? { password: MASK } : {}),
+    ...(section.sentinelPassword !== undefined ? { sentinelPassword: MASK } : {}),
+  });
+  return {
+    ...redis,
+    ...(redis.url !== undefined ? { url: redactUrl(redis.url) } : {}),
+    ...(redis.sentinel ? { sentinel: mask(redis.sentinel) } : {}),
+    ...(redis.cluster ? { cluster: mask(redis.cluster) } : {}),
+    ...(redis.tls ? { tls: { ca: redis.tls.caFile } } : {}),
+  };
+}
+
 /** The config as it may be logged or printed by `check`: secrets replaced by "***". */
 export function redactedConfig(config: Config): unknown {
   const superoffice = { ...config.superoffice };
@@ -62,7 +85,7 @@ export function redactedConfig(config: Config): unknown {
   return {
     ...config,
     superoffice: { ...superoffice, url: redactUrl(superoffice.url) },
-    redis: { ...config.redis, url: redactUrl(config.redis.url) },
+    redis: redactedRedis(config.redis),
     schedules: config.schedules.map((schedule) => ({ ...schedule })),
     rules: { ...config.rules, tasks: config.rules.tasks.map((task) => ({ ...task })) },
     mail: { ...config.mail, smtp: redactUrl(config.mail.smtp) },

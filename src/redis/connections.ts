@@ -1,0 +1,162 @@
+/** The one connection factory: every Redis client batchwatch or BullMQ uses is built here, for one node, Sentinel or Cluster. */
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisClusterConfig, RedisSentinelConfig, RedisTarget } from '../config/types.ts';
+import { explainRedisError } from './errors.ts';
+import { parseRedisUrl } from './url.ts';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * What a connection is for, which decides how it waits for Redis:
+ * - commands: the poll path (snapshot store, lock); a command waits briefly for a reconnect, then fails
+ *   (the poll fails, the next tick tries again; nothing hangs);
+ * - probe: readiness and scrapes; fails at once while Redis is away;
+ * - queue: BullMQ queues and workers (BullMQ requires commands to wait for Redis however long it takes);
+ * - notification-log: the notifier's record of sent mail; waits too, a record must not be dropped.
+ */
+export type RedisRole = 'commands' | 'probe' | 'queue' | 'notification-log';
+
+interface RoleProfile {
+  maxRetriesPerRequest: number | null;
+  enableOfflineQueue: boolean;
+  connectTimeout: number;
+}
+
+const ROLES: Record<RedisRole, RoleProfile> = {
+  commands: { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 },
+  probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 },
+  queue: { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000 },
+  'notification-log': { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000 },
+};
+
+/** Reconnect quickly at first, then every 2 s; never give up (Redis outages end). */
+const reconnectDelay = (attempt: number): number => Math.min(attempt * 200, 2000);
+
+/**
+ * Replies that mean "this node is not (or no longer) the master": reconnect, which asks the Sentinels for
+ * the current master, and resend the command there. LOADING: a node still reading its data after a restart.
+ */
+const FAILOVER_REPLY = /^(READONLY|NOREPLICAS|LOADING|MASTERDOWN)\b/;
+export function reconnectOnFailoverReply(error: Error): 2 | false {
+  return FAILOVER_REPLY.test(error.message) ? 2 : false;
+}
+
+/** The part of a logger the factory uses (pino's Logger fits). */
+export interface ConnectionLog {
+  warn(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+  debug(fields: object, msg: string): void;
+}
+
+export class RedisTargetError extends Error {
+  override name = 'RedisTargetError';
+}
+
+function tlsOptions(target: RedisTarget): { ca?: string } {
+  return target.tls ? { ca: target.tls.ca } : {};
+}
+
+function singleNodeOptions(url: string, target: RedisTarget): RedisOptions {
+  const parsed = parseRedisUrl(url);
+  // The config loader validates redis.url already; this guards callers that build a target by hand.
+  if (!parsed.ok) throw new RedisTargetError(`redis.url ${parsed.problem}`);
+  const { parts } = parsed;
+  return {
+    host: parts.host,
+    port: parts.port,
+    db: parts.db,
+    ...(parts.username ? { username: parts.username } : {}),
+    ...(parts.password ? { password: parts.password } : {}),
+    ...(parts.tls ? { tls: tlsOptions(target) } : {}),
+  };
+}
+
+function sentinelOptions(sentinel: RedisSentinelConfig, target: RedisTarget): RedisOptions {
+  const tls = sentinel.tls ? tlsOptions(target) : undefined;
+  return {
+    name: sentinel.name,
+    role: 'master',
+    sentinels: sentinel.nodes.map(({ host, port }) => ({ host, port })),
+    ...(sentinel.username ? { username: sentinel.username } : {}),
+    ...(sentinel.password ? { password: sentinel.password } : {}),
+    ...(sentinel.sentinelPassword ? { sentinelPassword: sentinel.sentinelPassword } : {}),
+    ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+    // Reconnect as soon as any Sentinel announces a new master (+switch-master), instead of writing on to a
+    // demoted master until Sentinel reconfigures it (measured: ~10 s of writes that are then lost).
+    failoverDetector: true,
+    sentinelRetryStrategy: reconnectDelay,
+  };
+}
+
+function clusterOptions(cluster: RedisClusterConfig, target: RedisTarget, profile: RoleProfile, connectionName: string): ClusterOptions {
+  return {
+    enableOfflineQueue: profile.enableOfflineQueue,
+    clusterRetryStrategy: reconnectDelay,
+    // A failover moves slots: retry commands on the new master instead of failing them at once.
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 200,
+    // Connect to nodes by the addresses the cluster announces, without a DNS round (needed for TLS to named hosts).
+    dnsLookup: (address, callback) => callback(null, address),
+    redisOptions: {
+      connectionName,
+      connectTimeout: profile.connectTimeout,
+      maxRetriesPerRequest: profile.maxRetriesPerRequest,
+      ...(cluster.username ? { username: cluster.username } : {}),
+      ...(cluster.password ? { password: cluster.password } : {}),
+      ...(cluster.tls ? { tls: tlsOptions(target) } : {}),
+    },
+  };
+}
+
+/**
+ * Logs a lost connection once (warn) and its recovery once (info), not every reconnect attempt,
+ * so an outage reads as two lines in the log. The error names the config key to change when it can.
+ */
+function reportOutages(redis: RedisClient, role: RedisRole, log: ConnectionLog): void {
+  let down = false;
+  redis.on('error', (error: Error) => {
+    const err = explainRedisError(error);
+    if (!down) log.warn({ role, err }, 'Redis unreachable; retrying in the background');
+    else log.debug({ role, err }, 'Redis still unreachable');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log.info({ role }, 'Redis connection restored');
+    down = false;
+  });
+}
+
+/**
+ * A new client for `role` on `target` (a plain `{ url }` is a target too). With `log`, outages of this
+ * connection are logged; without, its errors are left to whoever uses it (BullMQ reports its own).
+ */
+export function createRedisClient(target: RedisTarget, role: RedisRole, log?: ConnectionLog): RedisClient {
+  const profile = ROLES[role];
+  const connectionName = `batchwatch:${role}`;
+  let client: RedisClient;
+  if (target.cluster) {
+    client = new Cluster(
+      target.cluster.nodes.map(({ host, port }) => ({ host, port })),
+      clusterOptions(target.cluster, target, profile, connectionName),
+    );
+  } else {
+    client = new Redis({
+      ...(target.sentinel ? sentinelOptions(target.sentinel, target) : singleNodeOptions(target.url, target)),
+      connectionName,
+      connectTimeout: profile.connectTimeout,
+      maxRetriesPerRequest: profile.maxRetriesPerRequest,
+      enableOfflineQueue: profile.enableOfflineQueue,
+      retryStrategy: reconnectDelay,
+      reconnectOnError: reconnectOnFailoverReply,
+    });
+  }
+  // An 'error' event without a listener would crash the process.
+  if (log) reportOutages(client, role, log);
+  else client.on('error', () => undefined);
+  return client;
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
