@@ -46,19 +46,38 @@ function describeRedisError(error: unknown): string {
 }
 
 /**
- * A Cluster is usable only while every slot has a reachable master: PING each master the client knows. A
- * master that died is listed until its replica has taken over (then the client's slot map moves on).
+ * A Cluster is usable only while every slot has a master that answers. The client's slot map says which
+ * masters that takes; a master whose connection is gone (it died) or that does not answer PING makes the
+ * Cluster unready, and the slot map is refreshed so that a replica that took over is found by the next check.
  */
-async function pingClusterMasters(redis: Cluster): Promise<void> {
-  const masters = redis.nodes('master');
-  if (masters.length === 0) throw new Error('no cluster master known yet');
+class ClusterUnready extends Error {}
+
+async function checkClusterMasters(redis: Cluster): Promise<void> {
+  const CLUSTER_SLOTS = 16_384;
+  const owners = redis.slots.map((nodes) => nodes?.[0]);
+  const covered = owners.filter((key) => key !== undefined).length;
+  const masters = [...new Set(owners.filter((key): key is string => key !== undefined))];
+  if (covered < CLUSTER_SLOTS) {
+    redis.refreshSlotsCache();
+    throw new ClusterUnready(masters.length === 0 ? 'cluster: no slot map yet' : `cluster: ${CLUSTER_SLOTS - covered} slots have no master`);
+  }
+  const pool = new Map(redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  const unreachable: string[] = [];
   await Promise.all(
-    masters.map((node) =>
-      node.ping().catch((error: unknown) => {
-        throw new Error(`master ${node.options.host ?? '?'}:${node.options.port ?? '?'}: ${describeRedisError(error)}`);
-      }),
-    ),
+    masters.map(async (key) => {
+      const node = pool.get(key);
+      try {
+        if (!node) throw new Error('no connection');
+        await node.ping();
+      } catch (error) {
+        unreachable.push(`${key} (${error instanceof Error && error.message === 'no connection' ? 'no connection' : describeRedisError(error)})`);
+      }
+    }),
   );
+  if (unreachable.length > 0) {
+    redis.refreshSlotsCache();
+    throw new ClusterUnready(`cluster master unreachable: ${unreachable.sort().join(', ')}`);
+  }
 }
 
 /**
@@ -69,10 +88,10 @@ async function pingClusterMasters(redis: Cluster): Promise<void> {
 export function redisCheck(redis: RedisClient, timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS): ReadinessCheck {
   return async () => {
     try {
-      await withTimeout<unknown>(isCluster(redis) ? pingClusterMasters(redis) : redis.ping(), timeoutMs, 'redis PING');
+      await withTimeout<unknown>(isCluster(redis) ? checkClusterMasters(redis) : redis.ping(), timeoutMs, 'redis PING');
       return {};
     } catch (error) {
-      return { reason: `redis unreachable: ${error instanceof Error && /^master /.test(error.message) ? error.message : describeRedisError(error)}` };
+      return { reason: error instanceof ClusterUnready ? `redis ${error.message}` : `redis unreachable: ${describeRedisError(error)}` };
     }
   };
 }

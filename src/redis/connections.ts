@@ -20,13 +20,16 @@ interface RoleProfile {
   maxRetriesPerRequest: number | null;
   enableOfflineQueue: boolean;
   connectTimeout: number;
+  /** Cluster: how often the slot map is re-read without being told (a MOVED reply also refreshes it). */
+  slotsRefreshInterval: number;
 }
 
 const ROLES: Record<RedisRole, RoleProfile> = {
-  commands: { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 },
-  probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 },
-  queue: { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000 },
-  'notification-log': { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000 },
+  commands: { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
+  // Readiness reads the slot map: keep it fresh so a finished failover shows within seconds.
+  probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, slotsRefreshInterval: 2000 },
+  queue: { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
+  'notification-log': { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
 };
 
 /** Reconnect quickly at first, then every 2 s; never give up (Redis outages end). */
@@ -96,6 +99,7 @@ function clusterOptions(cluster: RedisClusterConfig, target: RedisTarget, profil
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 200,
+    slotsRefreshInterval: profile.slotsRefreshInterval,
     // Connect to nodes by the addresses the cluster announces, without a DNS round (needed for TLS to named hosts).
     dnsLookup: (address, callback) => callback(null, address),
     redisOptions: {
