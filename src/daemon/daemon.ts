@@ -3,7 +3,8 @@ import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';
 import { createMetrics } from '../metrics/registry.ts';
-import { redisReadiness } from '../metrics/readiness.ts';
+import { combineReadiness, redisCheck, schedulesCheck, type ReadinessCheck } from '../metrics/readiness.ts';
+import { closeRedisTarget, failoverInProgress } from '../redis/connections.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
@@ -54,7 +55,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     host: config.http.host,
     port: config.http.port,
     registry,
-    readiness: redisReadiness(probeRedis, () => scheduler.registered),
+    readiness: combineReadiness([redisCheck(probeRedis), sentinelFailoverCheck(config), schedulesCheck(() => scheduler.registered)]),
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');
@@ -89,6 +90,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       // quit() waits for Redis and leaves a reconnect loop running while it is down: disconnect instead.
       commandRedis.disconnect();
       probeRedis.disconnect();
+      closeRedisTarget(config.redis);
     },
   };
+}
+
+/** Not ready while a Sentinel failover holds the Redis connections (they resume by themselves). */
+function sentinelFailoverCheck(config: Config): ReadinessCheck {
+  return async () =>
+    failoverInProgress(config.redis) ? { reason: `redis: Sentinel failover of ${config.redis.sentinel?.name ?? 'the master'} in progress` } : {};
 }

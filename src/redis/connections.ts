@@ -2,6 +2,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisClusterConfig, RedisSentinelConfig, RedisTarget } from '../config/types.ts';
 import { explainRedisError } from './errors.ts';
+import { fencedSentinelConnector, SentinelFence } from './sentinel-fence.ts';
 import { parseRedisUrl } from './url.ts';
 
 export type RedisClient = Redis | Cluster;
@@ -74,7 +75,35 @@ function singleNodeOptions(url: string, target: RedisTarget): RedisOptions {
   };
 }
 
-function sentinelOptions(sentinel: RedisSentinelConfig, target: RedisTarget): RedisOptions {
+/** One fence per Sentinel target (per config object), shared by every client of this process. */
+const fences = new WeakMap<RedisSentinelConfig, SentinelFence>();
+
+function fenceFor(sentinel: RedisSentinelConfig, target: RedisTarget, log: ConnectionLog | undefined): SentinelFence {
+  let fence = fences.get(sentinel);
+  if (!fence) {
+    fence = new SentinelFence({ sentinel, ...(sentinel.tls ? { tls: tlsOptions(target) } : {}), ...(log ? { log } : {}) });
+    fences.set(sentinel, fence);
+  }
+  fence.log ??= log;
+  return fence;
+}
+
+/** True while a Sentinel failover holds this process's connections to `target`. */
+export function failoverInProgress(target: RedisTarget): boolean {
+  return target.sentinel ? (fences.get(target.sentinel)?.failoverInProgress ?? false) : false;
+}
+
+/**
+ * Ends what the factory keeps per target besides the clients (the Sentinel event subscriptions). Call it
+ * after closing the clients made for `target`.
+ */
+export function closeRedisTarget(target: RedisTarget): void {
+  if (!target.sentinel) return;
+  fences.get(target.sentinel)?.close();
+  fences.delete(target.sentinel);
+}
+
+function sentinelOptions(sentinel: RedisSentinelConfig, target: RedisTarget, log: ConnectionLog | undefined): RedisOptions {
   const tls = sentinel.tls ? tlsOptions(target) : undefined;
   return {
     name: sentinel.name,
@@ -84,9 +113,9 @@ function sentinelOptions(sentinel: RedisSentinelConfig, target: RedisTarget): Re
     ...(sentinel.password ? { password: sentinel.password } : {}),
     ...(sentinel.sentinelPassword ? { sentinelPassword: sentinel.sentinelPassword } : {}),
     ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
-    // Reconnect as soon as any Sentinel announces a new master (+switch-master), instead of writing on to a
-    // demoted master until Sentinel reconfigures it (measured: ~10 s of writes that are then lost).
-    failoverDetector: true,
+    // Sentinel-aware reconnects: held while a failover runs, moved to the new master when it is announced
+    // (see sentinel-fence.ts). ioredis's own failoverDetector is left off: it can end a client for good.
+    Connector: fencedSentinelConnector(fenceFor(sentinel, target, log)),
     sentinelRetryStrategy: reconnectDelay,
   };
 }
@@ -146,7 +175,7 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
     );
   } else {
     client = new Redis({
-      ...(target.sentinel ? sentinelOptions(target.sentinel, target) : singleNodeOptions(target.url, target)),
+      ...(target.sentinel ? sentinelOptions(target.sentinel, target, log) : singleNodeOptions(target.url, target)),
       connectionName,
       connectTimeout: profile.connectTimeout,
       maxRetriesPerRequest: profile.maxRetriesPerRequest,

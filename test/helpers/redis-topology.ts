@@ -156,6 +156,11 @@ export interface TestSentinelGroup {
   failover(): Promise<{ from: number; to: number }>;
   /** Waits until every Sentinel names a master other than `port` (after the master was stopped). */
   waitForNewMaster(port: number, timeoutMs?: number): Promise<number>;
+  /**
+   * Waits until every running data node other than the master replicates from it, in sync. After a failover
+   * Sentinel turns the old master into a replica only after about 10 s; until then it must not be relied on.
+   */
+  replicasInSync(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -234,6 +239,24 @@ export async function startTestSentinelGroup(options: { name?: string; password?
       return { from, to: await waitForNewMaster(from) };
     },
     waitForNewMaster,
+    async replicasInSync(timeoutMs = 20_000) {
+      await until(
+        async () => {
+          const master = await masterPortBy(sentinels[0]!);
+          for (const server of servers) {
+            if (server.port === master || !(await adminCall(server.port, (redis) => redis.ping()).catch(() => null))) continue;
+            const info = await adminCall(server.port, async (redis) => {
+              if (options.password) await redis.auth(options.password);
+              return redis.info('replication');
+            });
+            if (!/role:slave/.test(info) || !info.includes(`master_port:${master}`) || !/master_link_status:up/.test(info)) return false;
+          }
+          return true;
+        },
+        timeoutMs,
+        'the replicas to follow the current master',
+      );
+    },
     close: () => closeAll([...sentinels, ...servers]),
   };
 }

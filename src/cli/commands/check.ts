@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, resolveConfigPath } from '../../config/load.ts';
 import type { Config } from '../../config/types.ts';
-import { createRedisClient } from '../../redis/connections.ts';
+import { closeRedisTarget, createRedisClient } from '../../redis/connections.ts';
 import { explainRedisError } from '../../redis/errors.ts';
 import { describeTarget, describeTopology } from '../../redis/topology.ts';
 import { verifySmtp } from '../../notify/test-email.ts';
@@ -53,6 +53,7 @@ async function checkRedis(config: Config): Promise<CheckLine> {
     return { ok: false, name, detail: `${describeTarget(config.redis)}: ${error instanceof Error && error.message.startsWith('no ') ? error.message : explainRedisError(error)}` };
   } finally {
     redis.disconnect();
+    closeRedisTarget(config.redis);
   }
 }
 

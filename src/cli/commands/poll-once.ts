@@ -6,6 +6,7 @@ import type { Notifier } from '../../notify/queue.ts';
 import { notifierFor } from '../../daemon/notifier.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { describeTarget } from '../../redis/topology.ts';
+import { closeRedisTarget } from '../../redis/connections.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
 import { parseCommandArgs, UsageError } from '../args.ts';
@@ -57,6 +58,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
   } finally {
     await notifier?.close();
     redis.disconnect();
+    closeRedisTarget(config.redis);
   }
 }
 

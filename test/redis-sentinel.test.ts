@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { scheduleKeys } from '../src/store/keys.ts';
+import { assertEachFailureMailedOnce, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
+import { startTestSentinelGroup, type TestSentinelGroup } from './helpers/redis-topology.ts';
+import { waitUntil } from './helpers/wait.ts';
+
+const PREFIX = 'bws';
+
+describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => {
+  let group: TestSentinelGroup;
+  let run: DaemonRun | undefined;
+  const mailed: number[] = [];
+
+  before(async () => {
+    group = await startTestSentinelGroup();
+  });
+  after(async () => {
+    await run?.close();
+    await group?.close();
+  });
+
+  /** The snapshot versions of both schedules, read from the current master: each commit adds one. */
+  const versions = async (): Promise<number[]> => {
+    const master = new Redis({ port: await group.masterPort(), lazyConnect: true, maxRetriesPerRequest: 0 });
+    master.on('error', () => undefined);
+    try {
+      await master.connect();
+      return await Promise.all(['sales', 'support'].map(async (s) => Number((await master.hget(scheduleKeys(PREFIX, s).snapshot, 'version')) ?? 0)));
+    } finally {
+      master.disconnect();
+    }
+  };
+  const allMailed = (ids: readonly number[]) => {
+    const seen = new Set(run!.smtp.messages.flatMap((m) => String(m.parsed.headers.get('x-batchwatch-events')).replace('failed=', '').split(',')));
+    return ids.every((id) => seen.has(String(id)));
+  };
+  const threeMorePolls = async () => {
+    const before = await versions();
+    await waitUntil(async () => (await versions().catch(() => [0, 0])).every((v, i) => v >= before[i]! + 3), 15_000, 'three more polls of each schedule');
+  };
+
+  it('mails every failure exactly once while SENTINEL FAILOVER moves the master mid-run', async () => {
+    run = await startDaemonRun(`{ sentinel: { name: ${group.name}, nodes: [${group.sentinelNodes.map((n) => `"${n}"`).join(', ')}] }, prefix: ${PREFIX} }`);
+    await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 through Sentinel');
+    const ids = Array.from({ length: 16 }, (_, i) => 8000 + i);
+    let failover: { from: number; to: number } | undefined;
+    await failTasksOneByOne(run.simulator, ids, 300, { 5: async () => (failover = await group.failover()) });
+    assert.ok(failover && failover.from !== failover.to);
+    await waitUntil(() => allMailed(ids), 30_000, 'every failure mailed');
+    await threeMorePolls();
+    assertEachFailureMailedOnce(run.smtp.messages, ids);
+    mailed.push(...ids);
+  });
+
+  it('the master dies: /readyz 503 until the Sentinels promote the replica, then 200 by itself; every failure mailed once', async () => {
+    assert.ok(run, 'the daemon of the previous test');
+    const ids = Array.from({ length: 10 }, (_, i) => 8100 + i);
+    // The old master must have rejoined as a replica: a master that dies with no replica in sync loses data.
+    await group.replicasInSync();
+    const port = await group.masterPort();
+    const reasons: string[] = [];
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const res = await fetch(`${run!.daemon.httpUrl}/readyz`).catch(() => null);
+        if (res?.status === 503) reasons.push(await res.text());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await failTasksOneByOne(run.simulator, ids, 300, {
+      3: async () => {
+        await group.servers.find((server) => server.port === port)!.stop();
+        await group.waitForNewMaster(port);
+      },
+    });
+    await waitUntil(() => allMailed(ids), 30_000, 'every failure mailed after the failover');
+    await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 again');
+    watching = false;
+    await watch;
+    assert.ok(reasons.some((text) => /redis unreachable/.test(text)), `503 while no master was reachable; got ${reasons[0] ?? 'no 503'}`);
+    await threeMorePolls();
+    assertEachFailureMailedOnce(run.smtp.messages, [...mailed, ...ids]);
+  });
+});
