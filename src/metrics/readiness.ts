@@ -1,7 +1,7 @@
 /** /readyz: named checks (Redis, schedules, notifier, ...) combined into one answer that says why it is not ready. */
-import { explainRedisError } from '../redis/errors.ts';
+import { explainRedisError, isCertificateError } from '../redis/errors.ts';
 import type { Cluster } from 'ioredis';
-import { isCluster, type RedisClient } from '../redis/connections.ts';
+import { connectionError, isCluster, type RedisClient } from '../redis/connections.ts';
 import { TimeoutError, withTimeout } from './timeout.ts';
 
 export interface ReadinessResult {
@@ -41,7 +41,7 @@ function describeRedisError(error: unknown): string {
   if (error instanceof TimeoutError) return error.message;
   const code = (error as { code?: unknown } | null)?.code;
   // A certificate problem says which key fixes it; other codes (ECONNREFUSED, ...) are clearer than their messages.
-  if (typeof code === 'string' && !code.startsWith('ERR_TLS') && !/CERT/.test(code)) return code;
+  if (typeof code === 'string' && !isCertificateError(error)) return code;
   return explainRedisError(error);
 }
 
@@ -91,7 +91,9 @@ export function redisCheck(redis: RedisClient, timeoutMs: number = DEFAULT_READI
       await withTimeout<unknown>(isCluster(redis) ? checkClusterMasters(redis) : redis.ping(), timeoutMs, 'redis PING');
       return {};
     } catch (error) {
-      return { reason: error instanceof ClusterUnready ? `redis ${error.message}` : `redis unreachable: ${describeRedisError(error)}` };
+      if (error instanceof ClusterUnready) return { reason: `redis ${error.message}` };
+      // "Stream isn't writeable" says nothing: the error that broke the connection says why.
+      return { reason: `redis unreachable: ${describeRedisError(connectionError(redis) ?? error)}` };
     }
   };
 }

@@ -160,6 +160,14 @@ function reportOutages(redis: RedisClient, role: RedisRole, log: ConnectionLog):
   });
 }
 
+/** The error that broke each client's connection, until it is ready again (for readiness and `check`). */
+const lastErrors = new WeakMap<RedisClient, Error>();
+
+/** Why `client` (made here) is not connected right now, if it said. */
+export function connectionError(client: RedisClient): Error | undefined {
+  return lastErrors.get(client);
+}
+
 /**
  * A new client for `role` on `target` (a plain `{ url }` is a target too). With `log`, outages of this
  * connection are logged; without, its errors are left to whoever uses it (BullMQ reports its own).
@@ -187,6 +195,9 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
   // An 'error' event without a listener would crash the process.
   if (log) reportOutages(client, role, log);
   else client.on('error', () => undefined);
+  const remember = client;
+  client.on('error', (error: Error) => lastErrors.set(remember, error));
+  client.on('ready', () => lastErrors.delete(remember));
   return client;
 }
 

@@ -16,10 +16,10 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** True when the error is a TLS certificate the client does not trust. */
-export function isUntrustedCertificate(error: unknown): boolean {
+/** True when the error is about the server's TLS certificate (untrusted, expired, wrong host). */
+export function isCertificateError(error: unknown): boolean {
   const code = codeOf(error);
-  return code !== undefined && UNTRUSTED_CERTIFICATE.has(code);
+  return code !== undefined && (UNTRUSTED_CERTIFICATE.has(code) || BAD_CERTIFICATE.has(code));
 }
 
 /**
