@@ -29,16 +29,20 @@ function decode(text: string): string | null {
  */
 export function parseRedisUrl(text: string): RedisUrlResult {
   const fail = (problem: string): RedisUrlResult => ({ ok: false, problem });
+  const PORT_PROBLEM = 'the port must be a number from 1 to 65535';
+  // The URL parser rejects a port above 65535 as a whole; say which part is wrong.
+  const explicitPort = /^rediss?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/i.exec(text.trim());
+  if (explicitPort && Number(explicitPort[1]) > 65_535) return fail(PORT_PROBLEM);
   let url: URL;
   try {
     url = new URL(text.trim());
   } catch {
-    return fail('must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (is the port a number from 1 to 65535?)');
+    return fail('must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return fail('must start with redis:// or rediss:// (TLS)');
   if (url.hostname === '') return fail('must name a host, e.g. redis://127.0.0.1:6379');
   const port = url.port === '' ? DEFAULT_REDIS_PORT : Number(url.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) return fail('the port must be a number from 1 to 65535');
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) return fail(PORT_PROBLEM);
   const username = decode(url.username);
   const password = decode(url.password);
   if (username === null || password === null) {
