@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
 import { scheduleKeys, NOTIFY_QUEUE, POLL_QUEUE } from '../src/store/keys.ts';
 import { sentLogKey } from '../src/notify/sent-log.ts';
-import { assertEachFailureMailedOnce, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
+import { assertEachFailureMailedOnce, checkRun, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
 import { startTestCluster, type TestCluster } from './helpers/redis-topology.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -43,6 +43,8 @@ describe('on a Redis Cluster (3 masters with a replica each)', () => {
     run = await startDaemonRun(`{ cluster: { nodes: [${cluster.seeds.map((s) => `"${s}"`).join(', ')}] }, prefix: ${PREFIX} }`);
     const { simulator, smtp } = run;
     await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 on the cluster');
+    const check = await checkRun(run);
+    assert.match(check.stdout, /^ok\s+redis\s+cluster of 3 masters \(127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+\) and 3 replicas, cluster_state ok, 16384\/16384 slots served, reachable/m, check.stdout);
     const ids = Array.from({ length: 16 }, (_, i) => 7000 + i);
     const failovers: { from: number; to: number }[] = [];
     await failTasksOneByOne(simulator, ids, 300, {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { scheduleKeys } from '../src/store/keys.ts';
-import { assertEachFailureMailedOnce, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
+import { masterNameOf } from '../src/redis/sentinel-fence.ts';
+import { assertEachFailureMailedOnce, checkRun, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
 import { startTestSentinelGroup, type TestSentinelGroup } from './helpers/redis-topology.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -46,6 +47,8 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
     await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 through Sentinel');
     const ids = Array.from({ length: 16 }, (_, i) => 8000 + i);
     let failover: { from: number; to: number } | undefined;
+    const check = await checkRun(run);
+    assert.match(check.stdout, new RegExp(`^ok\\s+redis\\s+sentinel mymaster → master 127\\.0\\.0\\.1:${await group.masterPort()}, 1 replica, 3 sentinels, reachable`, 'm'), check.stdout);
     await failTasksOneByOne(run.simulator, ids, 300, { 5: async () => (failover = await group.failover()) });
     assert.ok(failover && failover.from !== failover.to);
     await waitUntil(() => allMailed(ids), 30_000, 'every failure mailed');
@@ -80,7 +83,18 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
     watching = false;
     await watch;
     assert.ok(reasons.some((text) => /redis unreachable/.test(text)), `503 while no master was reachable; got ${reasons[0] ?? 'no 503'}`);
+    assert.ok(reasons.some((text) => /redis: Sentinel failover of mymaster in progress/.test(text)), 'readiness said a failover was running');
+    assert.ok(run.logs.matching(/Redis Sentinel failover started/).length >= 2 && run.logs.matching(/Redis Sentinel failover finished/).length >= 2, 'both failovers in the log');
     await threeMorePolls();
     assertEachFailureMailedOnce(run.smtp.messages, [...mailed, ...ids]);
+  });
+});
+
+describe('Sentinel events', () => {
+  it('are matched to their master by name', () => {
+    assert.equal(masterNameOf('+try-failover', 'master mymaster 127.0.0.1 6379'), 'mymaster');
+    assert.equal(masterNameOf('+selected-slave', 'slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379'), 'mymaster');
+    assert.equal(masterNameOf('+switch-master', 'mymaster 127.0.0.1 6379 127.0.0.1 6380'), 'mymaster');
+    assert.equal(masterNameOf('+vote-for-leader', '6c0083e8 1'), undefined);
   });
 });

@@ -61,7 +61,7 @@ export async function describeTopology(client: RedisClient, target: RedisTarget)
     const info = String(await client.call('CLUSTER', 'INFO'));
     const state = /cluster_state:(\w+)/.exec(info)?.[1] ?? '?';
     const slots = /cluster_slots_ok:(\d+)/.exec(info)?.[1] ?? '?';
-    return `cluster of ${plural(masters.length, 'master')} (${masters.sort().join(', ')}) and ${plural(replicas, 'replica')}, state ${state}, ${slots}/16384 slots ok`;
+    return `cluster of ${plural(masters.length, 'master')} (${masters.sort().join(', ')}) and ${plural(replicas, 'replica')}, cluster_state ${state}, ${slots}/16384 slots served`;
   }
   return describeTarget(target);
 }

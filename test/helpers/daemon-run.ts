@@ -1,10 +1,14 @@
 // The whole poll -> mail path in-process (daemon + simulator + SMTP test server) against a given Redis section, for failover tests.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
 import { createLogger } from '../../src/log.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/server.ts';
+import { runCli } from './cli.ts';
 import { startSmtpServer, type ReceivedMessage, type TestSmtpServer } from './smtp.ts';
 
 /** The daemon's JSON log lines, kept for assertions. */
@@ -19,6 +23,8 @@ export class LogLines {
 }
 
 export interface DaemonRun {
+  /** The config file's text (for running the CLI against the same setup). */
+  readonly yaml: string;
   readonly config: Config;
   readonly daemon: Daemon;
   readonly simulator: Simulator;
@@ -38,19 +44,18 @@ export async function startDaemonRun(redis: string): Promise<DaemonRun> {
   const smtp = await startSmtpServer();
   const logs = new LogLines();
   try {
-    const config = parseConfig(
-      `superoffice: { url: "${simulator.url}", username: demo, password: demo, timeout: 3s }
+    const yaml = `superoffice: { url: "${simulator.url}", username: demo, password: demo, timeout: 3s }
 redis: ${redis}
 schedules:
   - { name: sales, associates: [101], every: 1s }
   - { name: support, associates: [102], every: 1s }
 mail: { smtp: "smtp://127.0.0.1:${smtp.port}", from: bw@example.com, to: [ops@example.com], retryDelay: 200ms }
 http: { host: 127.0.0.1, port: 0 }
-`,
-      {},
-    );
+`;
+    const config = parseConfig(yaml, {});
     const daemon = await startDaemon(config, createLogger('debug', logs));
     return {
+      yaml,
       config,
       daemon,
       simulator,
@@ -105,5 +110,17 @@ export async function failTasksOneByOne(
     await at[index]?.();
     simulator.upsertTask({ id, associateId: index % 2 === 0 ? 101 : 102, name: `Export${id}`, state: 'Failed', lastStarted: Date.now(), startCount: 1 });
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** `batchwatch check` against the run's setup (same Redis, simulator and SMTP server). */
+export async function checkRun(run: DaemonRun): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'batchwatch-check-'));
+  try {
+    const file = join(dir, 'batchwatch.yaml');
+    writeFileSync(file, run.yaml);
+    return await runCli(['check', '--config', file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

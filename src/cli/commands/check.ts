@@ -48,7 +48,8 @@ async function checkRedis(config: Config): Promise<CheckLine> {
     const policy = (await redis.config('GET', 'maxmemory-policy').catch(() => [])) as string[];
     const eviction = policy[1] && policy[1] !== 'noeviction' ? ` — warning: maxmemory-policy is ${policy[1]}, use noeviction` : '';
     const topology = await describeTopology(redis, config.redis);
-    return { ok: true, name, detail: `${topology} reachable (PING ${ms} ms, Redis ${version})${eviction}` };
+    const joiner = config.redis.url !== undefined ? ' ' : ', ';
+    return { ok: true, name, detail: `${topology}${joiner}reachable (PING ${ms} ms, Redis ${version})${eviction}` };
   } catch (error) {
     return { ok: false, name, detail: `${describeTarget(config.redis)}: ${error instanceof Error && error.message.startsWith('no ') ? error.message : explainRedisError(error)}` };
   } finally {
