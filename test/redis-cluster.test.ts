@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
+import { emptySnapshot } from '../src/core/model.ts';
 import { scheduleKeys, NOTIFY_QUEUE, POLL_QUEUE } from '../src/store/keys.ts';
+import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { sentLogKey } from '../src/notify/sent-log.ts';
 import { assertEachFailureMailedOnce, checkRun, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
 import { startTestCluster, type TestCluster } from './helpers/redis-topology.ts';
@@ -40,9 +42,17 @@ describe('on a Redis Cluster (3 masters with a replica each)', () => {
   });
 
   it('mails every failure exactly once while the masters of the notify queue and of a schedule fail over', async () => {
+    // Left by schedules no longer configured, spread over the masters: removed at start.
+    const retired = ['retired-a', 'retired-b', 'retired-c', 'retired-d', 'retired-e', 'retired-f'];
+    const slots = new Set(await Promise.all(retired.map((name) => cluster.masterPortFor(scheduleKeys(PREFIX, name).snapshot))));
+    assert.ok(slots.size > 1, 'the retired schedules live on more than one master');
+    for (const name of retired) await new SnapshotStore(client, PREFIX).commit(emptySnapshot(name), 0, null);
+
     run = await startDaemonRun(`{ cluster: { nodes: [${cluster.seeds.map((s) => `"${s}"`).join(', ')}] }, prefix: ${PREFIX} }`);
     const { simulator, smtp } = run;
     await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 on the cluster');
+    await waitUntil(() => run!.logs.matching(/removed the Redis state/).length > 0, 10_000, 'removed schedules cleaned up');
+    for (const name of retired) assert.equal(await client.exists(scheduleKeys(PREFIX, name).snapshot), 0, `${name} removed`);
     const check = await checkRun(run);
     assert.match(check.stdout, /^ok\s+redis\s+cluster of 3 masters \(127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+\) and 3 replicas, cluster_state ok, 16384\/16384 slots served, reachable/m, check.stdout);
     const ids = Array.from({ length: 16 }, (_, i) => 7000 + i);

@@ -8,6 +8,7 @@ import { closeRedisTarget, failoverInProgress } from '../redis/connections.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
+import { forgetRemovedSchedules } from '../store/removed-schedules.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
 import { createCommandRedis, createProbeRedis } from './redis-connections.ts';
@@ -69,6 +70,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         scheduler.start();
         await notifier.start();
         log.info({ schedules: scheduleNames }, 'schedules registered; polling');
+        // Schedules dropped from the config no longer get polls (register() removed their schedulers): their keys can go.
+        await forgetRemovedSchedules({ redis: commandRedis, prefix: config.redis.prefix, configured: scheduleNames, store, sink: notifier, log }).catch(
+          (error: unknown) => log.warn({ err: (error as Error).message }, 'could not clean up the Redis state of schedules no longer in the config; trying again at the next start'),
+        );
         return;
       } catch (error) {
         log.error({ err: (error as Error).message, attempt }, 'could not register schedules (is Redis reachable?); retrying');
