@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { scheduleKeys } from '../src/store/keys.ts';
-import { masterNameOf } from '../src/redis/sentinel-fence.ts';
+import { fencedSentinelConnector, masterNameOf, SentinelFence } from '../src/redis/sentinel-fence.ts';
 import { assertEachFailureMailedOnce, checkRun, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
 import { startTestSentinelGroup, type TestSentinelGroup } from './helpers/redis-topology.ts';
 import { waitUntil } from './helpers/wait.ts';
@@ -87,6 +87,34 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
     assert.ok(run.logs.matching(/Redis Sentinel failover started/).length >= 2 && run.logs.matching(/Redis Sentinel failover finished/).length >= 2, 'both failovers in the log');
     await threeMorePolls();
     assertEachFailureMailedOnce(run.smtp.messages, [...mailed, ...ids]);
+  });
+
+  it('while a failover holds connections, a client being closed ends at once; the others connect when it is over', async () => {
+    const sentinel = { name: group.name, nodes: group.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), tls: false };
+    const fence = new SentinelFence({ sentinel, maxHoldMs: 30_000 });
+    const client = () => {
+      const redis = new Redis({ sentinels: sentinel.nodes, name: sentinel.name, Connector: fencedSentinelConnector(fence), retryStrategy: () => 50 });
+      redis.on('error', () => undefined);
+      return redis;
+    };
+    try {
+      fence.onEvent('+try-failover', `master ${group.name} 127.0.0.1 1`);
+      fence.onEvent('+try-failover', 'master some-other-master 127.0.0.1 1');
+      assert.equal(fence.failoverInProgress, true);
+      const closing = client();
+      const waiting = client();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(waiting.status, 'connecting', 'held while the failover runs');
+      closing.disconnect();
+      await waitUntil(() => closing.status === 'end', 1000, 'the closed client to end without waiting for the failover');
+      fence.onEvent('+switch-master', `${group.name} 127.0.0.1 1 127.0.0.1 ${await group.masterPort()}`);
+      assert.equal(fence.failoverInProgress, false);
+      await waitUntil(() => waiting.status === 'ready', 5000, 'the held client to connect once the new master is announced');
+      assert.equal(await waiting.ping(), 'PONG');
+      waiting.disconnect();
+    } finally {
+      fence.close();
+    }
   });
 });
 

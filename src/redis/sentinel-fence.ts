@@ -119,7 +119,8 @@ export class SentinelFence {
     }
   }
 
-  private onEvent(channel: string, message: string): void {
+  /** One Sentinel event (the subscribers feed them; tests may too). */
+  onEvent(channel: string, message: string): void {
     if (this.closed || masterNameOf(channel, message) !== this.name) return;
     if (FAILOVER_STEPS.has(channel)) this.hold(channel);
     else if (FAILOVER_ENDS.has(channel) || FAILOVER_ABORT.test(channel)) this.end(channel, message);
@@ -178,6 +179,8 @@ export function fencedSentinelConnector(fence: SentinelFence): new (options: unk
   return class FencedSentinelConnector extends SentinelConnector implements FencedConnector {
     private refreshing = false;
     private ownerClosed = false;
+    /** Ends the wait for the fence early: the client is being closed. */
+    private stopWaiting: (() => void) | null = null;
 
     /** ioredis passes the client's options, which carry the Sentinel settings. */
     constructor(options: unknown) {
@@ -192,13 +195,18 @@ export function fencedSentinelConnector(fence: SentinelFence): new (options: unk
 
     override disconnect(): void {
       this.ownerClosed = true;
+      this.stopWaiting?.();
       super.disconnect();
     }
 
     override async connect(...args: Parameters<SentinelConnector['connect']>): ReturnType<SentinelConnector['connect']> {
       this.ownerClosed = false;
       for (;;) {
-        await fence.opened();
+        await new Promise<void>((resolve) => {
+          this.stopWaiting = resolve;
+          fence.opened().then(resolve, resolve);
+        });
+        this.stopWaiting = null;
         if (this.ownerClosed) throw new Error(CONNECTION_CLOSED);
         this.refreshing = false;
         try {
