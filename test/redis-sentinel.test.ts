@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { scheduleKeys } from '../src/store/keys.ts';
+import { closeRedisTarget, createRedisClient, type ConnectionLog } from '../src/redis/connections.ts';
 import { fencedSentinelConnector, masterNameOf, SentinelFence } from '../src/redis/sentinel-fence.ts';
 import { assertEachFailureMailedOnce, checkRun, failTasksOneByOne, startDaemonRun, type DaemonRun } from './helpers/daemon-run.ts';
 import { startTestSentinelGroup, type TestSentinelGroup } from './helpers/redis-topology.ts';
@@ -114,6 +115,40 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
       waiting.disconnect();
     } finally {
       fence.close();
+    }
+  });
+});
+
+describe('with Redis Sentinel and a password on the data nodes', () => {
+  let group: TestSentinelGroup;
+  before(async () => {
+    group = await startTestSentinelGroup({ password: 'data-node-secret' });
+  });
+  after(async () => {
+    await group?.close();
+  });
+
+  it('connects with redis.sentinel.password; a wrong one is reported naming the key', async () => {
+    const nodes = group.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port }));
+    const good = { sentinel: { name: group.name, nodes, password: 'data-node-secret', tls: false } };
+    const client = createRedisClient(good, 'commands');
+    try {
+      assert.equal(await client.ping(), 'PONG');
+    } finally {
+      client.disconnect();
+      closeRedisTarget(good);
+    }
+    const bad = { sentinel: { name: group.name, nodes, password: 'wrong-password', tls: false } };
+    const warnings: string[] = [];
+    const log: ConnectionLog = { warn: (fields, msg) => warnings.push(`${msg} ${JSON.stringify(fields)}`), info: () => undefined, debug: () => undefined };
+    const probe = createRedisClient(bad, 'probe', log);
+    try {
+      await waitUntil(() => warnings.length > 0, 5000, 'the refusal');
+      assert.match(warnings[0]!, /WRONGPASS.*check the Redis password \(redis\.url, redis\.sentinel\.password or redis\.cluster\.password\)/);
+      assert.doesNotMatch(warnings.join('\n'), /wrong-password/);
+    } finally {
+      probe.disconnect();
+      closeRedisTarget(bad);
     }
   });
 });

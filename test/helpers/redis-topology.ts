@@ -23,8 +23,16 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 }
 
 /** One short-lived connection for an admin command, closed afterwards. */
-export async function adminCall<T>(port: number, call: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+export async function adminCall<T>(port: number, call: (redis: Redis) => Promise<T>, password?: string): Promise<T> {
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    ...(password ? { password } : {}),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -177,10 +185,7 @@ export async function startTestSentinelGroup(options: { name?: string; password?
   try {
     servers.push(await startPrivateRedis({ args: [...auth, '--replicaof', '127.0.0.1', String(master.port)] }));
     await until(
-      async () => /master_link_status:up/.test(await adminCall(servers[1]!.port, async (redis) => {
-        if (options.password) await redis.auth(options.password);
-        return redis.info('replication');
-      })),
+      async () => /master_link_status:up/.test(await adminCall(servers[1]!.port, (redis) => redis.info('replication'), options.password)),
       10_000,
       'the replica to sync',
     );
@@ -244,11 +249,8 @@ export async function startTestSentinelGroup(options: { name?: string; password?
         async () => {
           const master = await masterPortBy(sentinels[0]!);
           for (const server of servers) {
-            if (server.port === master || !(await adminCall(server.port, (redis) => redis.ping()).catch(() => null))) continue;
-            const info = await adminCall(server.port, async (redis) => {
-              if (options.password) await redis.auth(options.password);
-              return redis.info('replication');
-            });
+            if (server.port === master || !(await adminCall(server.port, (redis) => redis.ping(), options.password).catch(() => null))) continue;
+            const info = await adminCall(server.port, (redis) => redis.info('replication'), options.password);
             if (!/role:slave/.test(info) || !info.includes(`master_port:${master}`) || !/master_link_status:up/.test(info)) return false;
           }
           return true;
