@@ -71,6 +71,13 @@ describe('on a Redis Cluster (3 masters with a replica each)', () => {
     }, 15_000, 'three more polls of each schedule');
     assertEachFailureMailedOnce(smtp.messages, ids);
     assert.equal(await run.readyStatus(), 200);
+    // Metrics read every schedule's snapshot, each in its own slot.
+    const metrics = await (await fetch(`${run.daemon.httpUrl}/metrics`)).text();
+    assert.match(metrics, /batchwatch_superoffice_up\{schedule="sales"\} 1/);
+    assert.match(metrics, /batchwatch_superoffice_up\{schedule="support"\} 1/);
+    assert.match(metrics, /superoffice_batch_task_state\{[^}]*task_id="7000"[^}]*state="Failed"[^}]*\} 1/);
+    assert.match(metrics, /superoffice_batch_task_state\{[^}]*task_id="7001"[^}]*state="Failed"[^}]*\} 1/);
+    assert.match(metrics, /batchwatch_scrape_errors_total\{part="snapshots"\} 0/);
   });
 
   it('a master dies: /readyz 503 naming it, 200 by itself once its replica took over; every failure mailed once', async () => {

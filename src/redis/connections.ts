@@ -23,13 +23,19 @@ interface RoleProfile {
   connectTimeout: number;
   /** Cluster: how often the slot map is re-read without being told (a MOVED reply also refreshes it). */
   slotsRefreshInterval: number;
+  /**
+   * A blocking command (BullMQ's BZPOPMIN) that got no answer within its own timeout (plus 100 ms), or within
+   * this long when it has none, resolves as a timeout instead of waiting forever on a connection a failover left
+   * behind; the worker then simply asks again, on the current master.
+   */
+  blockingTimeout?: number;
 }
 
 const ROLES: Record<RedisRole, RoleProfile> = {
   commands: { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
   // Readiness reads the slot map: keep it fresh so a finished failover shows within seconds.
   probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, slotsRefreshInterval: 2000 },
-  queue: { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
+  queue: { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000, blockingTimeout: 15_000 },
   'notification-log': { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
 };
 
@@ -135,6 +141,7 @@ function clusterOptions(cluster: RedisClusterConfig, target: RedisTarget, profil
       connectionName,
       connectTimeout: profile.connectTimeout,
       maxRetriesPerRequest: profile.maxRetriesPerRequest,
+      ...(profile.blockingTimeout ? { blockingTimeout: profile.blockingTimeout } : {}),
       ...(cluster.username ? { username: cluster.username } : {}),
       ...(cluster.password ? { password: cluster.password } : {}),
       ...(cluster.tls ? { tls: tlsOptions(target) } : {}),
@@ -188,6 +195,7 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
       connectTimeout: profile.connectTimeout,
       maxRetriesPerRequest: profile.maxRetriesPerRequest,
       enableOfflineQueue: profile.enableOfflineQueue,
+      ...(profile.blockingTimeout ? { blockingTimeout: profile.blockingTimeout } : {}),
       retryStrategy: reconnectDelay,
       reconnectOnError: reconnectOnFailoverReply,
     });
