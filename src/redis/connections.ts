@@ -43,12 +43,12 @@ const ROLES: Record<RedisRole, RoleProfile> = {
 const reconnectDelay = (attempt: number): number => Math.min(attempt * 200, 2000);
 
 /**
- * Replies that mean "this node is not (or no longer) the master": reconnect, which asks the Sentinels for
- * the current master, and resend the command there. LOADING: a node still reading its data after a restart.
+ * With Sentinel, READONLY means this connection still talks to a master that was demoted: reconnect (which
+ * asks the Sentinels for the current master) and resend the command there. On a single node a reconnect would
+ * reach the same server, so the error is left to the caller.
  */
-const FAILOVER_REPLY = /^(READONLY|NOREPLICAS|LOADING|MASTERDOWN)\b/;
 export function reconnectOnFailoverReply(error: Error): 2 | false {
-  return FAILOVER_REPLY.test(error.message) ? 2 : false;
+  return error.message.startsWith('READONLY') ? 2 : false;
 }
 
 /** The part of a logger the factory uses (pino's Logger fits). */
@@ -123,6 +123,7 @@ function sentinelOptions(sentinel: RedisSentinelConfig, target: RedisTarget, log
     // (see sentinel-fence.ts). ioredis's own failoverDetector is left off: it can end a client for good.
     Connector: fencedSentinelConnector(fenceFor(sentinel, target, log)),
     sentinelRetryStrategy: reconnectDelay,
+    reconnectOnError: reconnectOnFailoverReply,
   };
 }
 
@@ -197,7 +198,6 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
       enableOfflineQueue: profile.enableOfflineQueue,
       ...(profile.blockingTimeout ? { blockingTimeout: profile.blockingTimeout } : {}),
       retryStrategy: reconnectDelay,
-      reconnectOnError: reconnectOnFailoverReply,
     });
   }
   // An 'error' event without a listener would crash the process.
