@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { normalizeMatchers } from '../core/matchers.ts';
 import { registerConfigSecrets } from '../redact/config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { closestKey, formatPath, issue, type ConfigIssue, type PathIssue } from './issues.ts';
@@ -233,8 +234,19 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     schedules,
     rules,
     mail: toMailConfig(file.mail),
-    http: { host: file.http.host, port: file.http.port },
+    http: { host: file.http.host, port: file.http.port, ...(file.http.adminToken !== undefined ? { adminToken: file.http.adminToken } : {}) },
     log: { level: logLevel ?? file.log.level },
+    ...(file.maintenance.length > 0
+      ? {
+          maintenance: file.maintenance.map((window) => ({
+            name: window.name,
+            cron: window.cron.trim(),
+            tz: window.tz,
+            duration: window.duration,
+            match: normalizeMatchers(window.match),
+          })),
+        }
+      : {}),
   };
 }
 

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { MATCHER_KEYS } from '../core/matchers.ts';
+import { ALERT_KINDS } from '../core/model.ts';
+import { compileTaskGlob } from '../core/task-rules.ts';
 import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
 import { cronProblem } from './cron.ts';
 import { DurationError, formatDuration, parseDuration } from './duration.ts';
@@ -328,9 +331,46 @@ export const mailShape = {
   retryFor: duration().prefault('24h'),
 };
 
+/** Shorter bearer tokens can be guessed; batchwatch never generates one, the operator does (e.g. openssl rand -hex 32). */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 export const httpShape = {
   host: nonEmpty().prefault('0.0.0.0'),
   port: integer(0, 65_535).prefault(9464),
+  adminToken: blankAsAbsent().pipe(
+    z
+      .string()
+      .refine((token) => token.trim().length >= MIN_ADMIN_TOKEN_LENGTH, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. from: openssl rand -hex 32)`)
+      .refine((token) => !/\s/.test(token.trim()), 'must not contain spaces (it is sent as "Authorization: Bearer TOKEN")')
+      .transform((token) => token.trim())
+      .optional(),
+  ),
+};
+
+/** A glob on task names, checked the way it will be matched (src/core/task-rules.ts). */
+const taskGlob = nonEmpty().superRefine((glob, ctx) => {
+  try {
+    compileTaskGlob(glob);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not a usable glob: ${error instanceof Error ? error.message : String(error)}` });
+  }
+});
+
+/** The same matchers as silences (src/core/matchers.ts); all optional, ANDed; none = every alert. */
+export const matchShape = {
+  task: taskGlob.optional(),
+  taskId: integer(1).optional(),
+  associate: integer(0).optional(),
+  schedule: nonEmpty().optional(),
+  kind: z.enum(ALERT_KINDS).optional(),
+} satisfies Record<(typeof MATCHER_KEYS)[number], unknown>;
+
+export const maintenanceShape = {
+  name: nonEmpty(),
+  cron: cron,
+  tz: timeZone.prefault('UTC'),
+  duration: duration(1000),
+  match: z.strictObject(matchShape).prefault({}),
 };
 
 export const logShape = {
@@ -345,6 +385,7 @@ export const fileShape = {
   mail: z.strictObject(mailShape).prefault({}),
   http: z.strictObject(httpShape).prefault({}),
   log: z.strictObject(logShape).prefault({}),
+  maintenance: z.array(z.strictObject(maintenanceShape)).prefault([]),
 };
 
 export const fileSchema = z.strictObject(fileShape);
@@ -368,6 +409,8 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'mail.tls': Object.keys(mailTlsShape),
   http: Object.keys(httpShape),
   log: Object.keys(logShape),
+  'maintenance[]': Object.keys(maintenanceShape),
+  'maintenance[].match': Object.keys(matchShape),
 };
 
 /** Messages for zod's generic issues, in operator words; schema-specific messages take precedence. */

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { EventKind, PollErrorKind, Snapshot } from '../core/model.ts';
+import { EVENT_KINDS, type PollErrorKind, type Snapshot } from '../core/model.ts';
 import { MAIL_PROBLEM_CAUSES } from '../notify/mail-problem.ts';
 import { ComputedGauge, type Sample } from './computed-gauge.ts';
 import type { Instruments, NotificationOutcome, PollResult } from './instruments.ts';
@@ -30,7 +30,6 @@ export type ScrapePart = 'snapshots' | 'queue';
 
 const POLL_RESULTS: readonly PollResult[] = ['success', 'failure', 'conflict'];
 const POLL_ERROR_KINDS: readonly PollErrorKind[] = ['transport', 'soap-fault', 'superoffice', 'auth', 'malformed', 'internal'];
-const EVENT_KINDS: readonly EventKind[] = ['failed', 'stalled', 'stuck', 'superoffice-down', 'resolved'];
 const NOTIFICATION_OUTCOMES: readonly NotificationOutcome[] = ['sent', 'retried', 'given_up', 'rejected'];
 const SCRAPE_PARTS: readonly ScrapePart[] = ['snapshots', 'queue'];
 
@@ -126,6 +125,14 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
   const notifications = register(
     new Counter({ name: 'batchwatch_notifications_total', help: 'Notification deliveries by outcome.', labelNames: ['outcome'], registers: [] }),
   );
+  const silenced = register(
+    new Counter({
+      name: 'batchwatch_notifications_silenced_total',
+      help: 'Events not mailed because a silence or maintenance window matched, by schedule and event kind.',
+      labelNames: ['schedule', 'kind'],
+      registers: [],
+    }),
+  );
   const unreadableTasks = register(
     new Counter({
       name: 'batchwatch_tasks_unreadable_total',
@@ -157,6 +164,7 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
     pollDuration.zero({ schedule });
     for (const result of POLL_RESULTS) polls.inc({ schedule, result }, 0);
     for (const kind of EVENT_KINDS) events.inc({ schedule, kind }, 0);
+    for (const kind of EVENT_KINDS) silenced.inc({ schedule, kind }, 0);
     unreadableTasks.inc({ schedule }, 0);
   }
   for (const kind of POLL_ERROR_KINDS) callErrors.inc({ kind }, 0);
@@ -187,6 +195,9 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
     },
     tasksUnreadable(schedule, count) {
       if (count > 0) unreadableTasks.inc({ schedule }, count);
+    },
+    notificationSilenced(schedule, kind) {
+      silenced.inc({ schedule, kind });
     },
   };
   return { registry, instruments };
