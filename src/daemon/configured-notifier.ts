@@ -5,7 +5,11 @@ import { logCallback, type Logger } from '../log.ts';
 import type { Instruments } from '../metrics/instruments.ts';
 import { addressDomain } from '../notify/format.ts';
 import { createNotifier, type Notifier } from '../notify/notifier.ts';
+import { muteStage } from '../notify/stages/mute.ts';
 import { recipientsFromConfig } from '../notify/stages/route.ts';
+import { AckStore } from '../silence/ack-store.ts';
+import { MutedStore } from '../silence/muted-store.ts';
+import { SilenceStore } from '../silence/silence-store.ts';
 import { createNotifierRedis } from './redis-connections.ts';
 
 /**
@@ -27,5 +31,19 @@ export function configuredNotifier(config: Config, log: Logger, instruments?: In
     ...messageDomain(config),
     ...(instruments ? { instruments } : {}),
     log: logCallback(log),
+    // Silences, acknowledgements and maintenance windows, read from Redis (and the config) for every notification.
+    mute: ({ redis, sentLog }) => {
+      const prefix = config.redis.prefix;
+      const silences = new SilenceStore(redis, prefix);
+      const acks = new AckStore(redis, prefix);
+      const muted = new MutedStore(redis, prefix);
+      return muteStage({
+        silences: () => silences.all(),
+        windows: config.maintenance ?? [],
+        acks: (schedule, episodes) => acks.forEpisodes(schedule, episodes),
+        remember: (schedule, entries) => muted.remember(schedule, entries),
+        sentLog,
+      });
+    },
   });
 }
