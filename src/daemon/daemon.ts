@@ -9,6 +9,7 @@ import { closeRedisTarget, failoverInProgress } from '../redis/connections.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
+import { SilenceStore } from '../silence/silence-store.ts';
 import { forgetRemovedSchedules } from '../store/removed-schedules.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
@@ -45,6 +46,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     log: logCallback(log.child({ component: 'superoffice' })),
   });
   const tenantStatus = tenantStatusFor(config.superoffice);
+  const silenceStore = new SilenceStore(commandRedis, config.redis.prefix);
   const pollDeps: PollDeps = {
     source: client,
     store,
@@ -53,6 +55,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     instruments,
     log: log.child({ component: 'poll' }),
     ...(tenantStatus ? { tenantStatus } : {}),
+    silences: () => silenceStore.all(),
+    windows: config.maintenance ?? [],
   };
   const scheduler = new PollScheduler({
     redis: config.redis,

@@ -1,11 +1,17 @@
-import { evaluate } from '../core/evaluate.ts';
-import type { AlertEvent, NotificationBatch, PollError, PollOutcome, Rules, Snapshot, UnreadableTask } from '../core/model.ts';
+import { evaluate, type Acknowledgements } from '../core/evaluate.ts';
+import { compareEvents } from '../core/events.ts';
+import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
+import type { Acknowledgement, AlertEvent, Evaluation, NotificationBatch, PollError, PollOutcome, Rules, Snapshot, UnreadableTask } from '../core/model.ts';
+import { muting } from '../core/muting.ts';
+import { releaseMuted } from '../core/release.ts';
+import type { Silence } from '../core/silences.ts';
+import type { StoredAck } from '../silence/codec.ts';
 import type { BatchTaskInfo } from '../core/task.ts';
 import type { ScheduleConfig } from '../config/types.ts';
 import type { Instruments, PollResult } from '../metrics/instruments.ts';
 import type { Logger } from '../log.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
-import { batchIdFor, type SnapshotStore } from '../store/snapshot-store.ts';
+import { batchIdFor, type CommitCleanup, type LoadedState, type SnapshotStore } from '../store/snapshot-store.ts';
 import { processUnreadableTaskLog, type UnreadableTaskLog } from './unreadable-log.ts';
 
 /** Where a poll gets its tasks; how (which SuperOffice calls) is the source's business. */
@@ -41,6 +47,13 @@ export interface PollDeps {
   unreadableLog?: UnreadableTaskLog;
   /** When set, a failed poll asks the tenant's state: anything but Running makes it planned maintenance. */
   tenantStatus?: TenantStateSource;
+  /**
+   * The stored silences, read only when the schedule has muted alerts (a quiet poll reads nothing more). Absent:
+   * muted alerts are kept as they are (never released by this poll).
+   */
+  silences?: () => Promise<readonly Silence[]>;
+  /** Maintenance windows from the config. */
+  windows?: readonly MaintenanceWindow[];
 }
 
 export interface PollReport {
@@ -172,7 +185,10 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
 
   const outcome = await fetchOutcome(deps.source, schedule, deps);
   const prev = state.snapshot;
-  const { next, events } = evaluate(prev, outcome, clock(), deps.rules);
+  const now = clock();
+  const acks = acknowledgements(state.acks.entries);
+  const evaluation = evaluate(prev, outcome, now, deps.rules, acks);
+  const { next, events, releases, cleanup } = await settleMuted(schedule.name, state, evaluation, acks, now, deps);
   const report = (result: PollResult, snapshot: Snapshot, committedEvents: AlertEvent[]): PollReport => ({
     schedule: schedule.name,
     result,
@@ -186,16 +202,61 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
   const batch: NotificationBatch | null = events.length
     ? { id: batchIdFor(schedule.name, events.map((e) => e.id)), schedule: schedule.name, createdAt: clock(), events }
     : null;
-  const commit = await deps.store.commit(next, prev.version, batch);
+  const commit = await deps.store.commit(next, prev.version, batch, cleanup);
   if (!commit.committed) {
     deps.log.info({ schedule: schedule.name, expected: prev.version, found: commit.currentVersion }, 'another poll committed first; this one is discarded');
     return report('conflict', prev, []);
   }
   logMaintenanceChange(schedule.name, prev, commit.snapshot, outcome, deps);
-  for (const event of events) deps.instruments.eventsDetected(schedule.name, event.kind, 1);
+  // A release tells an alert detected earlier (its silence ended): not a new detection.
+  for (const event of events) if (!event.release) deps.instruments.eventsDetected(schedule.name, event.kind, 1);
+  if (releases.length > 0) {
+    deps.log.info({ schedule: schedule.name, events: releases.map((e) => e.id) }, 'silence over while the alert still fires: releasing it to the notifier');
+  }
   if (batch) {
     deps.log.info({ schedule: schedule.name, batch: batch.id, events: events.map((e) => e.id) }, 'events detected');
     await handOver(schedule.name, [batch], deps);
   }
   return report(outcome.ok ? 'success' : 'failure', commit.snapshot, events);
+}
+
+function acknowledgements(stored: Record<string, StoredAck>): Acknowledgements {
+  const acks: Record<string, Acknowledgement> = {};
+  for (const [episode, ack] of Object.entries(stored)) acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at };
+  return acks;
+}
+
+interface Settled {
+  next: Snapshot;
+  events: AlertEvent[];
+  releases: AlertEvent[];
+  cleanup: CommitCleanup;
+}
+
+/**
+ * Muted alerts whose silence is over are released into this poll's batch (committed with the snapshot, so
+ * exactly once), entries of alerts that are gone are dropped, and acknowledgements of episodes that ended go.
+ * Silences are read only when something is muted; if they cannot be read, muted alerts wait for the next poll.
+ */
+async function settleMuted(schedule: string, state: LoadedState, evaluation: Evaluation, acks: Acknowledgements, now: number, deps: PollDeps): Promise<Settled> {
+  let { next, events } = evaluation;
+  let releases: AlertEvent[] = [];
+  const muted: (readonly [string, string])[] = [];
+  const mutedKeys = Object.keys(state.muted.raw);
+  if (mutedKeys.length > 0 && deps.silences) {
+    try {
+      const silences = await deps.silences();
+      const result = releaseMuted({ next, events, muted: state.muted.entries, muting: muting(now, silences, deps.windows ?? []), acks });
+      next = result.next;
+      releases = result.releases;
+      events = [...events, ...releases].sort(compareEvents);
+      const unreadable = mutedKeys.filter((key) => !(key in state.muted.entries));
+      for (const key of [...result.done, ...unreadable]) muted.push([key, state.muted.raw[key]!]);
+    } catch (error) {
+      deps.log.warn({ schedule, err: scrubSecrets(error instanceof Error ? error.message : String(error)) }, 'could not read the silences; muted alerts are looked at again at the next poll');
+    }
+  }
+  const active = new Set(Object.values(next.alerts).map((alert) => alert.eventId));
+  const endedAcks = state.acks.keys.filter((episode) => !active.has(episode) || !(episode in state.acks.entries));
+  return { next, events, releases, cleanup: { muted, acks: endedAcks } };
 }

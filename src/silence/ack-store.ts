@@ -12,13 +12,7 @@ export class AckStore {
 
   /** Every acknowledgement of the schedule, by episode id; unreadable entries are left out. */
   async all(schedule: string): Promise<Record<string, StoredAck>> {
-    const raw = await this.redis.hgetall(scheduleKeys(this.prefix, schedule).acks);
-    const acks: Record<string, StoredAck> = {};
-    for (const [episode, value] of Object.entries(raw)) {
-      const ack = decodeAck(value);
-      if (ack) acks[episode] = ack;
-    }
-    return acks;
+    return decodeAckHash(await this.redis.hgetall(scheduleKeys(this.prefix, schedule).acks)).entries;
   }
 
   /** The acknowledgements of these episodes (one round trip). */
@@ -38,4 +32,14 @@ export class AckStore {
   async put(schedule: string, episode: string, ack: StoredAck): Promise<void> {
     await this.redis.hset(scheduleKeys(this.prefix, schedule).acks, episode, encode(ack));
   }
+}
+
+/** A schedule's acks hash as read: the readable entries, and every key (unreadable ones are removed by the poll). */
+export function decodeAckHash(raw: Record<string, string>): { entries: Record<string, StoredAck>; keys: string[] } {
+  const entries: Record<string, StoredAck> = {};
+  for (const [episode, value] of Object.entries(raw)) {
+    const ack = decodeAck(value);
+    if (ack) entries[episode] = ack;
+  }
+  return { entries, keys: Object.keys(raw) };
 }

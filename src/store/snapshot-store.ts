@@ -3,6 +3,10 @@ import { emptySnapshot, type NotificationBatch, type Snapshot } from '../core/mo
 import { isCluster, type RedisClient } from '../redis/connections.ts';
 import { scheduleKeys } from './keys.ts';
 import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+import type { MutedAlert } from '../core/release.ts';
+import { decodeAckHash } from '../silence/ack-store.ts';
+import type { StoredAck } from '../silence/codec.ts';
+import { decodeMutedHash } from '../silence/muted-store.ts';
 
 /**
  * Writes the next snapshot only if nobody wrote since we read (version compare-and-set), and in the
@@ -18,6 +22,13 @@ if current ~= tonumber(ARGV[1]) then
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3], 'commit', ARGV[6])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
+-- Muted alerts this poll released or found gone (each only while unchanged since the poll read it), and
+-- acknowledgements of episodes that ended: removed in the same step as the snapshot that settles them.
+local muted = tonumber(ARGV[7] or '0')
+for i = 0, muted - 1 do
+  if redis.call('HGET', KEYS[3], ARGV[8 + 2 * i]) == ARGV[9 + 2 * i] then redis.call('HDEL', KEYS[3], ARGV[8 + 2 * i]) end
+end
+for i = 8 + 2 * muted, #ARGV do redis.call('HDEL', KEYS[4], ARGV[i]) end
 return -1
 `;
 
@@ -33,6 +44,12 @@ return 0
 
 export type CommitResult = { committed: true; snapshot: Snapshot } | { committed: false; currentVersion: number };
 
+/** What a poll's commit also settles: muted alerts (key and the value the poll read) and acknowledgements (episode ids). */
+export interface CommitCleanup {
+  muted?: readonly (readonly [key: string, read: string])[];
+  acks?: readonly string[];
+}
+
 export interface LoadedState {
   snapshot: Snapshot;
   /** Batches committed earlier whose hand-over to the notifier did not finish (crash, Redis blip). */
@@ -41,6 +58,10 @@ export interface LoadedState {
   unreadableBatches: string[];
   /** Set when the stored snapshot was unreadable and an empty one is used instead. */
   corrupt?: CorruptSnapshotError;
+  /** Alerts the notifier muted and has not told since (src/core/release.ts); `raw` also holds unreadable entries. */
+  muted: { entries: Record<string, MutedAlert>; raw: Record<string, string> };
+  /** The schedule's acknowledgements by episode id; `keys` also holds unreadable entries. */
+  acks: { entries: Record<string, StoredAck>; keys: string[] };
 }
 
 function decodeOutbox(entries: Record<string, string>): { batches: NotificationBatch[]; unreadable: string[] } {
@@ -64,23 +85,23 @@ export class SnapshotStore {
     private readonly prefix: string,
   ) {}
 
-  /** One round trip: the snapshot and the schedule's outbox. */
+  /** One round trip: the snapshot, the schedule's outbox, muted alerts and acknowledgements. */
   async load(schedule: string): Promise<LoadedState> {
     const keys = scheduleKeys(this.prefix, schedule);
-    const results = await this.redis.multi().hmget(keys.snapshot, 'version', 'data').hgetall(keys.outbox).exec();
+    const results = await this.redis.multi().hmget(keys.snapshot, 'version', 'data').hgetall(keys.outbox).hgetall(keys.muted).hgetall(keys.acks).exec();
     if (!results) throw new Error('Redis transaction aborted while loading the snapshot');
-    const [snapshotReply, outboxReply] = results;
-    if (snapshotReply?.[0]) throw snapshotReply[0];
-    if (outboxReply?.[0]) throw outboxReply[0];
+    const [snapshotReply, outboxReply, mutedReply, acksReply] = results;
+    for (const reply of results) if (reply?.[0]) throw reply[0];
+    const silenceState = { muted: decodeMutedHash((mutedReply?.[1] ?? {}) as Record<string, string>), acks: decodeAckHash((acksReply?.[1] ?? {}) as Record<string, string>) };
     const [versionRaw, data] = (snapshotReply?.[1] ?? [null, null]) as [string | null, string | null];
     const version = Number(versionRaw ?? 0);
     const { batches: pendingBatches, unreadable } = decodeOutbox((outboxReply?.[1] ?? {}) as Record<string, string>);
     if (unreadable.length > 0) await this.redis.hdel(keys.outbox, ...unreadable);
     try {
-      return { snapshot: decodeSnapshot(schedule, data, version), pendingBatches, unreadableBatches: unreadable };
+      return { snapshot: decodeSnapshot(schedule, data, version), pendingBatches, unreadableBatches: unreadable, ...silenceState };
     } catch (error) {
       if (!(error instanceof CorruptSnapshotError)) throw error;
-      return { snapshot: { ...emptySnapshot(schedule), version }, pendingBatches, unreadableBatches: unreadable, corrupt: error };
+      return { snapshot: { ...emptySnapshot(schedule), version }, pendingBatches, unreadableBatches: unreadable, corrupt: error, ...silenceState };
     }
   }
 
@@ -127,20 +148,26 @@ export class SnapshotStore {
   /**
    * Compare-and-set on `expectedVersion`; the batch (if any) is parked in the outbox atomically.
    */
-  async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null): Promise<CommitResult> {
+  async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null, cleanup: CommitCleanup = {}): Promise<CommitResult> {
     const keys = scheduleKeys(this.prefix, next.schedule);
     const written: Snapshot = { ...next, version: expectedVersion + 1 };
+    const muted = cleanup.muted ?? [];
     const result = await this.redis.eval(
       COMMIT_SCRIPT,
-      2,
+      4,
       keys.snapshot,
       keys.outbox,
+      keys.muted,
+      keys.acks,
       String(expectedVersion),
       String(written.version),
       encodeSnapshot(written),
       batch?.id ?? '',
       batch ? JSON.stringify(batch) : '',
       randomUUID(),
+      String(muted.length),
+      ...muted.flat(),
+      ...(cleanup.acks ?? []),
     );
     const code = Number(result);
     return code === -1 ? { committed: true, snapshot: written } : { committed: false, currentVersion: code };
