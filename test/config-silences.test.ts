@@ -137,3 +137,17 @@ describe('config: a bad maintenance window stops the daemon', () => {
     assert.match(result.stderr, /maintenance\[0\]\.duration: "forever" is not a duration/);
   });
 });
+
+describe('config/batchwatch.example.yaml: the silences parts', () => {
+  it('its commented maintenance window is valid when uncommented, and adminToken comes from the environment', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync('config/batchwatch.example.yaml', 'utf8');
+    const block = text.slice(text.indexOf('# maintenance:'));
+    const uncommented = text.replace(block, block.replace(/^# ?/gm, ''));
+    const config = parseConfig(uncommented, { SO_USERNAME: 'u', SO_PASSWORD: 'p', SMTP_PASSWORD: 's', BATCHWATCH_ADMIN_TOKEN: TOKEN });
+    assert.deepEqual(config.maintenance?.map((w) => [w.name, w.cron, w.tz, w.duration, w.match]), [
+      ['saturday-reindex', '0 22 * * 6', 'Europe/Oslo', 4 * 3_600_000, { task: 'FreeText*', kind: 'stalled' }],
+    ]);
+    assert.equal(config.http.adminToken, TOKEN);
+  });
+});

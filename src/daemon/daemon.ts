@@ -9,6 +9,7 @@ import { closeRedisTarget, failoverInProgress } from '../redis/connections.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
+import { SilenceCensus } from '../silence/silence-census.ts';
 import { SilenceStore } from '../silence/silence-store.ts';
 import { forgetRemovedSchedules } from '../store/removed-schedules.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
@@ -32,11 +33,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const probeStore = new SnapshotStore(probeRedis, config.redis.prefix);
 
   let notifierDepth: () => Promise<number> = async () => 0;
+  const silenceCensus = new SilenceCensus({ store: new SilenceStore(probeRedis, config.redis.prefix), log: logCallback(log.child({ component: 'silences' })) });
   const { registry, instruments } = createMetrics({
     readSnapshots: () => probeStore.loadAll(scheduleNames),
     queueDepth: () => notifierDepth(),
     schedules: scheduleNames,
+    silenceCounts: () => silenceCensus.counts(),
   });
+  silenceCensus.start();
 
   const notifier = configuredNotifier(config, log.child({ component: 'notify' }), instruments);
   notifierDepth = () => notifier.depth();
@@ -119,6 +123,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       // notifier closed stays in the schedule's outbox and is handed over on the next start.
       await Promise.all([scheduler.close(), notifier.close()]);
       await http.close();
+      silenceCensus.stop();
       // quit() waits for Redis and leaves a reconnect loop running while it is down: disconnect instead.
       commandRedis.disconnect();
       probeRedis.disconnect();

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_KINDS, type PollErrorKind, type Snapshot } from '../core/model.ts';
+import { SILENCE_STATES, type SilenceState } from '../core/silences.ts';
 import { MAIL_PROBLEM_CAUSES } from '../notify/mail-problem.ts';
 import { ComputedGauge, type Sample } from './computed-gauge.ts';
 import type { Instruments, NotificationOutcome, PollResult } from './instruments.ts';
@@ -20,6 +21,8 @@ export interface MetricsDeps {
   scrapeTimeoutMs?: number;
   /** Default true: export the standard process_* metrics. */
   processMetrics?: boolean;
+  /** Silences by state, as last read in the background (src/silence/silence-census.ts); null while unknown. */
+  silenceCounts?: () => Record<SilenceState, number> | null;
 }
 
 export const DEFAULT_FINISHED_RETENTION_MS = 60 * 60 * 1000;
@@ -94,6 +97,16 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
   gauge('batchwatch_last_poll_timestamp_seconds', 'Unix time of the last poll of the schedule, successful or not.', ['schedule'], (s) => s.lastPoll);
   gauge('batchwatch_consecutive_poll_failures', 'Failed polls of the schedule since its last successful one (polls during tenant maintenance are not counted).', ['schedule'], (s) => s.consecutiveFailures);
   gauge('batchwatch_active_alerts', 'Alerts currently firing, per schedule and kind.', ['schedule', 'kind'], (s) => s.activeAlerts);
+
+  const silenceCounts = deps.silenceCounts;
+  if (silenceCounts) {
+    register(
+      new ComputedGauge({ name: 'batchwatch_silences', help: 'Silences known, by state (active, pending, expired; expired ones are kept a week).', labelNames: ['state'] }, async () => {
+        const counts = silenceCounts();
+        return counts ? SILENCE_STATES.map((state) => ({ labels: { state }, value: counts[state] })) : [];
+      }),
+    );
+  }
 
   if (readQueueDepth) {
     register(
