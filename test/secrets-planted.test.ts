@@ -324,7 +324,7 @@ mail: { enabled: false }
     const owners: Record<string, Owner> = { online: 'online', onsite: 'onsite' };
     smtp.messages.forEach((message, index) => {
       const schedule = String(message.parsed.headers.get('x-batchwatch-schedule'));
-      output(owners[schedule] ?? 'onsite', `mail ${index + 1} (${schedule}): ${message.parsed.subject ?? ''}`, mailText(message));
+      output(owners[schedule] ?? 'onsite', `mail ${index + 1} (${schedule}, ${events(message)})`, mailText(message));
     });
     oauthSmtp.messages.forEach((message, index) => output('oauth', `OAuth2 test mail ${index + 1}`, mailText(message)));
     for (const [owner, prefix] of [['online', 'planted'], ['onsite', 'onsite'], ['ticket', 'ticket'], ['oauth', 'batchwatch']] as const) {
