@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cronProblem } from './cron.ts';
+import { compileGlob, GlobError } from '../core/glob.ts';
 import { MAX_RETRY_DELAY_MS } from '../notify/retry-policy.ts';
 import { DurationError, formatDuration, MAX_DURATION_MS, MAX_TIMER_MS, parseDuration } from './duration.ts';
 import { caFileProblem } from './pem-file.ts';
@@ -252,8 +253,18 @@ export const scheduleShape = {
   mailTo: addresses.optional(),
 };
 
+/** A rules.tasks[] glob, compiled at load so a glob that cannot be used names its key instead of matching nothing. */
+const taskGlob = nonEmpty().superRefine((glob, ctx) => {
+  try {
+    compileGlob(glob);
+  } catch (error) {
+    if (!(error instanceof GlobError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+});
+
 export const taskRuleShape = {
-  name: nonEmpty(),
+  name: taskGlob,
   ignore: flag().prefault(false),
   stallAfter: duration().optional(),
   queuedTimeout: duration().optional(),
