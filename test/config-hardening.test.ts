@@ -163,6 +163,7 @@ describe('values that validated and then broke', () => {
       /must not have a query/,
     );
     assertIssue(rejected(BASE.replace('url: https://sod.superoffice.com/Cust12345', 'url: "https://sod.superoffice.com/Cust\\r\\n12345"')), 'superoffice.url', /control characters/);
+    assertIssue(rejected(BASE.replace('sod.superoffice.com/Cust12345', 'sod.superoffice.com:0/Cust12345')), 'superoffice.url', /has port 0/);
   });
 });
 

@@ -112,6 +112,10 @@ function url(protocols: readonly string[], what: string, base = false) {
       ctx.addIssue({ code: 'custom', message: `must be ${what}` });
       return z.NEVER;
     }
+    if (new URL(trimmed).port === '0') {
+      ctx.addIssue({ code: 'custom', message: `has port 0, which nothing can be reached on; it must be ${what}` });
+      return z.NEVER;
+    }
     if (base && /[?#]/.test(trimmed)) {
       ctx.addIssue({ code: 'custom', message: `must not have a query (?) or fragment (#): paths are appended to it; it must be ${what}` });
       return z.NEVER;
