@@ -9,8 +9,8 @@ import { checkMailServer } from './mail-checks.ts';
 import { showValues, type Substitution } from './quoted.ts';
 import { checkRelations } from './relations.ts';
 import { defaultLoginUrl } from './tenant.ts';
-import { errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
-import type { Config, ScheduleConfig } from './types.ts';
+import { DEFAULT_REDIS_URL, errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
+import type { Config, RedisClusterConfig, RedisConfig, RedisSentinelConfig, ScheduleConfig } from './types.ts';
 
 export type { ConfigIssue } from './issues.ts';
 
@@ -285,6 +285,25 @@ function keyOffset(doc: Document, at: (string | number)[]): number | undefined {
   return undefined;
 }
 
+/** One of url / sentinel / cluster (relations.ts reports a config giving more than one); optional keys only when set. */
+function toRedisConfig(redis: ParsedFile['redis']): RedisConfig {
+  const credentials = (from: { username?: string | undefined; password?: string | undefined }) => ({
+    ...(from.username !== undefined ? { username: from.username } : {}),
+    ...(from.password !== undefined ? { password: from.password } : {}),
+  });
+  const tls = redis.tls ? { tls: redis.tls.ca } : {};
+  if (redis.sentinel) {
+    const { name, nodes, sentinelPassword, tls: useTls } = redis.sentinel;
+    const sentinel: RedisSentinelConfig = { name, nodes, ...credentials(redis.sentinel), ...(sentinelPassword !== undefined ? { sentinelPassword } : {}), tls: useTls };
+    return { sentinel, prefix: redis.prefix, ...tls };
+  }
+  if (redis.cluster) {
+    const cluster: RedisClusterConfig = { nodes: redis.cluster.nodes, ...credentials(redis.cluster), tls: redis.cluster.tls };
+    return { cluster, prefix: redis.prefix, ...tls };
+  }
+  return { url: redis.url ?? DEFAULT_REDIS_URL, prefix: redis.prefix, ...tls };
+}
+
 function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined): Config {
   const so = file.superoffice;
   const optional = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
@@ -335,7 +354,7 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
 
   return {
     superoffice,
-    redis: { url: file.redis.url, prefix: file.redis.prefix },
+    redis: toRedisConfig(file.redis),
     schedules,
     rules,
     mail: toMailConfig(file.mail),

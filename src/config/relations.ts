@@ -12,6 +12,7 @@ export function checkRelations(document: unknown): PathIssue[] {
     ...checkCredentials(document['superoffice']),
     ...checkSchedules(document['schedules']),
     ...checkMail(document['mail'], document['schedules']),
+    ...checkRedis(document['redis']),
   ];
 }
 
@@ -207,4 +208,31 @@ function checkMail(mail: unknown, schedules: unknown): PathIssue[] {
     issues.push(issue(['mail', 'to'], `is required ${why} (unless every schedule has mailTo)`));
   }
   return issues;
+}
+
+const REDIS_TOPOLOGIES = ['url', 'sentinel', 'cluster'] as const;
+
+/** redis.url, redis.sentinel and redis.cluster exclude each other; redis.tls.ca needs a TLS connection to apply to. */
+function checkRedis(redis: unknown): PathIssue[] {
+  if (!isMapping(redis)) return [];
+  const given = REDIS_TOPOLOGIES.filter((key) => present(redis[key]));
+  if (given.length > 1) {
+    return [
+      issue(
+        ['redis'],
+        `give only one of ${given.map((key) => `redis.${key}`).join(', ')}: one Redis node (url), a Sentinel group (sentinel) or a Cluster (cluster)`,
+      ),
+    ];
+  }
+  const tls = redis['tls'];
+  if (!isMapping(tls) || !present(tls['ca'])) return [];
+  const topology = given[0] ?? 'url';
+  const section = redis[topology];
+  const usesTls =
+    topology === 'url'
+      ? typeof section === 'string' && /^\s*rediss:/i.test(section)
+      : isMapping(section) && enabledFlag(section['tls']) && section['tls'] !== undefined;
+  if (usesTls) return [];
+  const how = topology === 'url' ? 'use a rediss:// URL in redis.url' : `set redis.${topology}.tls: true`;
+  return [issue(['redis', 'tls', 'ca'], `applies to TLS connections only: ${how}, or remove redis.tls.ca`)];
 }

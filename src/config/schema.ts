@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
 import { cronProblem } from './cron.ts';
 import { compileGlob, GlobError } from '../core/glob.ts';
 import { MAX_RETRY_DELAY_MS } from '../notify/retry-policy.ts';
 import { DurationError, formatDuration, MAX_DURATION_MS, MAX_TIMER_MS, parseDuration } from './duration.ts';
-import { caFileProblem } from './pem-file.ts';
+import { CaFileError, caFileProblem, readCaFile } from './pem-file.ts';
 import { quoted } from './quoted.ts';
 import { parseSize, SizeError } from './size.ts';
 import { smtpUrlProblem } from './smtp-url.ts';
@@ -223,8 +224,65 @@ export const superofficeShape = {
   tls: z.strictObject(tlsShape).optional(),
 };
 
+/** redis:// or rediss:// with a numeric db, valid percent-encoding and a port in range; never echoed (password). */
+const redisUrl = z.string().transform((text, ctx) => {
+  const parsed = parseRedisUrl(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return text.trim();
+});
+
+const redisNode = z.string().transform((text, ctx) => {
+  const parsed = parseHostPort(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed.node;
+});
+const redisNodes = z.array(redisNode).min(1, 'must list at least one host:port');
+
+/** A PEM file of CA certificates, read (and checked) at load and kept: Redis connections are made and remade often. */
+const loadedCaFile = nonEmpty().transform((path, ctx) => {
+  try {
+    return { caFile: path, ca: readCaFile(path) };
+  } catch (error) {
+    if (!(error instanceof CaFileError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+    return z.NEVER;
+  }
+});
+
+export const redisSentinelShape = {
+  name: nonEmpty(),
+  nodes: redisNodes,
+  username: blankAsAbsent(),
+  password: blankAsAbsent(),
+  sentinelPassword: blankAsAbsent(),
+  tls: flag().prefault(false),
+};
+
+export const redisClusterShape = {
+  nodes: redisNodes,
+  username: blankAsAbsent(),
+  password: blankAsAbsent(),
+  tls: flag().prefault(false),
+};
+
+export const redisTlsShape = {
+  ca: loadedCaFile,
+};
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 export const redisShape = {
-  url: url(['redis:', 'rediss:'], 'a redis:// or rediss:// URL').prefault('redis://127.0.0.1:6379'),
+  // Default (DEFAULT_REDIS_URL) applied in load.ts, only when neither sentinel nor cluster is given.
+  url: blankAsAbsent().pipe(redisUrl.optional()),
+  sentinel: z.strictObject(redisSentinelShape).optional(),
+  cluster: z.strictObject(redisClusterShape).optional(),
+  tls: z.strictObject(redisTlsShape).optional(),
   prefix: nonEmpty()
     .regex(/^[^\s{}]+$/, 'must not contain spaces or braces (BullMQ adds its own {hash tags})')
     .prefault('batchwatch'),
@@ -354,6 +412,9 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'superoffice.tls': Object.keys(tlsShape),
   'superoffice.systemUser': Object.keys(systemUserShape),
   redis: Object.keys(redisShape),
+  'redis.sentinel': Object.keys(redisSentinelShape),
+  'redis.cluster': Object.keys(redisClusterShape),
+  'redis.tls': Object.keys(redisTlsShape),
   'schedules[]': Object.keys(scheduleShape),
   rules: Object.keys(rulesShape),
   'rules.tasks[]': Object.keys(taskRuleShape),

@@ -19,7 +19,7 @@ export function messageDomain(config: Config): { idDomain?: string } {
 
 export function configuredNotifier(config: Config, log: Logger, instruments?: Instruments): Notifier {
   return createNotifier({
-    connect: () => createNotifierRedis(config.redis.url),
+    connect: (role) => createNotifierRedis(config.redis, role),
     prefix: config.redis.prefix,
     mail: config.mail,
     recipientsFor: recipientsFromConfig(config.schedules, config.mail.to),

@@ -5,9 +5,11 @@ import { logCallback } from '../log.ts';
 import { createMetrics } from '../metrics/registry.ts';
 import { combineReadiness, mailCheck, redisCheck, schedulesCheck, type ReadinessCheck } from '../metrics/readiness.ts';
 import { maintenanceCheck } from '../metrics/maintenance-readiness.ts';
+import { closeRedisTarget, failoverInProgress } from '../redis/connections.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
+import { forgetRemovedSchedules } from '../store/removed-schedules.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
 import { tenantStatusFor } from '../superoffice/tenant-status.ts';
@@ -23,8 +25,8 @@ export interface Daemon {
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const scheduleNames = config.schedules.map((s) => s.name);
   log.info({ config: redactedConfig(config) }, 'starting with this configuration (secrets masked)');
-  const commandRedis = createCommandRedis(config.redis.url, log);
-  const probeRedis = createProbeRedis(config.redis.url, log);
+  const commandRedis = createCommandRedis(config.redis, log);
+  const probeRedis = createProbeRedis(config.redis, log);
   const store = new SnapshotStore(commandRedis, config.redis.prefix);
   const probeStore = new SnapshotStore(probeRedis, config.redis.prefix);
 
@@ -53,7 +55,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     ...(tenantStatus ? { tenantStatus } : {}),
   };
   const scheduler = new PollScheduler({
-    redisUrl: config.redis.url,
+    redis: config.redis,
     prefix: config.redis.prefix,
     schedules: config.schedules,
     store,
@@ -61,7 +63,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     log: log.child({ component: 'schedule' }),
   });
 
-  const readinessChecks: ReadinessCheck[] = [redisCheck(probeRedis), schedulesCheck(() => scheduler.registered), mailCheck(() => notifier.problem())];
+  const readinessChecks: ReadinessCheck[] = [
+    redisCheck(probeRedis),
+    sentinelFailoverCheck(config),
+    schedulesCheck(() => scheduler.registered),
+    mailCheck(() => notifier.problem()),
+  ];
   if (tenantStatus) {
     readinessChecks.push(maintenanceCheck(() => probeStore.loadAll(scheduleNames), { tenant: tenantStatus.contextIdentifier }));
   }
@@ -82,6 +89,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         await scheduler.register();
         scheduler.start();
         log.info({ schedules: scheduleNames }, 'schedules registered; polling');
+        // Schedules dropped from the config no longer get polls (register() removed their schedulers): their keys can go.
+        await forgetRemovedSchedules({ redis: commandRedis, prefix: config.redis.prefix, configured: scheduleNames, store, sink: notifier, log }).catch(
+          (error: unknown) => log.warn({ err: (error as Error).message }, 'could not clean up the Redis state of schedules no longer in the config; trying again at the next start'),
+        );
         break;
       } catch (error) {
         log.error({ err: (error as Error).message, attempt }, 'could not register schedules (is Redis reachable?); retrying');
@@ -107,6 +118,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       // quit() waits for Redis and leaves a reconnect loop running while it is down: disconnect instead.
       commandRedis.disconnect();
       probeRedis.disconnect();
+      closeRedisTarget(config.redis);
     },
   };
+}
+
+/** Not ready while a Sentinel failover holds the Redis connections (they resume by themselves). */
+function sentinelFailoverCheck(config: Config): ReadinessCheck {
+  return async () =>
+    failoverInProgress(config.redis) ? { reason: `redis: Sentinel failover of ${config.redis.sentinel?.name ?? 'the master'} in progress` } : {};
 }

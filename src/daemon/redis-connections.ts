@@ -1,45 +1,27 @@
-import { Redis } from 'ioredis';
-import type { Logger } from '../log.ts';
-
-/**
- * Logs a lost connection once (warn) and its recovery once (info), not every reconnect attempt,
- * so an outage reads as two lines in the log.
- */
-function reportOutages(redis: Redis, role: string, log: Logger): Redis {
-  let down = false;
-  redis.on('error', (error) => {
-    if (!down) log.warn({ role, err: error.message }, 'Redis unreachable; retrying in the background');
-    else log.debug({ role, err: error.message }, 'Redis still unreachable');
-    down = true;
-  });
-  redis.on('ready', () => {
-    if (down) log.info({ role }, 'Redis connection restored');
-    down = false;
-  });
-  return redis;
-}
+/** The daemon's own two Redis connections (poll path and probe), from the one factory in src/redis. */
+import type { Redis } from 'ioredis';
+import type { RedisTarget } from '../config/types.ts';
+import type { NotifierConnectionRole } from '../notify/notifier.ts';
+import { createRedisClient, type ConnectionLog, type RedisClient } from '../redis/connections.ts';
 
 /** Connection for the poll path: commands wait briefly for a reconnect, then fail (the job fails, nothing hangs). */
-export function createCommandRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, retryStrategy: (n) => Math.min(n * 200, 2000) });
-  return reportOutages(redis, 'commands', log);
+export function createCommandRedis(url: string, log: ConnectionLog): Redis;
+export function createCommandRedis(target: RedisTarget, log: ConnectionLog): RedisClient;
+export function createCommandRedis(target: RedisTarget | string, log: ConnectionLog): RedisClient {
+  return createRedisClient(typeof target === 'string' ? { url: target } : target, 'commands', log);
 }
 
 /** Fail-fast connection for scrapes and readiness: no offline queue, so a down Redis answers at once. */
-export function createProbeRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    connectTimeout: 1000,
-    retryStrategy: (n) => Math.min(n * 200, 2000),
-  });
-  return reportOutages(redis, 'probe', log);
+export function createProbeRedis(url: string, log: ConnectionLog): Redis;
+export function createProbeRedis(target: RedisTarget, log: ConnectionLog): RedisClient;
+export function createProbeRedis(target: RedisTarget | string, log: ConnectionLog): RedisClient {
+  return createRedisClient(typeof target === 'string' ? { url: target } : target, 'probe', log);
 }
 
 /**
- * Connection for the notifier's queue, worker and notification log (BullMQ needs maxRetriesPerRequest: null:
- * commands wait for a reconnect). The notifier reports its own connection errors.
+ * Connections for the notifier: BullMQ's queue and worker (commands wait for Redis however long it takes, as
+ * BullMQ requires) and the notification log. The notifier reports its own connection errors.
  */
-export function createNotifierRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null });
+export function createNotifierRedis(target: RedisTarget, role: NotifierConnectionRole): RedisClient {
+  return createRedisClient(target, role === 'notification-log' ? 'notification-log' : 'queue');
 }

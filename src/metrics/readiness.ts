@@ -1,5 +1,7 @@
 /** /readyz: named checks (Redis, schedules, notifier, ...) combined into one answer that says why it is not ready. */
-import type { Redis } from 'ioredis';
+import { explainRedisError, isCertificateError } from '../redis/errors.ts';
+import type { Cluster } from 'ioredis';
+import { connectionError, isCluster, type RedisClient } from '../redis/connections.ts';
 import { TimeoutError, withTimeout } from './timeout.ts';
 
 export interface ReadinessResult {
@@ -38,23 +40,60 @@ export function combineReadiness(checks: readonly ReadinessCheck[]): () => Promi
 function describeRedisError(error: unknown): string {
   if (error instanceof TimeoutError) return error.message;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  if (!(error instanceof Error)) return 'error';
-  // ioredis messages name no credentials, but never echo anything that looks like a URL's userinfo.
-  return error.message.replace(/\/\/[^@\s/]*@/g, '//***@').slice(0, 200) || error.name;
+  // A certificate problem says which key fixes it; other codes (ECONNREFUSED, ...) are clearer than their messages.
+  if (typeof code === 'string' && !isCertificateError(error)) return code;
+  return explainRedisError(error);
 }
 
 /**
- * Ready when Redis answers PING within `timeoutMs`.
- * Pass a fail-fast connection (enableOfflineQueue: false) so a down Redis answers at once; the timeout guards the rest.
+ * A Cluster is usable only while every slot has a master that answers. The client's slot map says which
+ * masters that takes; a master whose connection is gone (it died) or that does not answer PING makes the
+ * Cluster unready, and the slot map is refreshed so that a replica that took over is found by the next check.
  */
-export function redisCheck(redis: Redis, timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS): ReadinessCheck {
+class ClusterUnready extends Error {}
+
+async function checkClusterMasters(redis: Cluster): Promise<void> {
+  const CLUSTER_SLOTS = 16_384;
+  const owners = redis.slots.map((nodes) => nodes?.[0]);
+  const covered = owners.filter((key) => key !== undefined).length;
+  const masters = [...new Set(owners.filter((key): key is string => key !== undefined))];
+  if (covered < CLUSTER_SLOTS) {
+    redis.refreshSlotsCache();
+    throw new ClusterUnready(masters.length === 0 ? 'cluster: no slot map yet' : `cluster: ${CLUSTER_SLOTS - covered} slots have no master`);
+  }
+  const pool = new Map(redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  const unreachable: string[] = [];
+  await Promise.all(
+    masters.map(async (key) => {
+      const node = pool.get(key);
+      try {
+        if (!node) throw new Error('no connection');
+        await node.ping();
+      } catch (error) {
+        unreachable.push(`${key} (${error instanceof Error && error.message === 'no connection' ? 'no connection' : describeRedisError(error)})`);
+      }
+    }),
+  );
+  if (unreachable.length > 0) {
+    redis.refreshSlotsCache();
+    throw new ClusterUnready(`cluster master unreachable: ${unreachable.sort().join(', ')}`);
+  }
+}
+
+/**
+ * Ready when Redis answers PING within `timeoutMs` (on a Cluster: every master does; with Sentinel: the
+ * master the Sentinels name). Pass a fail-fast connection (enableOfflineQueue: false) so a down Redis answers
+ * at once; the timeout guards the rest.
+ */
+export function redisCheck(redis: RedisClient, timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS): ReadinessCheck {
   return async () => {
     try {
-      await withTimeout(redis.ping(), timeoutMs, 'redis PING');
+      await withTimeout<unknown>(isCluster(redis) ? checkClusterMasters(redis) : redis.ping(), timeoutMs, 'redis PING');
       return {};
     } catch (error) {
-      return { reason: `redis unreachable: ${describeRedisError(error)}` };
+      if (error instanceof ClusterUnready) return { reason: `redis ${error.message}` };
+      // "Stream isn't writeable" says nothing: the error that broke the connection says why.
+      return { reason: `redis unreachable: ${describeRedisError(connectionError(redis) ?? error)}` };
     }
   };
 }
@@ -74,7 +113,7 @@ export function mailCheck(problem: () => string | undefined): ReadinessCheck {
 
 /** Redis reachable and schedules registered: the checks every daemon has. */
 export function redisReadiness(
-  redis: Redis,
+  redis: RedisClient,
   isRegistered: () => boolean,
   timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS,
 ): () => Promise<ReadinessResult> {

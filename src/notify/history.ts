@@ -1,5 +1,5 @@
 /** The notification history: the latest outcomes (sent, silenced, retrying, ...) in a capped Redis list, for the status page and the API. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connections.ts';
 import { z } from 'zod';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { oneLine, truncate } from './format.ts';
@@ -43,7 +43,7 @@ const clean = (text: string): string => truncate(oneLine(scrubSecrets(text)), TE
 /** Append-only from the notifier; read by anyone holding a Redis connection (every replica sees the same list). */
 export class NotificationHistory {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly length: number = HISTORY_LENGTH,
   ) {}

@@ -3,7 +3,7 @@
  * stages, composed in one place (pipelineStages), and turns their outcome into the job's fate.
  */
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connections.ts';
 import type { NotificationBatch } from '../core/model.ts';
 import type { MailConfig } from '../config/types.ts';
 import { noopInstruments, type Instruments } from '../metrics/instruments.ts';
@@ -41,12 +41,15 @@ export interface Notifier {
   problem(): string | undefined;
 }
 
+/** What a notifier connection is for: BullMQ's queue and worker, or the notification log and history. */
+export type NotifierConnectionRole = 'queue' | 'worker' | 'notification-log';
+
 export interface NotifierDeps {
   /**
    * Opens a Redis connection for the notifier (BullMQ needs maxRetriesPerRequest: null). Called for the
    * queue, the worker and the notification log; the notifier closes what it opened.
    */
-  connect: () => Redis;
+  connect: (role: NotifierConnectionRole) => RedisClient;
   prefix: string;
   mail: MailConfig;
   recipientsFor: RecipientsFor;
@@ -84,8 +87,8 @@ export function jobIdFor(batchId: string): string {
 
 interface Running {
   worker: Worker<NotificationBatch>;
-  workerRedis: Redis;
-  logRedis: Redis;
+  workerRedis: RedisClient;
+  logRedis: RedisClient;
   transport: MailTransport;
   gate: DeliveryGate;
 }
@@ -99,8 +102,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const keepSeconds = Math.ceil((mail.retryFor + DAY_MS) / 1000);
   const closeGraceMs = deps.closeGraceMs ?? 5_000;
   /** A connection for BullMQ; its errors are reported by the queue and worker, this only keeps ioredis from printing them. */
-  const connect = (role: string): Redis => {
-    const redis = deps.connect();
+  const connect = (role: NotifierConnectionRole): RedisClient => {
+    const redis = deps.connect(role);
     redis.on('error', (error: Error) => log('debug', 'notifier Redis connection error', { role, err: error.message }));
     return redis;
   };
@@ -200,7 +203,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         smtp: transport.summary.where,
       });
     }
-    const logRedis = deps.connect();
+    const logRedis = deps.connect('notification-log');
     logRedis.on('error', (error: Error) => log('warn', 'notification log connection error', { err: error.message }));
     const sentLog = new SentLog(logRedis, prefix, mail.retryFor + SENT_LOG_EXTRA_TTL_MS);
     const report: OutcomeReportDeps = { log, instruments, history: new NotificationHistory(logRedis, prefix) };
@@ -285,7 +288,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 }
 
 /** quit() waits for a reply a down Redis never gives: then just drop the connection. */
-async function quitOrDisconnect(redis: Redis): Promise<void> {
+async function quitOrDisconnect(redis: RedisClient): Promise<void> {
   try {
     await withTimeout(redis.quit(), QUIT_TIMEOUT_MS, 'closing a notifier Redis connection');
   } catch {

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { AlertEvent } from '../core/model.ts';
+import type { RedisClient } from '../redis/connections.ts';
 import { NOTIFY_QUEUE } from '../store/keys.ts';
 
 /** Kept well beyond retryFor, so a job retried or re-added at any point of its life finds it. */
@@ -22,7 +22,7 @@ export interface SentRecord {
  */
 export class SentLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlMs: number,
   ) {}

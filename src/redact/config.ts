@@ -35,10 +35,13 @@ export function configSecrets(config: Config): string[] {
     config.superoffice.applicationToken,
     config.mail.oauth2?.clientSecret,
     config.mail.oauth2?.refreshToken,
+    config.redis.sentinel?.password,
+    config.redis.sentinel?.sentinelPassword,
+    config.redis.cluster?.password,
   ];
   const systemUser = config.superoffice.systemUser;
   if (systemUser) values.push(systemUser.token, ...privateKeyParts(systemUser.privateKey));
-  for (const text of [config.superoffice.url, config.redis.url, config.mail.smtp]) {
+  for (const text of [config.superoffice.url, config.redis.url ?? '', config.mail.smtp]) {
     try {
       const url = new URL(text);
       if (url.password) values.push(url.password, safeDecode(url.password));
@@ -76,6 +79,22 @@ export function registerConfigSecrets(config: Config, set: SecretSet = secrets):
   for (const value of configSecrets(config)) set.add(value);
 }
 
+/** The Redis section as it may be shown: passwords masked, the CA named by its file, not its certificates. */
+function redactedRedis(redis: Config['redis']): unknown {
+  const mask = <T extends { password?: string; sentinelPassword?: string }>(section: T): T => ({
+    ...section,
+    ...(section.password !== undefined ? { password: MASK } : {}),
+    ...(section.sentinelPassword !== undefined ? { sentinelPassword: MASK } : {}),
+  });
+  return {
+    ...redis,
+    ...(redis.url !== undefined ? { url: redactUrl(redis.url) } : {}),
+    ...(redis.sentinel ? { sentinel: mask(redis.sentinel) } : {}),
+    ...(redis.cluster ? { cluster: mask(redis.cluster) } : {}),
+    ...(redis.tls ? { tls: { ca: redis.tls.caFile } } : {}),
+  };
+}
+
 /** Durations as the config file writes them ("15m"), not the milliseconds the program uses. */
 const asWritten = (ms: number | undefined) => (ms === undefined ? undefined : formatDuration(ms));
 
@@ -101,7 +120,7 @@ export function redactedConfig(config: Config): unknown {
   return {
     ...config,
     superoffice: { ...superoffice, ...shownSystemUser, url: redactUrl(config.superoffice.url) },
-    redis: { ...config.redis, url: redactUrl(config.redis.url) },
+    redis: redactedRedis(config.redis),
     schedules: config.schedules.map((schedule) => ({
       ...schedule,
       timing: 'every' in schedule.timing ? { every: asWritten(schedule.timing.every) } : { ...schedule.timing },

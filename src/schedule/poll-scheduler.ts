@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import type { ScheduleConfig } from '../config/types.ts';
+import type { RedisTarget, ScheduleConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { scrubbedError } from '../redact/secrets.ts';
+import { createRedisClient, type RedisClient } from '../redis/connections.ts';
 import type { SnapshotStore } from '../store/snapshot-store.ts';
 import { POLL_QUEUE } from '../store/keys.ts';
 
@@ -13,8 +14,10 @@ interface PollJobData {
 const SCHEDULER_PREFIX = 'poll-';
 const DEFAULT_LOCK_TTL_MS = 30_000;
 
-export interface PollSchedulerOptions {
-  redisUrl: string;
+/** Where the poll queue lives: the configured Redis target, or (tests, tools) a plain URL. */
+export type PollQueueRedis = { redis: RedisTarget; redisUrl?: undefined } | { redisUrl: string; redis?: undefined };
+
+export type PollSchedulerOptions = PollQueueRedis & {
   prefix: string;
   schedules: ScheduleConfig[];
   store: SnapshotStore;
@@ -25,7 +28,7 @@ export interface PollSchedulerOptions {
    */
   lockTtlMs?: number;
   log: Logger;
-}
+};
 
 export function schedulerId(schedule: string): string {
   return `${SCHEDULER_PREFIX}${schedule}`;
@@ -36,6 +39,8 @@ export function schedulerId(schedule: string): string {
  * ids), so N replicas still produce one job per tick; whichever worker takes it polls.
  */
 export class PollScheduler {
+  /** Shared by the queue and the worker; BullMQ opens the worker's blocking connection as a copy of it. */
+  private readonly connection: RedisClient;
   private readonly queue: Queue<PollJobData>;
   private worker: Worker<PollJobData> | null = null;
   private readonly byName: Map<string, ScheduleConfig>;
@@ -46,8 +51,9 @@ export class PollScheduler {
   constructor(private readonly options: PollSchedulerOptions) {
     this.byName = new Map(options.schedules.map((s) => [s.name, s]));
     this.lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
+    this.connection = createRedisClient(options.redis ?? { url: options.redisUrl }, 'queue');
     this.queue = new Queue<PollJobData>(POLL_QUEUE, {
-      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      connection: this.connection,
       prefix: options.prefix,
       defaultJobOptions: { attempts: 1, removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } },
     });
@@ -77,7 +83,7 @@ export class PollScheduler {
     if (this.worker || this.closed) return;
     // A failed job's reason and stack trace are stored in Redis by BullMQ: scrubbed first.
     this.worker = new Worker<PollJobData>(POLL_QUEUE, (job) => this.process(job).catch((error: unknown) => Promise.reject(scrubbedError(error))), {
-      connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
+      connection: this.connection,
       prefix: this.options.prefix,
       // Schedules never wait for each other; the per-schedule lock keeps one schedule's polls apart.
       concurrency: Math.max(1, this.options.schedules.length),
@@ -144,5 +150,7 @@ export class PollScheduler {
     this.closed = true;
     await this.worker?.close();
     await this.queue.close();
+    // BullMQ leaves a connection it was given open; quit() would wait for a Redis that may be down.
+    this.connection.disconnect();
   }
 }

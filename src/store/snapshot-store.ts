@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { emptySnapshot, type NotificationBatch, type Snapshot } from '../core/model.ts';
+import { isCluster, type RedisClient } from '../redis/connections.ts';
 import { scheduleKeys } from './keys.ts';
 import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
 
@@ -60,7 +60,7 @@ function decodeOutbox(entries: Record<string, string>): { batches: NotificationB
 
 export class SnapshotStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -87,9 +87,7 @@ export class SnapshotStore {
   /** All schedules' snapshots in one round trip (metrics). Unreadable ones are skipped. */
   async loadAll(schedules: readonly string[]): Promise<Snapshot[]> {
     if (schedules.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const schedule of schedules) pipeline.hmget(scheduleKeys(this.prefix, schedule).snapshot, 'version', 'data');
-    const results = (await pipeline.exec()) ?? [];
+    const results = await this.readSnapshots(schedules);
     const snapshots: Snapshot[] = [];
     results.forEach(([error, reply], index) => {
       if (error) throw error;
@@ -102,6 +100,28 @@ export class SnapshotStore {
       }
     });
     return snapshots;
+  }
+
+  /**
+   * One pipeline on a single node. On a Cluster each schedule's keys live in their own slot and a pipeline
+   * must stay within one, so the reads are sent concurrently instead (ioredis groups them per node).
+   */
+  private async readSnapshots(schedules: readonly string[]): Promise<[Error | null, unknown][]> {
+    const fields = ['version', 'data'] as const;
+    if (isCluster(this.redis)) {
+      const redis = this.redis;
+      return Promise.all(
+        schedules.map((schedule) =>
+          redis.hmget(scheduleKeys(this.prefix, schedule).snapshot, ...fields).then(
+            (reply): [Error | null, unknown] => [null, reply],
+            (error: unknown): [Error | null, unknown] => [error instanceof Error ? error : new Error(String(error)), null],
+          ),
+        ),
+      );
+    }
+    const pipeline = this.redis.pipeline();
+    for (const schedule of schedules) pipeline.hmget(scheduleKeys(this.prefix, schedule).snapshot, ...fields);
+    return (await pipeline.exec()) ?? [];
   }
 
   /**

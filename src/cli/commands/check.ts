@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig, resolveConfigPath } from '../../config/load.ts';
 import type { Config } from '../../config/types.ts';
-import { createLogger } from '../../log.ts';
-import { createProbeRedis } from '../../daemon/redis-connections.ts';
+import { closeRedisTarget, createRedisClient } from '../../redis/connections.ts';
+import { explainRedisError } from '../../redis/errors.ts';
+import { describeTarget, describeTopology } from '../../redis/topology.ts';
 import { verifySmtp } from '../../notify/test-email.ts';
 import { createSuperOfficeClient, type AuthenticationInfo } from '../../superoffice/client.ts';
 import { tenantStatusFor } from '../../superoffice/tenant-status.ts';
@@ -42,11 +43,13 @@ function message(error: unknown): string {
 }
 
 async function checkRedis(config: Config): Promise<CheckLine> {
-  const redis = createProbeRedis(config.redis.url, createLogger('silent'));
+  const redis = createRedisClient(config.redis, 'probe');
   const name = 'redis';
+  let lastError: unknown = null;
+  redis.on('error', (error: unknown) => (lastError = error));
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no connection within 3 s')), 3000);
+      const timer = setTimeout(() => reject(new Error(lastError ? explainRedisError(lastError) : 'no connection within 3 s')), 3000);
       redis.once('ready', () => (clearTimeout(timer), resolve()));
     });
     const { ms } = await timed(() => redis.ping());
@@ -54,11 +57,14 @@ async function checkRedis(config: Config): Promise<CheckLine> {
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
     const policy = (await redis.config('GET', 'maxmemory-policy').catch(() => [])) as string[];
     const eviction = policy[1] && policy[1] !== 'noeviction' ? ` — warning: maxmemory-policy is ${policy[1]}, use noeviction` : '';
-    return { ok: true, name, detail: `${redactUrl(config.redis.url)} reachable (PING ${ms} ms, Redis ${version})${eviction}` };
+    const topology = await describeTopology(redis, config.redis);
+    const joiner = config.redis.url !== undefined ? ' ' : ', ';
+    return { ok: true, name, detail: `${topology}${joiner}reachable (PING ${ms} ms, Redis ${version})${eviction}` };
   } catch (error) {
-    return { ok: false, name, detail: `${redactUrl(config.redis.url)}: ${message(error)}` };
+    return { ok: false, name, detail: `${describeTarget(config.redis)}: ${error instanceof Error && error.message.startsWith('no ') ? error.message : explainRedisError(error)}` };
   } finally {
     redis.disconnect();
+    closeRedisTarget(config.redis);
   }
 }
 

@@ -1,4 +1,3 @@
-import { redactUrl } from '../../redact/config.ts';
 import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger, logCallback } from '../../log.ts';
 import { noopInstruments } from '../../metrics/instruments.ts';
@@ -6,6 +5,8 @@ import { pollSchedule, type PollReport } from '../../monitor/poll.ts';
 import type { Notifier } from '../../notify/notifier.ts';
 import { configuredNotifier } from '../../daemon/configured-notifier.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
+import { describeTarget } from '../../redis/topology.ts';
+import { closeRedisTarget } from '../../redis/connections.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
 import { tenantStatusFor } from '../../superoffice/tenant-status.ts';
@@ -29,7 +30,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
   const dryRun = values['dry-run'] === true;
   // Logs go to stderr so stdout stays the report (and valid JSON with --json).
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
-  const redis = createCommandRedis(config.redis.url, log);
+  const redis = createCommandRedis(config.redis, log);
   const notifier = dryRun ? null : configuredNotifier(config, log);
   try {
     const store = new SnapshotStore(redis, config.redis.prefix);
@@ -48,7 +49,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
       };
       // SuperOffice errors are part of the report; what escapes pollSchedule is the snapshot store.
       const report = await pollSchedule(schedule, deps, { dryRun }).catch((error: unknown) => {
-        throw new Error(`schedule ${schedule.name}: Redis at ${redactUrl(config.redis.url)} is not usable: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`schedule ${schedule.name}: Redis at ${describeTarget(config.redis)} is not usable: ${error instanceof Error ? error.message : String(error)}`);
       });
       reports.push(report);
     }
@@ -65,6 +66,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
   } finally {
     await notifier?.close();
     redis.disconnect();
+    closeRedisTarget(config.redis);
   }
 }
 
