@@ -1,5 +1,7 @@
 // The scrubbing at each exit, one by one: HTML and XML forms, SuperOffice text as it enters, mail, queue errors, HTTP answers.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { UnrecoverableError } from 'bullmq';
 import { Registry } from 'prom-client';
@@ -87,6 +89,33 @@ describe('HTTP answers', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('command output', () => {
+  it('everything written to stdout and stderr, as text or bytes, and a crash are scrubbed; a crash exits 1', async () => {
+    const output = fileURLToPath(new URL('../src/cli/output.ts', import.meta.url));
+    const secretsModule = fileURLToPath(new URL('../src/redact/secrets.ts', import.meta.url));
+    const script = `
+      const { installScrubbedOutput } = await import(${JSON.stringify(output)});
+      const { secrets } = await import(${JSON.stringify(secretsModule)});
+      installScrubbedOutput();
+      secrets.add(${JSON.stringify(PLANTED)});
+      process.stdout.write('text ' + ${JSON.stringify(PLANTED)} + '\\n');
+      process.stdout.write(Buffer.from('bytes ' + encodeURIComponent(${JSON.stringify(PLANTED)}) + '\\n'));
+      console.error('console ' + ${JSON.stringify(PLANTED)});
+      setTimeout(() => { throw new Error('crash ' + ${JSON.stringify(PLANTED)}); }, 10);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 1, err);
+    assert.equal(out, 'text ***\nbytes ***\n');
+    assert.match(err, /^console \*\*\*\nbatchwatch: fatal error: Error: crash \*\*\*\n/);
+    assert.ok(!`${out}${err}`.includes('Planted'), err);
   });
 });
 
