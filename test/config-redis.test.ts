@@ -173,11 +173,11 @@ describe('redis.tls.ca', () => {
     const broken = join(pki.dir, 'broken.pem');
     writeFileSync(notPem, 'hello\n');
     writeFileSync(broken, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-    assertIssue(`{ url: "rediss://h", tls: { ca: "${join(pki.dir, 'missing.pem')}" } }`, 'redis.tls.ca', /missing\.pem: not found/);
+    assertIssue(`{ url: "rediss://h", tls: { ca: "${join(pki.dir, 'missing.pem')}" } }`, 'redis.tls.ca', /cannot read the CA file .*missing\.pem \(no such file\)/);
     assertIssue(`{ url: "rediss://h", tls: { ca: "${pki.dir}" } }`, 'redis.tls.ca', /is a directory/);
-    assertIssue(`{ url: "rediss://h", tls: { ca: "${notPem}" } }`, 'redis.tls.ca', /holds no PEM certificate/);
-    assertIssue(`{ url: "rediss://h", tls: { ca: "${broken}" } }`, 'redis.tls.ca', /not a valid X\.509 certificate/);
-    assertIssue('{ url: "rediss://h", tls: { ca: "" } }', 'redis.tls.ca', /must be the path of a PEM file/);
+    assertIssue(`{ url: "rediss://h", tls: { ca: "${notPem}" } }`, 'redis.tls.ca', /is not a PEM certificate file/);
+    assertIssue(`{ url: "rediss://h", tls: { ca: "${broken}" } }`, 'redis.tls.ca', /cannot be read \(damaged PEM\)/);
+    assertIssue('{ url: "rediss://h", tls: { ca: "" } }', 'redis.tls.ca', /must not be empty/);
     assertIssue('{ url: "rediss://h", tls: { cafile: x } }', 'redis.tls.cafile', /unknown key/);
   });
 
