@@ -14,6 +14,7 @@ import { benchParse, PARSE_BENCH_NOTES } from './parse.ts';
 import { describeCommands } from './redis-stats.ts';
 import { benchRender } from './render.ts';
 import { benchScrape } from './scrape.ts';
+import { benchScrub, scrubRow } from './scrub.ts';
 import { int, kib, mib, ms, signedMib, type Summary } from './stats.ts';
 import { printTable } from './table.ts';
 
@@ -47,6 +48,15 @@ function benchCore(): void {
       'finished ones are deleted and replaced. Heap growth = heapUsed after a full GC, after minus before the timed polls',
       `(after 30 warm-up polls)${gcAvailable ? '' : ' [gc not available: figures include garbage]'}.`,
     ],
+  );
+}
+
+function benchScrubbing(): void {
+  printTable(
+    'Secret scrubbing: SuperOffice task text as a poll receives it, and a text answer',
+    ['tasks', 'secrets', 'scrubTasks ms', 'text', 'scrub text ms'],
+    [10_000, 100_000].map((tasks) => scrubRow(benchScrub(tasks))),
+    ['Median of 5 runs; the secrets of a typical config registered (each searched in all its forms, any case).'],
   );
 }
 
@@ -175,6 +185,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     benchCore();
+    benchScrubbing();
     await benchRendering();
     await benchParsing();
     await benchRealParts(res);

@@ -30,7 +30,7 @@ describe('taskNameMatches', () => {
     });
   }
 
-  it('a glob picomatch rejects matches nothing instead of throwing (config validation reports it)', () => {
+  it('a glob that cannot be compiled matches nothing instead of throwing (config validation reports it)', () => {
     assert.throws(() => compileTaskGlob(''));
     assert.equal(taskNameMatches('', ''), false);
     assert.equal(taskNameMatches('', 'Import'), false);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { UsageError } from './args.ts';
+import { installScrubbedOutput } from './output.ts';
 
 const USAGE = `batchwatch — watches SuperOffice batch tasks, alerts once when one fails or stalls
 
@@ -46,6 +47,8 @@ function version(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Before anything is printed: every line of every command is scrubbed of the secrets registered by then.
+  installScrubbedOutput();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);

@@ -1,8 +1,11 @@
-import { issue, type PathIssue } from './issues.ts';
+import { formatPath, issue, type PathIssue } from './issues.ts';
+import type { Substitution } from './quoted.ts';
 
 export interface Interpolated {
   value: unknown;
   issues: PathIssue[];
+  /** Every value taken from the environment, where it went: config errors never quote these. */
+  substitutions: Substitution[];
 }
 
 // $${ is a literal "${"; ${NAME} and ${NAME:-fallback} are references.
@@ -17,8 +20,9 @@ const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
  */
 export function interpolateEnv(document: unknown, env: NodeJS.ProcessEnv): Interpolated {
   const issues: PathIssue[] = [];
+  const substitutions: Substitution[] = [];
   const walk = (value: unknown, path: (string | number)[]): unknown => {
-    if (typeof value === 'string') return interpolateString(value, env, path, issues);
+    if (typeof value === 'string') return interpolateString(value, env, path, issues, substitutions);
     if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, index]));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
@@ -30,7 +34,7 @@ export function interpolateEnv(document: unknown, env: NodeJS.ProcessEnv): Inter
     }
     return value;
   };
-  return { value: walk(document, []), issues };
+  return { value: walk(document, []), issues, substitutions };
 }
 
 function interpolateString(
@@ -38,6 +42,7 @@ function interpolateString(
   env: NodeJS.ProcessEnv,
   path: (string | number)[],
   issues: PathIssue[],
+  substitutions: Substitution[],
 ): string {
   if (!text.includes('${')) return text;
   let failed = false;
@@ -56,12 +61,13 @@ function interpolateString(
     }
     const [, name = '', fallback] = reference;
     const found = env[name];
-    if (fallback !== undefined) return found === undefined || found === '' ? fallback : found;
+    if (fallback !== undefined && (found === undefined || found === '')) return fallback;
     if (found === undefined) {
       failed = true;
       issues.push(issue(path, `environment variable ${name} is not set (use \${${name}:-default} for a fallback)`));
       return '';
     }
+    substitutions.push({ path: formatPath(path), name, value: found });
     return found;
   });
   return failed ? text : result;

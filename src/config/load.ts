@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { normalizeMatchers } from '../core/matchers.ts';
 import { registerConfigSecrets } from '../redact/config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { closestKey, formatPath, issue, type ConfigIssue, type PathIssue } from './issues.ts';
 import { checkMailServer } from './mail-checks.ts';
+import { showValues, type Substitution } from './quoted.ts';
 import { checkRelations } from './relations.ts';
 import { defaultLoginUrl } from './tenant.ts';
 import { DEFAULT_REDIS_URL, errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
@@ -15,6 +16,13 @@ import type { Config, RedisClusterConfig, RedisConfig, RedisSentinelConfig, Sche
 export type { ConfigIssue } from './issues.ts';
 
 export const DEFAULT_CONFIG_PATH = 'config/batchwatch.yaml';
+/** A config file is a few kilobytes; reading stops here (a wrong file, /dev/zero or a pipe that never ends). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/**
+ * Budget of the YAML reader for aliases of values that themselves contain aliases (uses x aliases inside):
+ * plain anchors may be reused freely; an "alias bomb" (each level repeating the one before) stops at once.
+ */
+export const MAX_ALIAS_COUNT = 100;
 
 /** A config that cannot be used. The message lists every issue with its key path; never a secret value. */
 export class ConfigError extends Error {
@@ -45,8 +53,9 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBounded(path, MAX_CONFIG_BYTES);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = error instanceof Error && 'code' in error ? String(error.code) : '';
     const reason =
       code === 'ENOENT'
@@ -61,9 +70,32 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   return config;
 }
 
+/** The file's text, read in pieces and never more than `limit` bytes (throws a ConfigError past it). */
+function readBounded(path: string, limit: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length <= limit; length += read) {
+      read = readSync(fd, buffer, length, buffer.length - length, null);
+    }
+    if (length > limit) {
+      throw new ConfigError(path, [{ path: '', message: `is larger than ${limit / 1024} KiB; a config file is a few kilobytes (wrong file?)` }]);
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv = process.env, source = '<config>'): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(yamlText, { lineCounter, prettyErrors: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(yamlText, { lineCounter, prettyErrors: true });
+  } catch (error) {
+    throw new ConfigError(source, [{ path: '', message: yamlFailure(error) }]);
+  }
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
@@ -76,14 +108,20 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv = process.e
     );
   }
 
-  const raw: unknown = doc.toJS();
+  const raw = documentValue(doc, lineCounter, source);
   if (raw === null || raw === undefined) throw new ConfigError(source, [{ path: '', message: 'the config file is empty' }]);
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(source, [{ path: '', message: 'expected a mapping of sections (superoffice:, schedules:, ...)' }]);
   }
 
   const interpolated = interpolateEnv(raw, env);
-  const parsed = fileSchema.safeParse(interpolated.value, { reportInput: true, error: errorMap });
+  let parsed: ReturnType<typeof fileSchema.safeParse>;
+  try {
+    parsed = fileSchema.safeParse(interpolated.value, { reportInput: true, error: errorMap });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new ConfigError(source, [{ path: '', message: yamlFailure(error) }]);
+  }
   const checked: PathIssue[] = [
     ...(parsed.success ? [] : parsed.error.issues.flatMap(fromZod)),
     ...checkRelations(interpolated.value),
@@ -99,9 +137,96 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv = process.e
   const all = [...interpolated.issues, ...checked.filter((it) => !covered(formatPath(it.at)))];
 
   if (all.length > 0 || !parsed.success) {
-    throw new ConfigError(source, placeIssues(all, doc, lineCounter));
+    throw new ConfigError(source, withValuesShown(placeIssues(all, doc, lineCounter), interpolated.substitutions));
   }
   return toConfig(parsed.data, level.value);
+}
+
+/** A parser failure that is not a syntax error: nesting deeper than the stack (the file is not a config). */
+function yamlFailure(error: unknown): string {
+  if (error instanceof RangeError) return 'the YAML nests too deeply to be a config file (wrong file?)';
+  return `the YAML cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * The document as plain values. Aliases are expanded with a budget (MAX_ALIAS_COUNT): an alias bomb, or
+ * an alias whose anchor is missing, is a config error naming the key where the alias is used.
+ */
+function documentValue(doc: Document, lineCounter: LineCounter, source: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw new ConfigError(source, [{ path: '', message: yamlFailure(error) }]);
+    const uses = aliasUses(doc, lineCounter);
+    const missing = uses.find((use) => use.size === undefined);
+    const largest = uses.reduce<AliasUse | undefined>((best, use) => ((use.size ?? 0) > (best?.size ?? 0) ? use : best), undefined);
+    const culprit = missing ?? largest;
+    if (!culprit) throw new ConfigError(source, [{ path: '', message: `YAML aliases cannot be expanded: ${error.message}` }]);
+    const message = culprit.size === undefined
+      ? `YAML alias *${culprit.name} has no anchor &${culprit.name} before it`
+      : `YAML alias *${culprit.name} expands to ${culprit.size > 1e6 ? 'over a million' : culprit.size} values through aliases inside aliases, more than the YAML reader expands (an "alias bomb"); write the values out`;
+    throw new ConfigError(source, [{ path: culprit.path, message, ...(culprit.line !== undefined ? { line: culprit.line } : {}) }]);
+  }
+}
+
+interface AliasUse {
+  path: string;
+  name: string;
+  line?: number;
+  /** Values the alias stands for once expanded (aliases inside counted too); undefined: no anchor before it. */
+  size?: number;
+}
+
+/** Every alias in the document with the key path it stands at and what it expands to (counted, never expanded). */
+function aliasUses(doc: Document, lineCounter: LineCounter): AliasUse[] {
+  const anchored = new Map<string, unknown>();
+  const sizes = new Map<unknown, number>();
+  // Counted in document order, as YAML resolves aliases: an anchor defined later is not seen yet.
+  const sizeOf = (node: unknown, depth = 0): number => {
+    if (depth > 1000) return Infinity;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let size = 1;
+    if (isAlias(node)) size = anchored.has(node.source) ? sizeOf(anchored.get(node.source), depth + 1) : 0;
+    else if (isMap(node)) for (const pair of node.items) size += sizeOf(pair.key, depth + 1) + sizeOf(pair.value, depth + 1);
+    else if (isSeq(node)) for (const item of node.items) size += sizeOf(item, depth + 1);
+    sizes.set(node, Math.min(size, Number.MAX_SAFE_INTEGER));
+    return Math.min(size, Number.MAX_SAFE_INTEGER);
+  };
+  const uses: AliasUse[] = [];
+  visit(doc, {
+    Node(_, node) {
+      if (!isAlias(node) && node.anchor) anchored.set(node.anchor, node);
+    },
+    Alias(key, node, ancestors) {
+      const at: (string | number)[] = [];
+      ancestors.forEach((ancestor, index) => {
+        const next = index + 1 < ancestors.length ? ancestors[index + 1] : undefined;
+        if (isPair(ancestor) && isScalar(ancestor.key)) at.push(String(ancestor.key.value));
+        if (isSeq(ancestor)) at.push(next === undefined ? Number(key) : ancestor.items.indexOf(next as never));
+      });
+      const offset = node.range?.[0];
+      uses.push({
+        path: formatPath(at),
+        name: node.source,
+        ...(offset !== undefined ? { line: lineCounter.linePos(offset).line } : {}),
+        ...(anchored.has(node.source) ? { size: sizeOf(anchored.get(node.source)) } : {}),
+      });
+    },
+  });
+  return uses;
+}
+
+/** Values quoted in the messages shown by the one rule of quoted.ts (never one from the environment); duplicates dropped. */
+function withValuesShown(issues: ConfigIssue[], substitutions: readonly Substitution[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.flatMap((it) => {
+    const shown = { ...it, message: showValues(it.path, it.message, substitutions) };
+    const key = `${shown.path}\u0000${shown.message}`;
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return [shown];
+  });
 }
 
 function fromZod(zodIssue: z.core.$ZodIssue): PathIssue[] {

@@ -1,4 +1,5 @@
 import { issue, type PathIssue } from './issues.ts';
+import { quoted } from './quoted.ts';
 import { contextIdentifierOf } from './tenant.ts';
 
 /**
@@ -103,7 +104,7 @@ function checkSchedules(schedules: unknown): PathIssue[] {
   const label = (index: number): string => {
     const schedule: unknown = schedules[index];
     const name = isMapping(schedule) ? schedule['name'] : undefined;
-    return typeof name === 'string' ? `"${name}" (schedules[${index}])` : `schedules[${index}]`;
+    return typeof name === 'string' ? `${quoted(name)} (schedules[${index}])` : `schedules[${index}]`;
   };
 
   schedules.forEach((schedule: unknown, index) => {
@@ -123,7 +124,7 @@ function checkSchedules(schedules: unknown): PathIssue[] {
     if (typeof name === 'string') {
       const first = nameAt.get(name);
       if (first === undefined) nameAt.set(name, index);
-      else issues.push(issue(['schedules', index, 'name'], `"${name}" is already the name of schedules[${first}]; names must be unique`));
+      else issues.push(issue(['schedules', index, 'name'], `${quoted(name)} is already the name of schedules[${first}]; names must be unique`));
     }
 
     const associates = schedule['associates'];

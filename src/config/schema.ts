@@ -1,11 +1,14 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MATCHER_KEYS } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
-import { compileTaskGlob } from '../core/task-rules.ts';
 import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
 import { cronProblem } from './cron.ts';
-import { DurationError, formatDuration, parseDuration } from './duration.ts';
+import { compileGlob, GlobError } from '../core/glob.ts';
+import { MAX_RETRY_DELAY_MS } from '../notify/retry-policy.ts';
+import { DurationError, formatDuration, MAX_DURATION_MS, MAX_TIMER_MS, parseDuration } from './duration.ts';
 import { CaFileError, caFileProblem, readCaFile } from './pem-file.ts';
+import { quoted } from './quoted.ts';
 import { parseSize, SizeError } from './size.ts';
 import { smtpUrlProblem } from './smtp-url.ts';
 import { blankMappingAsAbsent, loadSystemUserMaterial } from './system-user.ts';
@@ -27,7 +30,11 @@ function describeValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function duration(min = 0) {
+/**
+ * A duration of at least `min` and at most `max` ms. Keys that set a timer pass MAX_TIMER_MS with `why`:
+ * a longer Node.js timer fires at once, so such a value would validate and then fail every time.
+ */
+function duration(min = 0, max = MAX_DURATION_MS, why = '') {
   return z
     .string({
       error: (iss) =>
@@ -42,14 +49,20 @@ function duration(min = 0) {
           ctx.addIssue({ code: 'custom', message: `must be at least ${formatDuration(min)}` });
           return z.NEVER;
         }
+        if (!(ms <= max)) {
+          ctx.addIssue({ code: 'custom', message: `must be at most ${formatDuration(max)}${why}` });
+          return z.NEVER;
+        }
         return ms;
       } catch (error) {
         if (!(error instanceof DurationError)) throw error;
-        ctx.addIssue({ code: 'custom', message: error.message });
+        ctx.addIssue({ code: 'custom', message: error.marked });
         return z.NEVER;
       }
     });
 }
+
+const TIMER_LIMIT = ' (the longest wait a timer can take)';
 
 /** Whole numbers; a string of digits (e.g. from ${PORT}) counts as its number. */
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -57,7 +70,8 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
     (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
     z
       .number()
-      .int()
+      // Not .int(): it also reports "at most 2^53-1" next to `max` for a huge number.
+      .refine(Number.isInteger, { error: (iss) => `expected a whole number, got number ${String(iss.input)}` })
       .min(min, `must be at least ${min}`)
       .max(max, `must be at most ${max}`),
   );
@@ -83,14 +97,33 @@ function urlProblem(text: string, protocols: readonly string[]): boolean {
   }
 }
 
-/** A URL with one of `protocols`; the value is never echoed in messages, it may carry a password. */
-function url(protocols: readonly string[], what: string) {
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * A URL with one of `protocols`; the value is never echoed in messages, it may carry a password.
+ * `base`: paths are appended to it, so a query or fragment would end up in front of them.
+ */
+function url(protocols: readonly string[], what: string, base = false) {
   return z.string().transform((text, ctx) => {
-    if (urlProblem(text.trim(), protocols)) {
+    const trimmed = text.trim();
+    if (CONTROL_CHARACTERS.test(trimmed)) {
+      // The URL parser would silently drop a line break or tab; the value must be what it says.
+      ctx.addIssue({ code: 'custom', message: 'must not contain line breaks, tabs or other control characters' });
+      return z.NEVER;
+    }
+    if (urlProblem(trimmed, protocols)) {
       ctx.addIssue({ code: 'custom', message: `must be ${what}` });
       return z.NEVER;
     }
-    return text.trim();
+    if (new URL(trimmed).port === '0') {
+      ctx.addIssue({ code: 'custom', message: `has port 0, which nothing can be reached on; it must be ${what}` });
+      return z.NEVER;
+    }
+    if (base && /[?#]/.test(trimmed)) {
+      ctx.addIssue({ code: 'custom', message: `must not have a query (?) or fragment (#): paths are appended to it; it must be ${what}` });
+      return z.NEVER;
+    }
+    return trimmed;
   });
 }
 
@@ -105,7 +138,7 @@ function blankAsAbsent() {
 const timeZone = z.string().transform((zone, ctx) => {
   const canonical = canonicalTimeZone(zone);
   if (canonical === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${zone}" is not an IANA time zone (e.g. UTC, Europe/Oslo)` });
+    ctx.addIssue({ code: 'custom', message: `${quoted(zone)} is not an IANA time zone (e.g. UTC, Europe/Oslo)` });
     return z.NEVER;
   }
   return canonical;
@@ -115,6 +148,8 @@ const ADDRESS = /^(?:(?:"[^"]*"|[^<>"]*?)\s*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@"]+@[^\
 const address = z
   .string()
   .trim()
+  // A line break in a name would start a header of its own (Bcc: ...) in every mail.
+  .refine((text) => !CONTROL_CHARACTERS.test(text), 'must not contain line breaks or other control characters')
   .regex(ADDRESS, 'must be an email address (user@example.com or "Name <user@example.com>")');
 /** A list of addresses; a single address is accepted as a list of one. */
 const addresses = z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(address));
@@ -142,7 +177,7 @@ function size(min: number) {
       return bytes;
     } catch (error) {
       if (!(error instanceof SizeError)) throw error;
-      ctx.addIssue({ code: 'custom', message: error.message });
+      ctx.addIssue({ code: 'custom', message: error.marked });
       return z.NEVER;
     }
   });
@@ -163,7 +198,7 @@ export const systemUserShape = {
   privateKey: blankAsAbsent(),
   privateKeyFile: blankAsAbsent(),
   loginUrl: blankAsAbsent().pipe(
-    url(['http:', 'https:'], 'an http:// or https:// URL, e.g. https://online.superoffice.com/login')
+    url(['http:', 'https:'], 'an http:// or https:// URL, e.g. https://online.superoffice.com/login', true)
       .transform((text) => text.replace(/\/+$/, ''))
       .optional(),
   ),
@@ -171,7 +206,7 @@ export const systemUserShape = {
 };
 
 export const superofficeShape = {
-  url: url(['http:', 'https:'], 'an http:// or https:// URL (the installation base, e.g. https://sod.superoffice.com/Cust12345)')
+  url: url(['http:', 'https:'], 'an http:// or https:// URL (the installation base, e.g. https://sod.superoffice.com/Cust12345)', true)
     .transform((text) => text.replace(/\/+$/, '')),
   applicationToken: z.string().optional(),
   ticket: z.string().optional(),
@@ -179,11 +214,11 @@ export const superofficeShape = {
   password: z.string().optional(),
   systemUser: z.preprocess(blankMappingAsAbsent, z.strictObject(systemUserShape).transform(loadSystemUserMaterial).optional()),
   tenantStatusUrl: blankAsAbsent().pipe(
-    url(['http:', 'https:'], 'an http:// or https:// URL, e.g. https://online.superoffice.com/api/state')
+    url(['http:', 'https:'], 'an http:// or https:// URL, e.g. https://online.superoffice.com/api/state', true)
       .transform((text) => text.replace(/\/+$/, ''))
       .optional(),
   ),
-  timeout: duration(1).prefault('30s'),
+  timeout: duration(1, MAX_TIMER_MS, TIMER_LIMIT).prefault('30s'),
   associatesPerRequest: integer(1).prefault(100),
   maxConcurrentRequests: integer(1).prefault(2),
   timeZone: timeZone.prefault('UTC'),
@@ -255,13 +290,15 @@ export const redisShape = {
     .prefault('batchwatch'),
 };
 
-const associateList = z.array(integer(0)).min(1, 'must list at least one associate id');
+/** SuperOffice ids are 32-bit integers; a larger one would validate here and then fault every call. */
+export const MAX_ASSOCIATE_ID = 2_147_483_647;
+const associateList = z.array(integer(0, MAX_ASSOCIATE_ID)).min(1, 'must list at least one associate id');
 
 /** A list of associate ids, or `all` (every user task; see relations.ts for the rules around it). */
 const associates = z.unknown().transform((value, ctx): number[] | 'all' => {
   if (typeof value === 'string' && value.trim().toLowerCase() === 'all') return 'all';
   if (typeof value === 'string') {
-    ctx.addIssue({ code: 'custom', message: `must be a list of associate ids or "all", got "${value}"` });
+    ctx.addIssue({ code: 'custom', message: `must be a list of associate ids or "all", got ${quoted(value)}` });
     return z.NEVER;
   }
   const list = associateList.safeParse(value, { error: errorMap });
@@ -274,14 +311,24 @@ export const scheduleShape = {
   name: z.string().regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and "-" only'),
   associates,
   includeSystemTasks: flag().optional(),
-  every: duration(1000).optional(),
+  every: duration(1000, MAX_TIMER_MS, TIMER_LIMIT).optional(),
   cron: cron.optional(),
   tz: timeZone.optional(),
   mailTo: addresses.optional(),
 };
 
+/** A task-name glob (rules.tasks[].name, maintenance[].match.task), compiled at load so a glob that cannot be used names its key instead of matching nothing. */
+const taskGlob = nonEmpty().superRefine((glob, ctx) => {
+  try {
+    compileGlob(glob);
+  } catch (error) {
+    if (!(error instanceof GlobError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+});
+
 export const taskRuleShape = {
-  name: nonEmpty(),
+  name: taskGlob,
   ignore: flag().prefault(false),
   stallAfter: duration().optional(),
   queuedTimeout: duration().optional(),
@@ -327,15 +374,22 @@ export const mailShape = {
   tls: z.strictObject(mailTlsShape).optional(),
   from: blankAsAbsent().pipe(address.optional()),
   to: addresses.optional(),
-  retryDelay: duration(1).prefault('30s'),
+  retryDelay: duration(1, MAX_RETRY_DELAY_MS, ' (retries back off from it, doubling, up to that far apart)').prefault('30s'),
   retryFor: duration().prefault('24h'),
 };
 
 /** Shorter bearer tokens can be guessed; batchwatch never generates one, the operator does (e.g. openssl rand -hex 32). */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+
+/** An address to listen on: an IPv4 or IPv6 address ([::1] or ::1) or a host name. */
+const listenHost = nonEmpty()
+  .transform((text) => text.replace(/^\[(.*)\]$/, '$1'))
+  .refine((host) => isIP(host) !== 0 || HOSTNAME.test(host), 'must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name');
+
 export const httpShape = {
-  host: nonEmpty().prefault('0.0.0.0'),
+  host: listenHost.prefault('0.0.0.0'),
   port: integer(0, 65_535).prefault(9464),
   adminToken: blankAsAbsent().pipe(
     z
@@ -346,15 +400,6 @@ export const httpShape = {
       .optional(),
   ),
 };
-
-/** A glob on task names, checked the way it will be matched (src/core/task-rules.ts). */
-const taskGlob = nonEmpty().superRefine((glob, ctx) => {
-  try {
-    compileTaskGlob(glob);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `not a usable glob: ${error instanceof Error ? error.message : String(error)}` });
-  }
-});
 
 /** The same matchers as silences (src/core/matchers.ts); all optional, ANDed; none = every alert. */
 export const matchShape = {

@@ -1,6 +1,8 @@
 /** Byte sizes for the config: a whole number of bytes, or a number with a unit (KB, MB, GB; KiB, MiB, GiB). */
 
-export class SizeError extends Error {
+import { QuotingError, quoted } from './quoted.ts';
+
+export class SizeError extends QuotingError {
   override name = 'SizeError';
 }
 
@@ -26,10 +28,10 @@ export function parseSize(value: number | string): number {
   const unit = match?.[2]?.toLowerCase() ?? 'b';
   const factor = UNITS[unit];
   if (!match || factor === undefined) {
-    throw new SizeError(`"${value}" is not a size (write bytes, or e.g. 64MiB, 500MB; units: ${Object.keys(UNITS).join(', ')}, any case)`);
+    throw new SizeError(`${quoted(value)} is not a size (write bytes, or e.g. 64MiB, 500MB; units: ${Object.keys(UNITS).join(', ')}, any case)`);
   }
   const bytes = Math.round(Number(match[1]) * factor);
-  if (!Number.isSafeInteger(bytes)) throw new SizeError(`"${value}" is too large`);
+  if (!Number.isSafeInteger(bytes)) throw new SizeError(`${quoted(value)} is too large`);
   return bytes;
 }
 

@@ -1,4 +1,5 @@
 /** The grammar of mail.smtp (smtp[s]://[user[:password]@]host[:port][?option=value]), checked at load time and read by the SMTP transport. */
+import { QuotingError, quoted } from './quoted.ts';
 
 export interface SmtpTarget {
   host: string;
@@ -30,7 +31,7 @@ export const SMTP_ENV_HINT =
   'leave user:password out of mail.smtp and set SMTP_USERNAME and SMTP_PASSWORD in the environment (used as they are, no encoding needed)';
 
 /** mail.smtp cannot be used. The message names mail.smtp (or the environment variable) and never quotes a credential. */
-export class SmtpUrlError extends Error {
+export class SmtpUrlError extends QuotingError {
   override name = 'SmtpUrlError';
 }
 
@@ -64,7 +65,7 @@ export function smtpUrlProblem(text: string): string | undefined {
     readUrl(text.trim());
     return undefined;
   } catch (error) {
-    if (error instanceof SmtpUrlError) return error.message;
+    if (error instanceof SmtpUrlError) return error.marked;
     throw error;
   }
 }
@@ -133,14 +134,14 @@ function readOptions(url: URL): Record<SmtpUrlOption, boolean> {
   const known = Object.keys(SMTP_URL_OPTIONS) as SmtpUrlOption[];
   for (const [name, raw] of url.searchParams) {
     const option = known.find((k) => k.toLowerCase() === name.toLowerCase());
-    if (!option) fail(`has an unknown option "${name.slice(0, 40)}" (known: ${known.join(', ')})`);
+    if (!option) fail(`has an unknown option ${quoted(name)} (known: ${known.join(', ')})`);
     else {
       if (seen.has(option)) fail(`gives option ${option} twice`);
       seen.add(option);
       const value = raw.trim().toLowerCase();
       if (TRUE_VALUES.has(value)) options[option] = true;
       else if (FALSE_VALUES.has(value)) options[option] = false;
-      else fail(`option ${option} must be true or false, got "${raw.slice(0, 20)}"`);
+      else fail(`option ${option} must be true or false, got ${quoted(raw)}`);
     }
   }
   return options;

@@ -2,7 +2,7 @@ import type { BatchTaskInfo, TaskState } from './task.ts';
 
 /** Durations are milliseconds everywhere inside the core. */
 export interface TaskRuleOverride {
-  /** Glob on BatchTaskInfo.Name (picomatch syntax, matched against the whole name). */
+  /** Glob on BatchTaskInfo.Name (syntax in core/glob.ts, matched against the whole name). */
   name: string;
   ignore: boolean;
   stallAfter?: number;

@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileGlob } from './glob.ts';
 import type { Rules } from './model.ts';
 
 export interface EffectiveTaskRules {
@@ -9,20 +9,16 @@ export interface EffectiveTaskRules {
   queuedTimeout: number;
 }
 
-/**
- * Task names are not paths: `*` also matches `/` (bash: true), a leading `.` is an ordinary
- * character (dot: true) and backslashes never act as separators, whatever the platform.
- * Matching is case-sensitive. `?` does not match `/` (a picomatch limitation).
- */
-const GLOB_OPTIONS = { bash: true, dot: true, windows: false } as const;
-
 const compiled = new Map<string, (name: string) => boolean>();
 
-/** Throws for a glob picomatch cannot compile; config validation can call it to report the key. */
+/**
+ * The matcher of a rules.tasks[] glob (syntax in glob.ts: `*` also matches "/", matching is case-sensitive
+ * and linear in the name's length). Throws GlobError for a glob it cannot use; config validation reports it.
+ */
 export function compileTaskGlob(glob: string): (name: string) => boolean {
   let matcher = compiled.get(glob);
   if (!matcher) {
-    matcher = picomatch(glob, GLOB_OPTIONS);
+    matcher = compileGlob(glob);
     compiled.set(glob, matcher);
   }
   return matcher;

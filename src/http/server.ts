@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ReadinessResult } from '../metrics/readiness.ts';
 import { withTimeout } from '../metrics/timeout.ts';
+import { scrubSecrets } from '../redact/secrets.ts';
 
 export type HttpLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -25,7 +26,9 @@ export interface HttpServer {
 export const DEFAULT_READINESS_CHECK_TIMEOUT_MS = 3000;
 const TEXT = 'text/plain; charset=utf-8';
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, contentType = TEXT, headers: Record<string, string> = {}) {
+/** Every answer goes through here, scrubbed of registered secrets (readiness reasons quote errors; labels quote SuperOffice). */
+function send(req: IncomingMessage, res: ServerResponse, status: number, text: string, contentType = TEXT, headers: Record<string, string> = {}) {
+  const body = scrubSecrets(text);
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

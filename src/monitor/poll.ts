@@ -12,6 +12,7 @@ import type { Instruments, PollResult } from '../metrics/instruments.ts';
 import type { Logger } from '../log.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { batchIdFor, type CommitCleanup, type LoadedState, type SnapshotStore } from '../store/snapshot-store.ts';
+import { scrubTasks } from './scrub-tasks.ts';
 import { processUnreadableTaskLog, type UnreadableTaskLog } from './unreadable-log.ts';
 
 /** Where a poll gets its tasks; how (which SuperOffice calls) is the source's business. */
@@ -76,7 +77,10 @@ export function toPollError(error: unknown): PollError {
 
 async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: PollDeps): Promise<PollOutcome> {
   try {
-    const { tasks, unreadable } = await source.tasksFor(schedule);
+    const answer = await source.tasksFor(schedule);
+    // Where SuperOffice's text enters: everything downstream (snapshot, mail, metrics, API) starts from these.
+    const tasks = scrubTasks(answer.tasks);
+    const unreadable = answer.unreadable.map((task) => ({ ...task, field: scrubSecrets(task.field), problem: scrubSecrets(task.problem) }));
     if (unreadable.length === 0) return { ok: true, tasks };
     deps.instruments.tasksUnreadable(schedule.name, unreadable.length);
     for (const task of (deps.unreadableLog ?? processUnreadableTaskLog).fresh(schedule.name, unreadable)) {
@@ -104,7 +108,7 @@ async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: 
 async function maintenanceState(status: TenantStateSource, schedule: string, deps: PollDeps): Promise<{ state: string } | null> {
   try {
     const { state, running } = await status.current();
-    return running ? null : { state };
+    return running ? null : { state: scrubSecrets(state) };
   } catch (error) {
     deps.log.warn(
       { schedule, tenant: status.contextIdentifier, err: scrubSecrets(error instanceof Error ? error.message : String(error)) },

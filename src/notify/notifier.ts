@@ -8,6 +8,7 @@ import type { NotificationBatch } from '../core/model.ts';
 import type { MailConfig } from '../config/types.ts';
 import { noopInstruments, type Instruments } from '../metrics/instruments.ts';
 import { withTimeout } from '../metrics/timeout.ts';
+import { scrubbedError } from '../redact/secrets.ts';
 import { NOTIFY_QUEUE } from '../store/keys.ts';
 import { MailDeliveryError, toDeliveryError } from './delivery-error.ts';
 import { DEFAULT_RECHECK_MS, DeliveryGate } from './delivery-gate.ts';
@@ -218,7 +219,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const report: OutcomeReportDeps = { log, instruments, history: new NotificationHistory(logRedis, prefix) };
     const stages = pipelineStages(transport, sentLog, logRedis);
     const workerRedis = connect('worker');
-    const worker = new Worker<NotificationBatch>(NOTIFY_QUEUE, (job, token) => processJob(job, token, stages, gate, report), {
+    // A failed job's reason and stack trace are stored in Redis by BullMQ: scrubbed first.
+    const processor = (job: Job<NotificationBatch>, token?: string) =>
+      processJob(job, token, stages, gate, report).catch((error: unknown) => Promise.reject(scrubbedError(error)));
+    const worker = new Worker<NotificationBatch>(NOTIFY_QUEUE, processor, {
       connection: workerRedis,
       prefix,
       concurrency: 1,

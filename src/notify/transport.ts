@@ -5,7 +5,7 @@ import nodemailer from 'nodemailer';
 import { readCaFile } from '../config/pem-file.ts';
 import { parseSmtpUrl, type SmtpTarget } from '../config/smtp-url.ts';
 import type { MailConfig } from '../config/types.ts';
-import { secrets as processSecrets } from '../redact/secrets.ts';
+import { secrets as processSecrets, scrubSecrets } from '../redact/secrets.ts';
 import { toDeliveryError, type FailureContext } from './delivery-error.ts';
 import { OAuth2TokenSource } from './oauth2-token.ts';
 import type { RenderedMessage } from './render.ts';
@@ -67,6 +67,21 @@ export interface MailTransport {
   send(message: RenderedMessage, envelope: Envelope, signal?: AbortSignal): Promise<SendResult>;
   /** `force` also ends a connection in the middle of a delivery (that send then fails). */
   close(options?: { force?: boolean }): void;
+}
+
+/**
+ * The message as it may leave: subject, text, HTML and header values scrubbed of every registered secret
+ * (a ticket the server echoed into a task, a password in an error), whatever put it there.
+ */
+export function scrubbedMessage(message: RenderedMessage): RenderedMessage {
+  if (processSecrets.size === 0) return message;
+  return {
+    ...message,
+    subject: scrubSecrets(message.subject),
+    text: scrubSecrets(message.text),
+    html: scrubSecrets(message.html),
+    headers: Object.fromEntries(Object.entries(message.headers).map(([name, value]) => [name, scrubSecrets(value)])),
+  };
 }
 
 /** Scheme, host and port of the target, without userinfo: for messages and logs. */
@@ -158,7 +173,9 @@ export function createMailTransport(server: MailServerConfig, options: Transport
         throw await classify(error);
       }
     },
-    async send(message, envelope, signal) {
+    async send(rendered, envelope, signal) {
+      // The one exit of every mail (alerts and the test message).
+      const message = scrubbedMessage(rendered);
       try {
         const info = await transporter.sendMail({
           from: envelope.from,

@@ -15,7 +15,12 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The forms a secret takes on its way out: as is, URL/form-encoded, JSON-escaped, base64 (standard and URL-safe). */
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * The forms a secret takes on its way out: as is, URL/form-encoded, JSON-escaped, HTML-escaped (a mail's
+ * HTML part), XML-escaped (a SOAP answer), base64 (standard and URL-safe). Matching ignores case on top.
+ */
 export function secretVariants(secret: string): string[] {
   const base64 = Buffer.from(secret, 'utf8').toString('base64');
   const variants = new Set([
@@ -23,6 +28,8 @@ export function secretVariants(secret: string): string[] {
     encodeURIComponent(secret),
     encodeURIComponent(secret).replace(/%20/g, '+'),
     JSON.stringify(secret).slice(1, -1),
+    secret.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch] ?? ch),
+    secret.replace(/[&<>]/g, (ch) => HTML_ESCAPES[ch] ?? ch),
     base64,
     base64.replace(/=+$/, ''),
     base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
@@ -72,4 +79,15 @@ export const secrets = new SecretSet();
 /** Scrubs the process-wide secrets out of `text`. */
 export function scrubSecrets(text: string): string {
   return secrets.scrub(text);
+}
+
+/**
+ * The same error (class kept, so BullMQ still tells an UnrecoverableError apart) with its message and stack
+ * scrubbed: what a queue stores in Redis as a failed job's reason and stack trace.
+ */
+export function scrubbedError<T>(error: T): T {
+  if (!(error instanceof Error) || secrets.size === 0) return error;
+  error.message = scrubSecrets(error.message);
+  if (error.stack !== undefined) error.stack = scrubSecrets(error.stack);
+  return error;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { RedisTarget, ScheduleConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
+import { scrubbedError } from '../redact/secrets.ts';
 import { createRedisClient, type RedisClient } from '../redis/connections.ts';
 import type { SnapshotStore } from '../store/snapshot-store.ts';
 import { POLL_QUEUE } from '../store/keys.ts';
@@ -80,7 +81,8 @@ export class PollScheduler {
 
   start(): void {
     if (this.worker || this.closed) return;
-    this.worker = new Worker<PollJobData>(POLL_QUEUE, (job) => this.process(job), {
+    // A failed job's reason and stack trace are stored in Redis by BullMQ: scrubbed first.
+    this.worker = new Worker<PollJobData>(POLL_QUEUE, (job) => this.process(job).catch((error: unknown) => Promise.reject(scrubbedError(error))), {
       connection: this.connection,
       prefix: this.options.prefix,
       // Schedules never wait for each other; the per-schedule lock keeps one schedule's polls apart.

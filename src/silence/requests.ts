@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DurationError, parseDuration } from '../config/duration.ts';
 import { hasMatchers, normalizeMatchers, type AlertMatchers } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
+import { GlobError } from '../core/glob.ts';
 import { compileTaskGlob } from '../core/task-rules.ts';
 import type { NewSilence } from './silence-store.ts';
 
@@ -68,7 +69,8 @@ const taskGlob = text(500).superRefine((glob, ctx) => {
   try {
     compileTaskGlob(glob);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `not a usable glob: ${error instanceof Error ? error.message : String(error)}` });
+    if (!(error instanceof GlobError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
   }
 });
 

@@ -16,6 +16,7 @@ import {
   type BatchOperation,
   type ExceptionInfo,
 } from './responses.ts';
+import { echoCredentials } from './echo.ts';
 import { handleOnline, RUNNING, servicesAvailable } from './online.ts';
 import { ScenarioRunner, SCENARIOS, scenarioNames } from './scenarios.ts';
 import { SystemUserService, type JwtFault, type SimulatedSystemUser } from './system-user.ts';
@@ -63,6 +64,8 @@ export interface Fault {
   times?: number;
   /** For 'slow' (default 2000 ms). */
   delayMs?: number;
+  /** For 'in-band' and 'soap-fault': the exception message (placeholders are filled while echoing credentials). */
+  message?: string;
 }
 
 export interface RecordedRequest {
@@ -91,6 +94,8 @@ export interface SimulatorStats {
   tenantStateCalls: number;
   /** Every signed token, JWT and ticket of the system user logins (up to 1 000), so tests can prove none leaks. */
   systemUserSecrets: string[];
+  /** Every ticket issued by a login of either kind (up to 1 000), for the same reason. */
+  issuedTickets: string[];
 }
 
 export interface Simulator {
@@ -102,6 +107,11 @@ export interface Simulator {
   removeTask(id: number): void;
   /** Every ticket issued or configured so far stops being valid. */
   expireTickets(): void;
+  /**
+   * While on, Batch answers (tasks' text, corrupted fields, fault messages) have {{ticket}} and
+   * {{applicationToken}} (also :base64, :url, :lower) replaced by what the request carried (see echo.ts).
+   */
+  echoCredentials(on: boolean): void;
   injectFault(fault: Fault): void;
   clearFaults(): void;
   /**
@@ -176,7 +186,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const table = new TaskTable();
   const runner = new ScenarioRunner(scenario, table, opts.stepMs ?? 5000);
   const validTickets = new Set(opts.staticTickets ?? []);
-  const faults: Required<Fault>[] = [];
+  const faults: (Required<Omit<Fault, 'message'>> & Pick<Fault, 'message'>)[] = [];
+  let echoing = false;
   const stats: SimulatorStats = {
     calls: 0,
     authCalls: 0,
@@ -185,6 +196,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     systemUserLogins: 0,
     tenantStateCalls: 0,
     systemUserSecrets: [],
+    issuedTickets: [],
   };
   const clock = opts.now ?? Date.now;
   const contextIdentifier = basePath.split('/').filter((s) => s !== '').pop() ?? '';
@@ -199,6 +211,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const newTicket = (): string => {
     const ticket = `7T:${randomBytes(24).toString('base64')}`;
     validTickets.add(ticket);
+    stats.issuedTickets.push(ticket);
+    if (stats.issuedTickets.length > MAX_RECORDED_SECRETS) stats.issuedTickets.shift();
     return ticket;
   };
   let url = '';
@@ -209,7 +223,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   /** Requests each connection has carried, to tell a kept-alive connection from a new one. */
   const requestsOn = new WeakMap<object, number>();
 
-  const takeFault = (): Required<Fault> | null => {
+  const takeFault = (): (typeof faults)[number] | null => {
     const fault = faults[0];
     if (!fault) return null;
     fault.times -= 1;
@@ -254,6 +268,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       throw new HttpError(500, 'body does not match the SOAPAction');
     }
     const headers = headerValues(env);
+    const answer = (status: number, xml: string) => send(res, status, echoing ? echoCredentials(xml, headers) : xml);
     const byState = action === 'GetBatchTaskInfosByState';
     const associateIds = byState ? [] : readAssociateIds(operation);
     const state = byState ? (textOrNull(childElement(operation, 'State'))?.trim() ?? '') : undefined;
@@ -281,11 +296,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
     if (fault?.type === 'soap-fault') {
-      send(res, 500, soapFault('InternalServiceFault', 'The server was unable to process the request due to an internal error.'));
+      answer(500, soapFault('InternalServiceFault', fault.message ?? 'The server was unable to process the request due to an internal error.'));
       return;
     }
     if (fault?.type === 'in-band') {
-      send(res, 200, batchInBandFailure(INJECTED_IN_BAND, action));
+      answer(200, batchInBandFailure(fault.message !== undefined ? { ...INJECTED_IN_BAND, message: fault.message } : INJECTED_IN_BAND, action));
       return;
     }
     if (fault?.type === 'slow') await sleep(fault.delayMs);
@@ -305,7 +320,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ? table.list().filter((t) => t.associateId !== SYSTEM_ASSOCIATE_ID && (state === ALL_STATES || t.state === state))
       : table.list(new Set(associateIds));
     const xml = batchTasksResponse(tasks, timeZone, action, corrupt);
-    send(res, 200, fault?.type === 'truncated' ? xml.slice(0, Math.floor(xml.length / 2)) : xml);
+    answer(200, fault?.type === 'truncated' ? xml.slice(0, Math.floor(xml.length / 2)) : xml);
   };
 
   const handleAuth = (env: SoapEnvelope, res: http.ServerResponse) => {
@@ -455,7 +470,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       validTickets.clear();
     },
     injectFault(fault) {
-      faults.push({ type: fault.type, times: fault.times ?? 1, delayMs: fault.delayMs ?? 2000 });
+      faults.push({ type: fault.type, times: fault.times ?? 1, delayMs: fault.delayMs ?? 2000, ...(fault.message !== undefined ? { message: fault.message } : {}) });
+    },
+    echoCredentials(on) {
+      echoing = on;
     },
     clearFaults() {
       faults.length = 0;

@@ -1,3 +1,4 @@
+import { secrets } from '../redact/secrets.ts';
 import { AuthError } from './errors.ts';
 
 /**
@@ -77,6 +78,8 @@ export class TicketCache {
   }
 
   private remember(ticket: string): void {
+    // Process-wide too: a ticket the server echoes into a task's text must not reach Redis, mail or metrics.
+    secrets.add(ticket);
     this.issued.push(ticket);
     if (this.issued.length > 8) this.issued.shift();
   }

@@ -24,6 +24,8 @@ export interface SmtpServerOptions {
   failFirst?: SmtpFailure;
   rejectRecipients?: RegExp;
   authRequired?: { user: string; pass: string };
+  /** A careless server: its "535 Authentication failed" answer quotes the password it was given. */
+  echoRejectedPassword?: boolean;
   /** Offer only AUTH XOAUTH2 and accept `user` with a token `accepts` approves (a rejection answers like Gmail/Microsoft: 334 + JSON, then 535). */
   xoauth2?: { user: string; accepts: (token: string) => boolean };
   /** TLS material; `implicit` for smtps://, otherwise STARTTLS is offered. Without it TLS is off. */
@@ -42,6 +44,8 @@ export interface TestSmtpServer {
   waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   setFailure(failure: SmtpFailure | null): void;
   setRejectRecipients(pattern: RegExp | null): void;
+  /** From now on a login must use these credentials (authRequired must have been set). */
+  setAuthRequired(credentials: { user: string; pass: string }): void;
   /** Never answer at this stage (a server that stalls), until set back to null. Resolves `hanging`. */
   setHang(stage: 'mail' | 'data' | null): void;
   /** Resolves once a client is being held by setHang. */
@@ -64,6 +68,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
   let failure: (SmtpFailure & { left: number }) | null = opts.failFirst ? { ...opts.failFirst, left: opts.failFirst.times } : null;
   let failuresServed = 0;
   let rejectRecipients = opts.rejectRecipients ?? null;
+  let authRequired = opts.authRequired;
   let port = 0;
   let server: SMTPServer | null = null;
   let hangAt: 'mail' | 'data' | null = null;
@@ -102,10 +107,10 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
         else callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://outlook.office365.com/.default' } });
         return;
       }
-      const expected = opts.authRequired;
+      const expected = authRequired;
       if (expected && (auth.username !== expected.user || auth.password !== expected.pass)) {
         logins.push({ method: auth.method, user: auth.username ?? '', ok: false });
-        callback(smtpError(535, 'Authentication failed'));
+        callback(smtpError(535, opts.echoRejectedPassword ? `Authentication failed for ${auth.username ?? ''}:${auth.password ?? ''}` : 'Authentication failed'));
         return;
       }
       logins.push({ method: auth.method, user: auth.username ?? '', ok: true });
@@ -202,6 +207,9 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
     },
     setRejectRecipients(pattern) {
       rejectRecipients = pattern;
+    },
+    setAuthRequired(credentials) {
+      authRequired = credentials;
     },
     setHang(stage) {
       hangAt = stage;

@@ -113,14 +113,14 @@ async function checkSuperOffice(config: Config): Promise<CheckLine[]> {
   try {
     ({ value: info, ms: authMs } = await timed(() => client.authenticate()));
   } catch (error) {
-    return [...lines, { ok: false, name: 'superoffice auth', detail: `${config.superoffice.url} (${how}): ${message(error)}${inMaintenance}` }];
+    return [...lines, { ok: false, name: 'superoffice auth', detail: `${redactUrl(config.superoffice.url)} (${how}): ${message(error)}${inMaintenance}` }];
   }
-  lines.push({ ok: true, name: 'superoffice auth', detail: `${config.superoffice.url} (${describeLogin(config, info)}, ${authMs} ms)` });
+  lines.push({ ok: true, name: 'superoffice auth', detail: `${redactUrl(config.superoffice.url)} (${describeLogin(config, info)}, ${authMs} ms)` });
   const session = info.systemUser;
   if (session && (session.netserverUrl || session.webapiUrl)) {
     const claims = [
-      ...(session.netserverUrl ? [`netserver_url ${session.netserverUrl}`] : []),
-      ...(session.webapiUrl ? [`webapi_url ${session.webapiUrl}`] : []),
+      ...(session.netserverUrl ? [`netserver_url ${redactUrl(session.netserverUrl)}`] : []),
+      ...(session.webapiUrl ? [`webapi_url ${redactUrl(session.webapiUrl)}`] : []),
     ];
     lines.push({ ok: true, name: 'superoffice claims', detail: claims.join(', ') });
   }

@@ -10,6 +10,7 @@ import { createLogger } from '../../log.ts';
 import { findRedisServer, freePort, REDIS_MISSING_HINT, startPrivateRedis, type PrivateRedis } from '../../runtime/private-redis.ts';
 import { startSimulator } from '../../simulator/server.ts';
 import { parseCommandArgs, parsePort } from '../args.ts';
+import { redactUrl, registerConfigSecrets } from '../../redact/config.ts';
 import { untilSignal } from '../../runtime/signals.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -74,13 +75,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
       process.env,
       'demo config',
     );
+    // REDIS_URL may carry a password: scrubbed from every output like a loaded config's secrets.
+    registerConfigSecrets(config);
     const log = createLogger(config.log.level);
     const daemon = await startDaemon(config, log);
     cleanups.push(() => daemon.close());
 
     say('batchwatch demo is running.');
     say(`  SuperOffice simulator  ${simulator.url}/Remote/Services85/Batch.svc  (scenario "story")`);
-    say(`  Redis                  ${privateRedis ? `${redisUrl} (private, stopped on exit)` : `${redisUrl} (REDIS_URL, keys under ${prefix}:)`}`);
+    say(`  Redis                  ${privateRedis ? `${redisUrl} (private, stopped on exit)` : `${redactUrl(redisUrl)} (REDIS_URL, keys under ${prefix}:)`}`);
     say(`  metrics                ${daemon.httpUrl}/metrics   (health: /healthz, /readyz)`);
     say(`  mail (SMTP)            smtp://127.0.0.1:${catcher.port}  (local catcher: shown below and saved as .eml files in ${mailDir})`);
     say('The story: a task that succeeds, one that fails (~15 s), one that stalls (~30 s), one stuck in New (~35 s).');
