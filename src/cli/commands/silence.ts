@@ -4,7 +4,6 @@ import { formatDuration } from '../../config/duration.ts';
 import type { SilenceView, WindowView } from '../../silence/controls.ts';
 import { silenceJson, windowJson } from '../../silence/json.ts';
 import { oneLine, truncate } from '../../notify/format.ts';
-import { scrubSecrets } from '../../redact/secrets.ts';
 import { parseCommandArgs, parseCommandArgsWithPositionals, UsageError } from '../args.ts';
 import { defaultAuthor, withControls } from '../silence-session.ts';
 
@@ -64,10 +63,10 @@ async function list(argv: string[]): Promise<number> {
   const values = parseCommandArgs(argv, { config: { type: 'string' }, json: { type: 'boolean', default: false } });
   const { silences, windows } = await withControls(values.config, async (controls) => ({ silences: await controls.silences(), windows: controls.windows() }));
   if (values.json) {
-    process.stdout.write(`${scrubSecrets(JSON.stringify({ silences: silences.map(silenceJson), maintenance: windows.map(windowJson) }, null, 2))}\n`);
+    process.stdout.write(`${JSON.stringify({ silences: silences.map(silenceJson), maintenance: windows.map(windowJson) }, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`${scrubSecrets(formatList(silences, windows))}\n`);
+  process.stdout.write(`${formatList(silences, windows)}\n`);
   return 0;
 }
 
