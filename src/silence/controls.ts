@@ -96,12 +96,12 @@ export class SilenceControls implements StatusControls {
     this.muted = new MutedStore(deps.redis, deps.prefix);
   }
 
-  requestContext(defaultAuthor: string): RequestContext {
-    return { now: this.now(), schedules: this.deps.schedules, defaultAuthor };
+  requestContext(defaultAuthor: string | undefined): RequestContext {
+    return { now: this.now(), schedules: this.deps.schedules, ...(defaultAuthor !== undefined ? { defaultAuthor } : {}) };
   }
 
-  /** Validates (RequestError naming the field) and stores a new silence. */
-  async addSilence(request: unknown, defaultAuthor: string): Promise<SilenceView> {
+  /** Validates (RequestError naming the field) and stores a new silence; without a default author the request must name one. */
+  async addSilence(request: unknown, defaultAuthor?: string): Promise<SilenceView> {
     const silence = await this.store.add(silenceFromRequest(request, this.requestContext(defaultAuthor)));
     return { ...silence, state: silenceState(silence, this.now()) };
   }
@@ -128,7 +128,7 @@ export class SilenceControls implements StatusControls {
   }
 
   /** Acknowledges every active alert of the task (RequestError when it has none). */
-  async acknowledge(request: unknown, defaultAuthor: string): Promise<AckResult[]> {
+  async acknowledge(request: unknown, defaultAuthor?: string): Promise<AckResult[]> {
     const ack = ackFromRequest(request, this.requestContext(defaultAuthor));
     const at = this.now();
     const found: AckResult[] = [];

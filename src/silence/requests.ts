@@ -101,8 +101,14 @@ export interface RequestContext {
   now: number;
   /** Configured schedule names: a schedule matcher must name one. */
   schedules: readonly string[];
-  /** Used when the request names no author (the CLI: the OS user). */
-  defaultAuthor: string;
+  /** Used when the request names no author (the CLI: the OS user); absent (the API): author is required. */
+  defaultAuthor?: string;
+}
+
+function authorOf(author: string | undefined, context: RequestContext): string {
+  const chosen = author ?? context.defaultAuthor;
+  if (chosen === undefined) throw new RequestError('author', 'is required (who is doing this, e.g. your name or login)');
+  return chosen;
 }
 
 function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -137,7 +143,7 @@ export function silenceFromRequest(input: unknown, context: RequestContext): New
   const endsAt = request.until ?? startsAt + request.for!;
   if (request.until !== undefined && endsAt <= context.now) throw new RequestError('until', 'is in the past');
   if (endsAt <= startsAt) throw new RequestError('until', 'must be after from', '--until must be after --from');
-  return { matchers, startsAt, endsAt, comment: request.comment, author: request.author ?? context.defaultAuthor };
+  return { matchers, startsAt, endsAt, comment: request.comment, author: authorOf(request.author, context) };
 }
 
 export interface AckRequest {
@@ -150,5 +156,5 @@ export interface AckRequest {
 export function ackFromRequest(input: unknown, context: RequestContext): AckRequest {
   const request = parseOrThrow(ackSchema, input);
   checkSchedule(request.schedule, context);
-  return { taskId: request.taskId, ...(request.schedule !== undefined ? { schedule: request.schedule } : {}), comment: request.comment, author: request.author ?? context.defaultAuthor };
+  return { taskId: request.taskId, ...(request.schedule !== undefined ? { schedule: request.schedule } : {}), comment: request.comment, author: authorOf(request.author, context) };
 }
