@@ -4,6 +4,7 @@
  * names the offending field, so the CLI can name its flag and the API answer 400 with it.
  */
 import { z } from 'zod';
+import { scrubSecrets } from '../redact/secrets.ts';
 import { DurationError, parseDuration } from '../config/duration.ts';
 import { hasMatchers, normalizeMatchers, type AlertMatchers } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
@@ -37,6 +38,8 @@ const wholeNumber = (min: number) =>
   );
 
 const text = (max: number) => z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+/** Free text kept in Redis and shown in mail, logs and answers: a secret pasted into it is masked before it is stored. */
+const freeText = (max: number) => text(max).transform((value) => scrubSecrets(value));
 
 /** An instant with a date, a time and a zone (Z or an offset): a silence must not depend on whose clock reads it. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -86,15 +89,15 @@ const silenceSchema = z.strictObject({
   until: instant.optional(),
   /** When the silence starts (default now): a silence for tonight can be made now. */
   from: instant.optional(),
-  comment: text(MAX_COMMENT_LENGTH),
-  author: text(MAX_AUTHOR_LENGTH).optional(),
+  comment: freeText(MAX_COMMENT_LENGTH),
+  author: freeText(MAX_AUTHOR_LENGTH).optional(),
 });
 
 const ackSchema = z.strictObject({
   taskId: wholeNumber(1),
   schedule: text(100).optional(),
-  comment: text(MAX_COMMENT_LENGTH),
-  author: text(MAX_AUTHOR_LENGTH).optional(),
+  comment: freeText(MAX_COMMENT_LENGTH),
+  author: freeText(MAX_AUTHOR_LENGTH).optional(),
 });
 
 export interface RequestContext {
