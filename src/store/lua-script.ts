@@ -1,0 +1,23 @@
+/** A Lua script sent by its SHA1 (EVALSHA), and in full only when Redis does not know it yet. */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export type ScriptArg = string | number;
+
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Runs the script; a Redis that restarted or flushed its script cache gets the source once. */
+  async run(redis: Redis, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
