@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
+import { healthRoutes, metricsRoute } from '../src/http/core-routes.ts';
 import { startHttpServer } from '../src/http/server.ts';
 import { createMetrics } from '../src/metrics/registry.ts';
+import { SnapshotRefresher } from '../src/metrics/snapshot-view.ts';
 import type { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { delta, readCounters } from './redis-stats.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -20,12 +22,14 @@ export async function benchScrape(
   schedule: string,
   opts: { scrapes: number; budgetMs: number },
 ): Promise<ScrapeResult> {
-  const metrics = createMetrics({ readSnapshots: () => store.loadAll([schedule]), schedules: [schedule] });
+  const view = new SnapshotRefresher({ cache: store.cache, refresh: (s) => store.loadAll(s), schedules: [schedule] });
+  await view.start();
+  const metrics = createMetrics({ snapshots: view, schedules: [schedule] });
+  await metrics.settled();
   const server = await startHttpServer({
     host: '127.0.0.1',
     port: 0,
-    registry: metrics.registry,
-    readiness: async () => ({ ready: true, reasons: [] }),
+    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: async () => ({ ready: true, reasons: [] }) })],
   });
   try {
     const scrape = async (): Promise<string> => {
@@ -55,5 +59,7 @@ export async function benchScrape(
     };
   } finally {
     await server.close();
+    await view.stop();
+    metrics.close();
   }
 }

@@ -209,6 +209,7 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
       retryFor: file.mail.retryFor,
     },
     http: { host: file.http.host, port: file.http.port },
+    metrics: { maxExportedTasks: file.metrics.maxExportedTasks },
     log: { level: logLevel ?? file.log.level },
   };
 }

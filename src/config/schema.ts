@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_EXPORTED_TASKS } from '../metrics/limits.ts';
 import { cronProblem } from './cron.ts';
 import { DurationError, formatDuration, parseDuration } from './duration.ts';
 import { canonicalTimeZone } from './time-zone.ts';
@@ -178,6 +179,10 @@ export const httpShape = {
   port: integer(0, 65_535).prefault(9464),
 };
 
+export const metricsShape = {
+  maxExportedTasks: integer(0).prefault(DEFAULT_MAX_EXPORTED_TASKS),
+};
+
 export const logShape = {
   level: z.enum(LOG_LEVELS).prefault('info'),
 };
@@ -189,6 +194,7 @@ export const fileShape = {
   rules: z.strictObject(rulesShape).prefault({}),
   mail: z.strictObject(mailShape).prefault({}),
   http: z.strictObject(httpShape).prefault({}),
+  metrics: z.strictObject(metricsShape).prefault({}),
   log: z.strictObject(logShape).prefault({}),
 };
 
@@ -205,6 +211,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'rules.tasks[]': Object.keys(taskRuleShape),
   mail: Object.keys(mailShape),
   http: Object.keys(httpShape),
+  metrics: Object.keys(metricsShape),
   log: Object.keys(logShape),
 };
 

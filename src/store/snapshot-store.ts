@@ -9,6 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { emptySnapshot, type ActiveAlert, type NotificationBatch, type Snapshot, type TaskRecord } from '../core/model.ts';
 import { sameTaskInfo } from '../core/task.ts';
+import { Slicer } from '../runtime/event-loop.ts';
 import { scheduleKeys } from './keys.ts';
 import { PollLock } from './poll-lock.ts';
 import { decodeAlert, decodeMeta, decodeTaskRecord, encodeAlert, encodeMeta, encodeTaskRecord } from './record-codec.ts';
@@ -32,9 +33,6 @@ export interface LoadedState {
   corrupt?: CorruptSnapshotError;
 }
 
-/** Records decoded between two yields to the event loop, so reading 100,000 tasks never blocks it for long. */
-const DECODE_SLICE = 2000;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type ReadReply =
   | ['same', number, string, string[]]
@@ -179,8 +177,10 @@ export class SnapshotStore {
     problems: string[],
     previous: Record<string, TaskRecord> | null,
   ): Promise<void> {
+    // Reading 100,000 records takes a while: in slices, so the event loop keeps answering meanwhile.
+    const slicer = new Slicer();
     for (let i = 0; i < ids.length; i++) {
-      if (i > 0 && i % DECODE_SLICE === 0) await yieldToLoop();
+      if (i % 256 === 0) await slicer.maybeYield();
       const id = ids[i]!;
       const raw = values[i] ?? null;
       if (raw === null) {
