@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { emptySnapshot, type ActiveAlert, type Snapshot, type TaskRecord } from '../core/model.ts';
 import type { BatchTaskInfo } from '../core/task.ts';
+import { compactRecord } from './compact-record.ts';
 import type { StringPool } from './string-pool.ts';
 
 type Kind = 'int' | 'int?' | 'num?' | 'str' | 'str?' | 'bool?' | 'params';
@@ -45,8 +46,6 @@ export function encodeTaskRecord(record: TaskRecord): string {
   return JSON.stringify(values);
 }
 
-const NO_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({});
-
 function fits(kind: Kind, value: unknown): boolean {
   switch (kind) {
     case 'int':
@@ -67,8 +66,8 @@ function fits(kind: Kind, value: unknown): boolean {
 }
 
 /**
- * The stored record, or a reason why it cannot be read. Strings go through `pool`, so the many tasks
- * that share a name, state or progress text share one string in memory.
+ * The stored record, or a reason why it cannot be read. Kept in memory as compactRecord makes it
+ * (shared strings, one object shape).
  */
 export function decodeTaskRecord(raw: string, pool: StringPool): TaskRecord | string {
   let values: unknown;
@@ -78,17 +77,14 @@ export function decodeTaskRecord(raw: string, pool: StringPool): TaskRecord | st
     return (error as Error).message;
   }
   if (!Array.isArray(values) || values.length !== RECORD_LENGTH) return 'not a task record';
-  const task: Record<string, unknown> = {};
   for (let i = 0; i < TASK_FIELDS.length; i++) {
     const [field, kind] = TASK_FIELDS[i]!;
-    const value: unknown = values[i];
-    if (!fits(kind, value)) return `field ${field} is unreadable`;
-    if (kind === 'params') task[field] = Object.keys(value as object).length === 0 ? NO_PARAMETERS : pool.params(value as Record<string, string>);
-    else task[field] = typeof value === 'string' ? pool.string(value) : value;
+    if (!fits(kind, values[i])) return `field ${field} is unreadable`;
   }
   const [firstSeenAt, stateSince, progressSince] = values.slice(TASK_FIELDS.length) as unknown[];
   if (![firstSeenAt, stateSince, progressSince].every((t) => typeof t === 'number' && Number.isFinite(t))) return 'timestamps are unreadable';
-  return { task: task as unknown as BatchTaskInfo, firstSeenAt: firstSeenAt as number, stateSince: stateSince as number, progressSince: progressSince as number };
+  const task = Object.fromEntries(TASK_FIELDS.map(([field], i) => [field, values[i]])) as unknown as BatchTaskInfo;
+  return compactRecord({ task, firstSeenAt: firstSeenAt as number, stateSince: stateSince as number, progressSince: progressSince as number }, pool);
 }
 
 const alertShape = z.object({

@@ -16,6 +16,7 @@ import { decodeAlert, decodeMeta, decodeTaskRecord, encodeAlert, encodeMeta, enc
 import { SnapshotCache, type KnownSnapshot } from './snapshot-cache.ts';
 import { CorruptSnapshotError, decodeSnapshot } from './snapshot-codec.ts';
 import { changesBetween } from './snapshot-diff.ts';
+import { compactRecord } from './compact-record.ts';
 import { COMMIT_SCRIPT, READ_SCRIPT } from './snapshot-scripts.ts';
 import { StringPool } from './string-pool.ts';
 
@@ -228,15 +229,14 @@ export class SnapshotStore {
   async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null): Promise<CommitResult> {
     const seen = this.cache.get(next.schedule);
     const base = seen && seen.exact && seen.snapshot.version === expectedVersion ? seen : null;
-    const written: Snapshot = { ...next, version: expectedVersion + 1 };
-    const changes = changesBetween(base?.snapshot ?? null, written);
+    const changes = changesBetween(base?.snapshot ?? null, next);
     const commitId = randomUUID();
     const args: (string | number)[] = [
       expectedVersion,
-      written.version,
+      expectedVersion + 1,
       commitId,
       base?.commit ?? '',
-      encodeMeta(written),
+      encodeMeta(next),
       batch?.id ?? '',
       batch ? JSON.stringify(batch) : '',
       changes.taskWrites.length,
@@ -244,10 +244,20 @@ export class SnapshotStore {
       changes.alertWrites.length,
       changes.alertDeletes.length,
     ];
-    for (const [id, record] of changes.taskWrites) args.push(id, encodeTaskRecord(record));
-    args.push(...changes.taskDeletes);
+    // What is kept in memory is the compact copy of each changed record (see string-pool.ts).
+    const tasks = changes.taskWrites.length === 0 ? next.tasks : { ...next.tasks };
+    const slicer = new Slicer();
+    for (let i = 0; i < changes.taskWrites.length; i++) {
+      if (i % 256 === 0) await slicer.maybeYield();
+      const [id, record] = changes.taskWrites[i]!;
+      const kept = compactRecord(record, this.pool);
+      tasks[id] = kept;
+      args.push(id, encodeTaskRecord(kept));
+    }
+    for (const id of changes.taskDeletes) args.push(id);
     for (const [key, alert] of changes.alertWrites) args.push(key, encodeAlert(alert));
-    args.push(...changes.alertDeletes);
+    for (const key of changes.alertDeletes) args.push(key);
+    const written: Snapshot = { ...next, version: expectedVersion + 1, tasks };
     const code = Number(await COMMIT_SCRIPT.run(this.redis, this.keys(next.schedule), args));
     if (code === -1) {
       this.cache.afterCommit(next.schedule, { snapshot: written, commit: commitId, exact: true });
