@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { scheduleKeys } from '../src/store/keys.ts';
-import { curlGet } from './scrape.ts';
+import { countSamples, curlGet } from './scrape.ts';
 import type { SimulatorChild } from './sim-protocol.ts';
 import type { SmtpSink } from './smtp-sink.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -165,7 +165,7 @@ export async function benchDaemon(env: DaemonEnv, tasks: number, opts: { everyMs
       peakRss: peak,
       latency: summarize(latencies),
       pollSeconds: sum / count,
-      scrape: { ms: summarize(scrapes.map((s) => s.ms)), bytes: scrapes.at(-1)!.bytes, samples: scrapes.at(-1)!.samples },
+      scrape: { ms: summarize(scrapes.map((s) => s.ms)), bytes: scrapes.at(-1)!.bytes, samples: countSamples(join(env.dir, 'daemon-metrics.txt')) },
     };
   } finally {
     await env.sim.request({ type: 'auto-step', on: false }, 'ok').catch(() => undefined);

@@ -22,7 +22,6 @@ const run = promisify(execFile);
 export interface CurlResult {
   ms: number;
   bytes: number;
-  samples: number;
 }
 
 /** GET with curl, body saved to `file`; time as curl measured it (connect to last byte). */
@@ -30,9 +29,14 @@ export async function curlGet(url: string, file: string): Promise<CurlResult> {
   const { stdout } = await run('curl', ['-s', '-o', file, '-w', '%{http_code} %{time_total} %{size_download}', url]);
   const [status, seconds, bytes] = stdout.trim().split(' ');
   if (status !== '200') throw new Error(`${url} answered ${status}`);
+  return { ms: Number(seconds) * 1000, bytes: Number(bytes) };
+}
+
+/** Sample lines of an exposition saved by curlGet (read after the measurement, never inside it). */
+export function countSamples(file: string): number {
   let samples = 0;
   for (const line of readFileSync(file, 'utf8').split('\n')) if (line !== '' && !line.startsWith('#')) samples++;
-  return { ms: Number(seconds) * 1000, bytes: Number(bytes), samples };
+  return samples;
 }
 
 export interface ScrapeResult {
@@ -100,7 +104,7 @@ export async function benchScrape(redisUrl: string, prefix: string, schedule: st
       cpu: summarize(cpus),
       maxBlockMs: summarize(blocks),
       bytes: last?.bytes ?? 0,
-      samples: last?.samples ?? 0,
+      samples: countSamples(file),
       exportedTasks: gauge('batchwatch_task_series_exported'),
       droppedTasks: gauge('batchwatch_task_series_dropped'),
     };

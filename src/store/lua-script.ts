@@ -14,10 +14,18 @@ export class LuaScript {
   /** Runs the script; a Redis that restarted or flushed its script cache gets the source once. */
   async run(redis: Redis, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
     try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+      return await redis.call('EVALSHA', commandArgs(this.sha, keys, args));
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(this.source, keys.length, ...keys, ...args);
+      return redis.call('EVAL', commandArgs(this.source, keys, args));
     }
   }
+}
+
+/** One array, built without spreading: a first commit of 100,000 tasks has 200,000 arguments, more than a call takes. */
+function commandArgs(script: string, keys: readonly string[], args: readonly ScriptArg[]): ScriptArg[] {
+  const all: ScriptArg[] = [script, keys.length];
+  for (const key of keys) all.push(key);
+  for (const arg of args) all.push(arg);
+  return all;
 }
