@@ -65,14 +65,14 @@ function rssOf(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
 
-function configYaml(simUrl: string, redisUrl: string, smtpPort: number, httpPort: number, everyMs: number): string {
+function configYaml(simUrl: string, redisUrl: string, smtpPort: number, httpPort: number, everyMs: number, perRequest: number): string {
   const associates = Array.from({ length: DAEMON_ASSOCIATES }, (_, i) => i + 1).join(', ');
   return `superoffice:
   url: ${simUrl}
   username: demo
   password: demo
   timeout: 10m
-  associatesPerRequest: ${DAEMON_ASSOCIATES}
+  associatesPerRequest: ${perRequest}
 redis:
   url: ${redisUrl}
   prefix: ${PREFIX}
@@ -108,12 +108,17 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
   }
 }
 
-export async function benchDaemon(env: DaemonEnv, tasks: number, opts: { everyMs: number; mails: number; budgetMs: number }): Promise<DaemonResult> {
+export async function benchDaemon(
+  env: DaemonEnv,
+  tasks: number,
+  opts: { everyMs: number; mails: number; budgetMs: number; requestsPerPoll: number },
+): Promise<DaemonResult> {
   await env.observer.del(...Object.values(scheduleKeys(PREFIX, SCHEDULE)));
-  const { url } = await env.sim.request({ type: 'load', tasks, associates: DAEMON_ASSOCIATES, seed: tasks + 7, now: Date.now() }, 'loaded');
+  const perRequest = Math.ceil(DAEMON_ASSOCIATES / opts.requestsPerPoll);
+  const { url } = await env.sim.request({ type: 'load', tasks, associates: DAEMON_ASSOCIATES, perRequest, seed: tasks + 7, now: Date.now() }, 'loaded');
   const config = join(env.dir, `daemon-${tasks}.yaml`);
   const httpPort = await freePort();
-  writeFileSync(config, configYaml(url, env.redisUrl, env.smtp.port, httpPort, opts.everyMs));
+  writeFileSync(config, configYaml(url, env.redisUrl, env.smtp.port, httpPort, opts.everyMs, perRequest));
   const firstMail = env.smtp.mails.length;
   const daemon = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -148,8 +153,9 @@ export async function benchDaemon(env: DaemonEnv, tasks: number, opts: { everyMs
       const generation = Math.min(...generations);
       // Generation 0 is the first poll, which sees every task for the first time: a warm-up, not a sample.
       if (generation === 0) continue;
-      const answer = answers.find((a) => a.generation === generation);
-      if (answer) latencies.push(mail.acceptedAt - answer.endedAt);
+      // The poll's answer has arrived once its last response has.
+      const ended = answers.filter((a) => a.generation === generation).map((a) => a.endedAt);
+      if (ended.length > 0) latencies.push(mail.acceptedAt - Math.max(...ended));
     }
 
     const scrapes = [];

@@ -3,7 +3,7 @@
  * answers never counts as the poll's time or CPU. Logins go to the real simulator; the Batch answer
  * (the simulator's own XML for the current table) is built once per table change, before it is asked
  * for, and then sent as bytes, like a server that answers at network speed. Each answer's end is noted
- * (for poll answer -> mail latency) and the last one kept (for the node-soap baseline on the same bytes).
+ * (for poll answer -> mail latency) and the current answers can be saved (for the node-soap baseline on the same bytes).
  */
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -20,14 +20,30 @@ let fleet: Fleet | null = null;
 /** Steps applied so far; an answer is tagged with the generation it was built from. */
 let generation = 0;
 let autoStep = false;
-let answer: Buffer = Buffer.from(batchTasksResponse([], 'UTC'));
+let associates = 1;
+let perRequest = 100;
+/** The answer to each request of a poll (request i asks for associates i*perRequest+1 ...), for the current table. */
+let answersByRequest: Buffer[] = [Buffer.from(batchTasksResponse([], 'UTC'))];
+/** Requests of the current generation answered so far: the table steps once a whole poll was answered. */
+const servedThisGeneration = new Set<number>();
 const answers: AnswerRecord[] = [];
 /** task id -> generation in which it became Failed. */
 const failedIn = new Map<number, number>();
 
 function render(): void {
   const tasks: BatchTaskInfo[] = fleet ? fleet.current().sort((a, b) => a.id - b.id) : [];
-  answer = Buffer.from(batchTasksResponse(tasks, 'UTC'));
+  const requests = Math.max(1, Math.ceil(associates / perRequest));
+  answersByRequest = Array.from({ length: requests }, (_, i) =>
+    Buffer.from(batchTasksResponse(tasks.filter((t) => Math.floor((t.associateId - 1) / perRequest) === i), 'UTC')),
+  );
+  servedThisGeneration.clear();
+}
+
+
+/** Which request of a poll this is, from the first associate id it asks for. */
+function requestIndex(body: string): number {
+  const first = Number(/<(?:\w+:)?int>(\d+)</.exec(body)?.[1] ?? 1);
+  return Math.min(answersByRequest.length - 1, Math.max(0, Math.floor((first - 1) / perRequest)));
 }
 
 function applyStep(now: number, forceFailure: boolean): { changed: number; removed: number } {
@@ -56,14 +72,18 @@ function forwardToSimulator(req: http.IncomingMessage, res: http.ServerResponse)
 
 const server = http.createServer((req, res) => {
   if (!(req.url ?? '').toLowerCase().includes('batch.svc')) return forwardToSimulator(req, res);
-  req.resume();
+  let request = '';
+  req.on('data', (chunk: Buffer) => (request += chunk.toString('utf8')));
   req.on('end', () => {
     const servedGeneration = generation;
-    const body = answer;
+    const index = requestIndex(request);
+    const body = answersByRequest[index]!;
     res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': body.length });
     res.end(body, () => {
       answers.push({ generation: servedGeneration, endedAt: performance.timeOrigin + performance.now(), bytes: body.length });
-      if (autoStep) applyStep(Date.now(), true);
+      if (servedGeneration !== generation) return;
+      servedThisGeneration.add(index);
+      if (autoStep && servedThisGeneration.size === answersByRequest.length) applyStep(Date.now(), true);
     });
   });
 });
@@ -79,6 +99,8 @@ process.on('message', (message: ChildRequest) => {
     switch (message.type) {
       case 'load':
         fleet = new Fleet({ tasks: message.tasks, associates: message.associates, now: message.now, seed: message.seed });
+        associates = message.associates;
+        perRequest = message.perRequest;
         generation = 0;
         answers.length = 0;
         failedIn.clear();
@@ -95,10 +117,14 @@ process.on('message', (message: ChildRequest) => {
       case 'answers':
         reply({ type: 'answers', answers: [...answers], failedIn: [...failedIn] });
         return;
-      case 'dump':
-        writeFileSync(message.path, answer);
-        reply({ type: 'dumped', bytes: answer.length });
+      case 'dump': {
+        const files = answersByRequest.map((body, i) => {
+          writeFileSync(`${message.path}.${i}`, body);
+          return `${message.path}.${i}`;
+        });
+        reply({ type: 'dumped', files, bytes: answersByRequest.reduce((sum, body) => sum + body.length, 0) });
         return;
+      }
       case 'stop':
         server.close();
         server.closeAllConnections();

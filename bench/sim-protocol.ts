@@ -11,10 +11,12 @@ export interface AnswerRecord {
 }
 
 export type ChildRequest =
-  | { type: 'load'; tasks: number; associates: number; seed: number; now: number }
+  /** Associates 1..associates, asked for in requests of `perRequest` consecutive ids (the client's associatesPerRequest). */
+  | { type: 'load'; tasks: number; associates: number; perRequest: number; seed: number; now: number }
   | { type: 'step'; now: number; forceFailure?: boolean }
   | { type: 'auto-step'; on: boolean }
   | { type: 'answers' }
+  /** Writes the current answers, one file per request of a poll: `${path}.0`, `${path}.1`, ... */
   | { type: 'dump'; path: string }
   | { type: 'stop' };
 
@@ -24,7 +26,7 @@ export type ChildReply =
   | { type: 'stepped'; changed: number; removed: number }
   | { type: 'ok' }
   | { type: 'answers'; answers: AnswerRecord[]; failedIn: [number, number][] }
-  | { type: 'dumped'; bytes: number }
+  | { type: 'dumped'; files: string[]; bytes: number }
   | { type: 'error'; message: string };
 
 const CHILD = fileURLToPath(new URL('./sim-child.ts', import.meta.url));

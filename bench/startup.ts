@@ -51,7 +51,7 @@ async function daemonStart(config: string, port: number, idleMs: number): Promis
 export async function benchStartup(sim: SimulatorChild, redisUrl: string, dir: string, runs: number): Promise<StartupResult> {
   const versions: number[] = [];
   for (let i = 0; i < runs; i++) versions.push(await exitTime(['--version']));
-  const { url } = await sim.request({ type: 'load', tasks: 0, associates: 1, seed: 1, now: Date.now() }, 'loaded');
+  const { url } = await sim.request({ type: 'load', tasks: 0, associates: 1, perRequest: 100, seed: 1, now: Date.now() }, 'loaded');
   const healthy: number[] = [];
   let idleRss = NaN;
   for (let i = 0; i < Math.max(1, Math.floor(runs / 2)); i++) {

@@ -63,6 +63,20 @@ function decodeOutbox(flat: string[]): { batches: NotificationBatch[]; unreadabl
   return { batches: batches.sort((a, b) => a.createdAt - b.createdAt), unreadable };
 }
 
+/** The read script's reply, checked where it enters: the outer shape; the records are checked as they are decoded. */
+function checkReadReply(reply: unknown, seen: KnownSnapshot | undefined): ReadReply {
+  const ok =
+    Array.isArray(reply) &&
+    ['same', 'delta', 'full', 'legacy'].includes(reply[0] as string) &&
+    typeof reply[1] === 'number' &&
+    typeof reply[2] === 'string' &&
+    Array.isArray(reply[3]) &&
+    (reply[0] === 'same' || reply[0] === 'legacy' || typeof reply[4] === 'string') &&
+    ((reply[0] !== 'same' && reply[0] !== 'delta') || seen !== undefined);
+  if (!ok) throw new Error(`unexpected reply from the snapshot read script (${String(Array.isArray(reply) ? reply[0] : typeof reply)})`);
+  return reply as ReadReply;
+}
+
 function sameRecord(a: TaskRecord, b: TaskRecord): boolean {
   return a.firstSeenAt === b.firstSeenAt && a.stateSince === b.stateSince && a.progressSince === b.progressSince && sameTaskInfo(a.task, b.task);
 }
@@ -116,11 +130,10 @@ export class SnapshotStore {
 
   private async read(schedule: string, withOutbox: boolean): Promise<ReadResult> {
     const seen = this.cache.get(schedule);
-    const reply = (await READ_SCRIPT.run(this.redis, this.keys(schedule), [
-      seen ? seen.snapshot.version : -1,
-      seen ? seen.commit : '-',
-      withOutbox ? '1' : '0',
-    ])) as ReadReply;
+    const reply = checkReadReply(
+      await READ_SCRIPT.run(this.redis, this.keys(schedule), [seen ? seen.snapshot.version : -1, seen ? seen.commit : '-', withOutbox ? '1' : '0']),
+      seen,
+    );
     const result = await this.decodeReply(schedule, seen, reply);
     this.cache.afterRead(schedule, seen, result.known);
     return result;
