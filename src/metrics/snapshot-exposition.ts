@@ -1,6 +1,6 @@
 /**
- * Renders the snapshot-derived families of one scrape, piece by piece (~64 KB each), yielding to the
- * event loop between pieces: the rows come ready from the TaskIndex, only the text is made here.
+ * Writes the snapshot-derived families of one scrape, piece by piece (~64 KB each), yielding to the event
+ * loop between pieces: the per-task lines come ready-made from the TaskIndex, a scrape only strings them together.
  */
 import { Slicer } from '../runtime/event-loop.ts';
 import { familyHeader, labelText, sampleLine } from './exposition.ts';
@@ -39,10 +39,10 @@ export async function* snapshotPieces(input: SnapshotExpositionInput): AsyncGene
   }
 
   const slicer = new Slicer();
-  for (const family of TASK_FAMILIES) {
+  for (const [f, family] of TASK_FAMILIES.entries()) {
     text += familyHeader(family.name, family.help, 'gauge');
     for (let i = 0; i < rows.length; i++) {
-      text += family.lines(rows[i]!);
+      text += rows[i]!.text[f];
       if (text.length >= PIECE_CHARS) {
         yield text;
         text = '';

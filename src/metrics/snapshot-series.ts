@@ -58,7 +58,7 @@ export const SCHEDULE_FAMILIES: readonly ScheduleFamily[] = [
 ];
 
 /** A task as the per-task families need it: its record, its rendered labels and whether a stalled alert fires. */
-export interface TaskRow {
+export interface TaskRowFacts {
   id: string;
   record: TaskRecord;
   /** `associate_id="..",task_id="..",task_name=".."`, escaped once. */
@@ -70,16 +70,21 @@ export interface TaskRow {
   exportUntil: number;
 }
 
+/** A task row with its lines already rendered, one string per TASK_FAMILIES entry (made when the task changes, not per scrape). */
+export interface TaskRow extends TaskRowFacts {
+  text: readonly string[];
+}
+
 export interface TaskFamily {
   name: string;
   help: string;
   /** The lines of one task (none when it lacks the value). */
-  lines(row: TaskRow): string;
+  lines(row: TaskRowFacts): string;
 }
 
 const STATE_SUFFIXES = KNOWN_STATES.map((state) => [state, `,state="${state}"} `] as const);
 
-function single(name: string, help: string, value: (row: TaskRow) => number | null): TaskFamily {
+function single(name: string, help: string, value: (row: TaskRowFacts) => number | null): TaskFamily {
   return {
     name,
     help,
@@ -149,10 +154,15 @@ export function taskLabels(record: TaskRecord): string {
  * Which tasks keep their series when there are more than the cap allows, most useful first: tasks with
  * an alert, then running, then queued (and unknown states), then finished ones.
  */
-export function exportClass(row: Pick<TaskRow, 'alerting' | 'record'>): number {
+export function exportClass(row: Pick<TaskRowFacts, 'alerting' | 'record'>): number {
   if (row.alerting) return 0;
   const state = row.record.task.state;
   if (RUNNING_STATES.includes(state)) return 1;
   if (FINISHED_STATES.includes(state)) return 3;
   return 2;
+}
+
+/** The row with every family's lines rendered. */
+export function renderedRow(facts: TaskRowFacts): TaskRow {
+  return { ...facts, text: TASK_FAMILIES.map((family) => family.lines(facts)) };
 }

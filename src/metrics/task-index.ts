@@ -1,13 +1,13 @@
 /**
  * The tasks that get per-task series, kept up to date in the background as snapshots change (never in a
- * scrape): one row per exported task, rebuilt only for records that changed (evaluate keeps unchanged
- * ones as the same object), and the per-associate state counts. With more candidates than
+ * scrape): one row per exported task with its lines already rendered, rebuilt only for records that changed
+ * (evaluate keeps unchanged ones as the same object), and the per-associate state counts. With more candidates than
  * `maxExportedTasks`, a deterministic selection keeps the most useful ones (see exportClass).
  */
 import type { Snapshot, TaskRecord } from '../core/model.ts';
 import { KNOWN_STATES } from '../core/task.ts';
 import { Slicer } from '../runtime/event-loop.ts';
-import { exportClass, exportUntil, taskLabels, type TaskRow } from './snapshot-series.ts';
+import { exportClass, exportUntil, renderedRow, taskLabels, type TaskRow } from './snapshot-series.ts';
 
 export type IndexLog = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 
@@ -150,7 +150,7 @@ export class TaskIndex {
         continue;
       }
       const sameLabels = row && row.record.task.name === record.task.name && row.record.task.associateId === record.task.associateId;
-      rows.set(id, { id, record, labels: sameLabels ? row.labels : taskLabels(record), stalled: isStalled, alerting: isAlerting, exportUntil: until });
+      rows.set(id, renderedRow({ id, record, labels: sameLabels ? row.labels : taskLabels(record), stalled: isStalled, alerting: isAlerting, exportUntil: until }));
     }
     let i = 0;
     for (const [id, row] of rows) {
