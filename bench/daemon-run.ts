@@ -94,7 +94,7 @@ http:
   host: 127.0.0.1
   port: ${httpPort}
 log:
-  level: warn
+  level: ${process.env.BENCH_DAEMON_LOG ?? 'warn'}
 `;
 }
 
@@ -122,7 +122,7 @@ export async function benchDaemon(
   const firstMail = env.smtp.mails.length;
   const daemon = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-20_000));
+  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2_000_000));
   daemon.stdout.on('data', keep);
   daemon.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
@@ -174,6 +174,7 @@ export async function benchDaemon(
       scrape: { ms: summarize(scrapes.map((s) => s.ms)), bytes: scrapes.at(-1)!.bytes, samples: countSamples(join(env.dir, 'daemon-metrics.txt')) },
     };
   } finally {
+    if (process.env.BENCH_DAEMON_LOG) writeFileSync(join(env.dir, '..', `bench-daemon-${tasks}.log`), output);
     await env.sim.request({ type: 'auto-step', on: false }, 'ok').catch(() => undefined);
     daemon.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);

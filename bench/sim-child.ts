@@ -42,8 +42,9 @@ function render(): void {
 
 /** Which request of a poll this is, from the first associate id it asks for. */
 function requestIndex(body: string): number {
-  const first = Number(/<(?:\w+:)?int>(\d+)</.exec(body)?.[1] ?? 1);
-  return Math.min(answersByRequest.length - 1, Math.max(0, Math.floor((first - 1) / perRequest)));
+  const first = /<(?:\w+:)?int\b[^>]*>\s*(\d+)\s*</.exec(body)?.[1];
+  if (first === undefined) throw new Error('a Batch request without associate ids');
+  return Math.min(answersByRequest.length - 1, Math.max(0, Math.floor((Number(first) - 1) / perRequest)));
 }
 
 function applyStep(now: number, forceFailure: boolean): { changed: number; removed: number } {
@@ -76,7 +77,14 @@ const server = http.createServer((req, res) => {
   req.on('data', (chunk: Buffer) => (request += chunk.toString('utf8')));
   req.on('end', () => {
     const servedGeneration = generation;
-    const index = requestIndex(request);
+    let index: number;
+    try {
+      index = requestIndex(request);
+    } catch (error) {
+      res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(String(error));
+      return;
+    }
     const body = answersByRequest[index]!;
     res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': body.length });
     res.end(body, () => {
@@ -112,6 +120,8 @@ process.on('message', (message: ChildRequest) => {
         return;
       case 'auto-step':
         autoStep = message.on;
+        // A poll's worth of answers counts from now on.
+        servedThisGeneration.clear();
         reply({ type: 'ok' });
         return;
       case 'answers':

@@ -17,6 +17,7 @@ import { batchTaskInfoParser } from '../src/superoffice/batch-task-info.ts';
 import { createSuperOfficeClient, DEFAULT_BATCH_WSDL } from '../src/superoffice/client.ts';
 import { readResponse } from '../src/superoffice/response.ts';
 import { benchRules } from './fleet.ts';
+import { retainedHeap } from './gc.ts';
 import { startCountingProxy, trafficDelta, type TrafficCounters } from './redis-proxy.ts';
 import type { SimulatorChild } from './sim-protocol.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -50,6 +51,8 @@ export interface WholePollResult {
   /** Polls where SuperOffice returned exactly what it did last time. */
   quiet: { sent: Summary; received: Summary; roundTrips: Summary; commands: Summary; redisCpuMs: Summary };
   redisCpuMsBusy: Summary;
+  /** Heap the in-process snapshot copy holds (full GC with it, minus without it), per tracked task. */
+  retainedBytesPerTask: number;
 }
 
 class DiscardingSink {
@@ -175,9 +178,14 @@ export async function benchWholePoll(
       quietCommands.push(after.commands - stats.commands - 1);
       quietCpu.push(after.cpuMs - stats.cpuMs);
     }
+    // What the in-process copy holds: the heap with it, minus the heap once it is dropped.
+    const withCopy = retainedHeap();
+    store.cache.forget(schedule.name);
+    const retainedBytesPerTask = (withCopy - retainedHeap()) / tasks;
     return {
       tasks,
       requestsPerPoll: opts.requestsPerPoll,
+      retainedBytesPerTask,
       answerBytes,
       poll: { wall: summarize(polls.map((t) => t.wallMs)), cpu: summarize(polls.map((t) => t.cpuMs)) },
       nodeSoap: { wall: summarize(baselines.map((t) => t.wallMs)), cpu: summarize(baselines.map((t) => t.cpuMs)) },
