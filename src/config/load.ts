@@ -359,6 +359,7 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     rules,
     mail: toMailConfig(file.mail),
     http: { host: file.http.host, port: file.http.port },
+    metrics: { maxExportedTasks: file.metrics.maxExportedTasks },
     log: { level: logLevel ?? file.log.level },
   };
 }

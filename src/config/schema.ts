@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
+import { DEFAULT_MAX_EXPORTED_TASKS } from '../metrics/limits.ts';
 import { cronProblem } from './cron.ts';
 import { compileGlob, GlobError } from '../core/glob.ts';
 import { MAX_RETRY_DELAY_MS } from '../notify/retry-policy.ts';
@@ -388,6 +389,10 @@ export const httpShape = {
   port: integer(0, 65_535).prefault(9464),
 };
 
+export const metricsShape = {
+  maxExportedTasks: integer(0).prefault(DEFAULT_MAX_EXPORTED_TASKS),
+};
+
 export const logShape = {
   level: z.enum(LOG_LEVELS).prefault('info'),
 };
@@ -399,6 +404,7 @@ export const fileShape = {
   rules: z.strictObject(rulesShape).prefault({}),
   mail: z.strictObject(mailShape).prefault({}),
   http: z.strictObject(httpShape).prefault({}),
+  metrics: z.strictObject(metricsShape).prefault({}),
   log: z.strictObject(logShape).prefault({}),
 };
 
@@ -422,6 +428,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'mail.oauth2': Object.keys(mailOAuth2Shape),
   'mail.tls': Object.keys(mailTlsShape),
   http: Object.keys(httpShape),
+  metrics: Object.keys(metricsShape),
   log: Object.keys(logShape),
 };
 

@@ -140,6 +140,11 @@ export interface HttpConfig {
   port: number;
 }
 
+export interface MetricsConfig {
+  /** Tasks with per-task series (superoffice_batch_task_*) at most; the least useful are left out beyond it. */
+  maxExportedTasks: number;
+}
+
 export interface Config {
   superoffice: SuperOfficeConfig;
   redis: RedisConfig;
@@ -147,5 +152,6 @@ export interface Config {
   rules: Rules;
   mail: MailConfig;
   http: HttpConfig;
+  metrics: MetricsConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

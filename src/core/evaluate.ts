@@ -11,6 +11,8 @@ import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
 /**
  * The alert state machine: (previous snapshot, poll outcome, now, rules) -> (next snapshot, events).
  * Pure: no I/O, no clock; `prev` is not modified. `next.version` equals `prev.version` (the store bumps it).
+ * A task record or alert that this poll did not change is the very same object in `next` as in `prev`, so
+ * callers (the snapshot store, the metrics) find what changed by identity without comparing values.
  *
  * Decisions the product table leaves open:
  * - A failed poll leaves task records and task alerts as they are: no task events, no task reminders.
