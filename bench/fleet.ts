@@ -61,6 +61,20 @@ export class Fleet {
     return this.byId.size;
   }
 
+  /**
+   * Makes one running (not frozen) task fail, so that every step of a benchmark has an alert to mail.
+   * Returns the failed task, or null when none is running.
+   */
+  failOne(now: number): BatchTaskInfo | null {
+    for (const task of this.byId.values()) {
+      if (task.state !== 'Started' || this.frozen.has(task.id)) continue;
+      const failed = { ...task, state: 'Failed', response: `SoDatabaseException: forced at ${now}` };
+      this.byId.set(task.id, failed);
+      return failed;
+    }
+    return null;
+  }
+
   /** What GetBatchTaskInfosByAssociates would return now (a fresh array of the current objects). */
   current(): BatchTaskInfo[] {
     return [...this.byId.values()];

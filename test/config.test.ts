@@ -73,6 +73,7 @@ describe('parseConfig: a valid file', () => {
         retryFor: 86_400_000,
       },
       http: { host: '0.0.0.0', port: 9464 },
+      metrics: { maxExportedTasks: 25_000 },
       log: { level: 'info' },
     };
     assert.deepEqual(config, expected);

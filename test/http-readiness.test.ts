@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Snapshot } from '../src/core/model.ts';
+import { healthRoutes, metricsRoute } from '../src/http/core-routes.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
 import { redisReadiness } from '../src/metrics/readiness.ts';
-import { createMetrics } from '../src/metrics/registry.ts';
+import { createMetrics, type Metrics } from '../src/metrics/registry.ts';
+import { SnapshotRefresher } from '../src/metrics/snapshot-view.ts';
+import { SnapshotCache } from '../src/store/snapshot-cache.ts';
+import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { find, parseSamples, valueOf } from './helpers/prometheus-text.ts';
+import { waitUntil } from './helpers/wait.ts';
 import { record, snapshot, task } from './metrics-fixtures.ts';
 
 async function waitForStatus(url: string, status: number, withinMs: number): Promise<number> {
@@ -24,8 +29,9 @@ describe('/readyz and /metrics against a real Redis that goes away and comes bac
   let redisServer: PrivateRedis;
   let probe: Redis;
   let server: HttpServer;
+  let metrics: Metrics;
+  let refresher: SnapshotRefresher;
   let registered = false;
-  const key = 'batchwatch-test:snapshot:sales';
 
   before(async () => {
     redisServer = await startRedis();
@@ -34,20 +40,32 @@ describe('/readyz and /metrics against a real Redis that goes away and comes bac
     probe.on('error', () => {});
     await new Promise<void>((resolve) => probe.once('ready', () => resolve()));
     const stored: Snapshot = snapshot('sales', { lastSuccessAt: Date.now(), tasks: [record(task({ id: 42, state: 'Started', progressPercent: 50 }))] });
-    await probe.set(key, JSON.stringify(stored));
+    await new SnapshotStore(probe, 'batchwatch-test').commit(stored, 0, null);
 
-    const { registry } = createMetrics({
-      readSnapshots: async () => {
-        const raw = await probe.get(key);
-        return raw ? [JSON.parse(raw) as Snapshot] : [];
-      },
+    // Wired like the daemon: a background refresh on the probe connection keeps the metrics' copy current.
+    const cache = new SnapshotCache();
+    const probeStore = new SnapshotStore(probe, 'batchwatch-test', cache);
+    refresher = new SnapshotRefresher({
+      cache,
+      refresh: (schedules) => probeStore.loadAll(schedules),
       schedules: ['sales'],
+      intervalMs: 200,
+      connected: () => probe.status === 'ready',
     });
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, registry, readiness: redisReadiness(probe, () => registered, 500) });
+    probe.on('ready', () => void refresher.refreshNow());
+    await refresher.start();
+    metrics = createMetrics({ snapshots: refresher, schedules: ['sales'] });
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      routes: [metricsRoute(metrics), ...healthRoutes({ readiness: redisReadiness(probe, () => registered, 500) })],
+    });
   });
 
   after(async () => {
     await server?.close();
+    await refresher?.stop();
+    metrics?.close();
     probe?.disconnect();
     await redisServer?.close();
   });
@@ -76,6 +94,8 @@ describe('/readyz and /metrics against a real Redis that goes away and comes bac
 
     await redisServer.start();
     await waitForStatus(`${server.url}/readyz`, 200, 10_000);
+    // The series come back with the first refresh after the reconnect (the scrape itself never reads Redis).
+    await waitUntil(async () => find(parseSamples(await (await fetch(`${server.url}/metrics`)).text()), 'superoffice_batch_task_progress_ratio').length > 0, 5000, 'task series after the restart');
     const back = parseSamples(await (await fetch(`${server.url}/metrics`)).text());
     assert.equal(valueOf(back, 'superoffice_batch_task_progress_ratio', { task_id: '42' }), 0.5);
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { createMetrics } from '../src/metrics/registry.ts';
+import { MemoryView } from './helpers/memory-view.ts';
 import { PROMTOOL_MISSING, hasPromtool, promtool } from './helpers/prometheus-text.ts';
 
 const Dashboard = z.object({
@@ -38,9 +39,11 @@ describe('Grafana dashboard', () => {
   });
 
   it('queries only metrics batchwatch exports', async () => {
-    const { registry } = createMetrics({ readSnapshots: async () => [], schedules: ['sales'], queueDepth: async () => 0, processMetrics: false });
+    const metrics = createMetrics({ snapshots: new MemoryView(), schedules: ['sales'], queueDepth: async () => 0, processMetrics: false });
     const exported = new Set<string>();
-    for (const [, name, type] of (await registry.metrics()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const text = await metrics.text();
+    metrics.close();
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
       exported.add(name!);
       if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(name + suffix);
     }

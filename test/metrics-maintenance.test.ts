@@ -2,26 +2,26 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { maintenanceCheck, maintenanceNotes } from '../src/metrics/maintenance-readiness.ts';
 import { combineReadiness } from '../src/metrics/readiness.ts';
-import { snapshotSeries } from '../src/metrics/snapshot-series.ts';
+import { SCHEDULE_FAMILIES } from '../src/metrics/snapshot-series.ts';
 import { snapshot } from './metrics-fixtures.ts';
 
 /** batchwatch_superoffice_maintenance and the /readyz note come from the shared snapshots, like batchwatch_superoffice_up. */
 
 const now = Date.UTC(2026, 5, 1, 2, 0);
-const opts = { schedules: ['sales', 'support', 'fresh'], now, finishedRetentionMs: 3_600_000 };
 const inMaintenance = snapshot('sales', { lastSuccessAt: now - 600_000, lastPollAt: now, maintenance: { state: 'OfflineMaintenance', since: now - 300_000 } });
 const healthy = snapshot('support', { lastSuccessAt: now, lastPollAt: now });
 
 describe('batchwatch_superoffice_maintenance', () => {
   it('is 1 for a schedule in maintenance and 0 for every other configured schedule; such a schedule is not up', () => {
-    const series = snapshotSeries([inMaintenance, healthy], opts);
-    assert.deepEqual(series.maintenance, [
-      { labels: { schedule: 'sales' }, value: 1 },
-      { labels: { schedule: 'support' }, value: 0 },
-      { labels: { schedule: 'fresh' }, value: 0 },
-    ]);
-    assert.deepEqual(series.up.map((s) => s.value), [0, 1, 0]);
-    assert.deepEqual(series.consecutiveFailures.map((s) => s.value), [0, 0]);
+    const bySchedule: Record<string, typeof healthy | undefined> = { sales: inMaintenance, support: healthy, fresh: undefined };
+    const values = (name: string) => {
+      const family = SCHEDULE_FAMILIES.find((f) => f.name === name);
+      assert.ok(family, name);
+      return Object.values(bySchedule).flatMap((s) => family.samples(s).map((sample) => sample.value));
+    };
+    assert.deepEqual(values('batchwatch_superoffice_maintenance'), [1, 0, 0]);
+    assert.deepEqual(values('batchwatch_superoffice_up'), [0, 1, 0]);
+    assert.deepEqual(values('batchwatch_consecutive_poll_failures'), [0, 0]);
   });
 });
 

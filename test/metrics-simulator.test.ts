@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { healthRoutes, metricsRoute } from '../src/http/core-routes.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
 import type { Instruments } from '../src/metrics/instruments.ts';
-import { createMetrics } from '../src/metrics/registry.ts';
+import { createMetrics, type Metrics } from '../src/metrics/registry.ts';
+import { SnapshotRefresher } from '../src/metrics/snapshot-view.ts';
+import { SnapshotCache } from '../src/store/snapshot-cache.ts';
 import { pollSchedule, type PollDeps } from '../src/monitor/poll.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
@@ -19,8 +22,10 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
   let server: HttpServer;
   let deps: PollDeps;
   let instruments: Instruments;
+  let metrics: Metrics;
 
   const scrape = async () => {
+    await metrics.settled();
     const body = await (await fetch(`${server.url}/metrics`)).text();
     return { body, samples: parseSamples(body) };
   };
@@ -29,14 +34,22 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
     redisServer = await startRedis();
     redis = new Redis(redisServer.url);
     simulator = await startSimulator({ scenario: 'empty' });
-    const store = new SnapshotStore(redis, 'metrics-sim');
-    const metrics = createMetrics({ readSnapshots: () => store.loadAll([salesSchedule.name]), schedules: [salesSchedule.name] });
+    // The daemon's wiring: the poll's store and the metrics share one in-process copy of the snapshots.
+    const cache = new SnapshotCache();
+    const store = new SnapshotStore(redis, 'metrics-sim', cache);
+    const view = new SnapshotRefresher({ cache, refresh: (schedules) => store.loadAll(schedules), schedules: [salesSchedule.name] });
+    metrics = createMetrics({ snapshots: view, schedules: [salesSchedule.name] });
     instruments = metrics.instruments;
     deps = { ...pollDeps(simulator.url, store, new RecordingSink(), { ...testRules, stallAfter: 300 }), instruments };
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, registry: metrics.registry, readiness: async () => ({ ready: true, reasons: [] }) });
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      routes: [metricsRoute(metrics), ...healthRoutes({ readiness: async () => ({ ready: true, reasons: [] }) })],
+    });
   });
   after(async () => {
     await server?.close();
+    metrics?.close();
     redis?.disconnect();
     await simulator?.close();
     await redisServer?.close();

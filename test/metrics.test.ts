@@ -2,20 +2,30 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Snapshot } from '../src/core/model.ts';
 import { KNOWN_STATES } from '../src/core/task.ts';
+import { healthRoutes, metricsRoute } from '../src/http/core-routes.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
-import { createMetrics, type MetricsDeps } from '../src/metrics/registry.ts';
+import { createMetrics, type Metrics, type MetricsDeps } from '../src/metrics/registry.ts';
+import { MemoryView } from './helpers/memory-view.ts';
 import { PROMTOOL_MISSING, find, hasPromtool, parseSamples, promtool, valueOf, type ParsedSample } from './helpers/prometheus-text.ts';
 import { record, snapshot, stalledAlert, task } from './metrics-fixtures.ts';
 
 const MINUTE = 60_000;
 
-async function serve(deps: MetricsDeps, readiness = async () => ({ ready: true, reasons: [] as string[] })) {
-  const { registry, instruments } = createMetrics(deps);
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, registry, readiness });
-  return { server, instruments };
+interface Served {
+  server: HttpServer & { metrics: Metrics };
+  instruments: Metrics['instruments'];
 }
 
-async function scrape(server: HttpServer): Promise<{ status: number; contentType: string | null; body: string; samples: ParsedSample[] }> {
+async function serve(deps: MetricsDeps, readiness = async () => ({ ready: true, reasons: [] as string[] })): Promise<Served> {
+  const metrics = createMetrics(deps);
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: [metricsRoute(metrics), ...healthRoutes({ readiness })] });
+  const close = server.close;
+  return { server: { ...server, metrics, close: () => (metrics.close(), close()) }, instruments: metrics.instruments };
+}
+
+/** Waits until the snapshots handed over are reflected (the series are built in the background), then scrapes. */
+async function scrape(server: Served['server']): Promise<{ status: number; contentType: string | null; body: string; samples: ParsedSample[] }> {
+  await server.metrics.settled();
   const res = await fetch(`${server.url}/metrics`);
   const body = await res.text();
   return { status: res.status, contentType: res.headers.get('content-type'), body, samples: parseSamples(body) };
@@ -26,10 +36,9 @@ const taskLabels = (id: number) => ({ task_id: String(id) });
 describe('/metrics from shared snapshots', () => {
   const now = Date.now();
   const lastSuccess = now - 30_000;
-  let current: Snapshot[] = [];
-  let reads = 0;
-  let server: HttpServer;
-  let instruments: ReturnType<typeof createMetrics>['instruments'];
+  let view: MemoryView;
+  let server: Served['server'];
+  let instruments: Metrics['instruments'];
 
   const fullStory = (): Snapshot[] => [
     snapshot('sales', {
@@ -52,12 +61,9 @@ describe('/metrics from shared snapshots', () => {
   ];
 
   before(async () => {
-    current = fullStory();
+    view = new MemoryView(fullStory());
     ({ server, instruments } = await serve({
-      readSnapshots: async () => {
-        reads++;
-        return structuredClone(current);
-      },
+      snapshots: view,
       queueDepth: async () => 7,
       schedules: ['sales', 'billing', 'fresh'],
     }));
@@ -122,10 +128,14 @@ describe('/metrics from shared snapshots', () => {
     assert.equal(valueOf(samples, 'batchwatch_notification_queue_depth'), 7);
   });
 
-  it('reads the snapshots once per scrape', async () => {
-    const before = reads;
-    await scrape(server);
-    assert.equal(reads - before, 1);
+  it('shows a new snapshot in the next scrape, without a read of its own', async () => {
+    const [sales, billing] = fullStory();
+    view.set({ ...sales!, consecutiveFailures: 2 }, billing!);
+    const { samples } = await scrape(server);
+    assert.equal(valueOf(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'sales' }), 2);
+    assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 0);
+    view.set(...fullStory());
+    assert.equal(valueOf((await scrape(server)).samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
   });
 
   it('counts what the adapters report through Instruments', async () => {
@@ -161,7 +171,7 @@ describe('/metrics from shared snapshots', () => {
     assert.ok(find((await scrape(server)).samples, 'superoffice_batch_task_state', taskLabels(102)).length > 0);
     const [sales, billing] = fullStory();
     delete sales!.tasks['102'];
-    current = [sales!, billing!];
+    view.set(sales!, billing!);
     const { samples } = await scrape(server);
     assert.deepEqual(
       samples.filter((s) => s.labels.task_id === '102'),
@@ -184,7 +194,7 @@ describe('finished-task retention on a real clock', () => {
         ],
       }),
     ];
-    const { server } = await serve({ readSnapshots: async () => snapshots, schedules: ['sales'], finishedRetentionMs: 400 });
+    const { server } = await serve({ snapshots: new MemoryView(snapshots), schedules: ['sales'], finishedRetentionMs: 400 });
     try {
       const early = (await scrape(server)).samples;
       assert.equal(valueOf(early, 'superoffice_batch_task_state', { task_id: '201', state: 'SucceededManualCleanup' }), 1);
@@ -199,14 +209,11 @@ describe('finished-task retention on a real clock', () => {
   });
 });
 
-describe('scrape when the snapshot store fails', () => {
-  it('answers 200 without task series and counts the error when readSnapshots throws', async () => {
-    const { server, instruments } = await serve({
-      readSnapshots: async () => {
-        throw new Error('Connection is closed.');
-      },
-      schedules: ['sales'],
-    });
+describe('scrape when the snapshots cannot be kept current (Redis unreadable)', () => {
+  it('answers 200 at once without the snapshot series and counts one error per scrape', async () => {
+    const view = new MemoryView([snapshot('sales', { lastSuccessAt: Date.now(), tasks: [record(task({ id: 1, state: 'Started' }))] })]);
+    view.isCurrent = false;
+    const { server, instruments } = await serve({ snapshots: view, schedules: ['sales'] });
     try {
       instruments.pollCompleted('sales', 'failure', 1);
       const first = await scrape(server);
@@ -214,23 +221,28 @@ describe('scrape when the snapshot store fails', () => {
       assert.equal(valueOf(first.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 1);
       assert.equal(find(first.samples, 'batchwatch_superoffice_up').length, 0);
       assert.equal(find(first.samples, 'superoffice_batch_task_state').length, 0);
+      assert.equal(find(first.samples, 'superoffice_batch_tasks').length, 0);
       assert.equal(valueOf(first.samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1, 'the rest of the scrape is intact');
       const second = await scrape(server);
       assert.equal(valueOf(second.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2, 'one error per scrape, not per metric');
       if (hasPromtool) assert.equal(promtool(['check', 'metrics'], second.body).output, '');
+      view.isCurrent = true;
+      const back = await scrape(server);
+      assert.equal(valueOf(back.samples, 'superoffice_batch_task_state', { task_id: '1', state: 'Started' }), 1);
+      assert.equal(valueOf(back.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2);
     } finally {
       await server.close();
     }
   });
 
-  it('answers within ~3s when readSnapshots hangs, and the next scrape reads again', async () => {
+  it('answers within ~3s when the queue depth read hangs, and leaves out only that', async () => {
     let calls = 0;
     const { server } = await serve({
-      readSnapshots: () => {
+      snapshots: new MemoryView([snapshot('sales', { lastSuccessAt: Date.now() })]),
+      queueDepth: () => {
         calls++;
-        return new Promise<Snapshot[]>(() => {});
+        return new Promise<number>(() => {});
       },
-      queueDepth: async () => 0,
       schedules: ['sales'],
     });
     try {
@@ -239,14 +251,13 @@ describe('scrape when the snapshot store fails', () => {
       const took = Date.now() - started;
       assert.equal(status, 200);
       assert.ok(took >= 1900 && took < 3000, `scrape took ${took}ms`);
-      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 1);
-      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'queue' }), 0);
-      assert.equal(valueOf(samples, 'batchwatch_notification_queue_depth'), 0);
-      assert.equal(find(samples, 'superoffice_batch_task_state').length, 0);
+      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'queue' }), 1);
+      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 0);
+      assert.equal(find(samples, 'batchwatch_notification_queue_depth').length, 0);
+      assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
       assert.equal(calls, 1);
-      const next = await scrape(server);
-      assert.equal(calls, 2);
-      assert.equal(valueOf(next.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2);
+      await scrape(server);
+      assert.equal(calls, 2, 'the next scrape reads again');
     } finally {
       await server.close();
     }
@@ -254,7 +265,7 @@ describe('scrape when the snapshot store fails', () => {
 
   it('leaves out only the queue depth when the queue cannot be read', async () => {
     const { server } = await serve({
-      readSnapshots: async () => [snapshot('sales', { lastSuccessAt: Date.now() })],
+      snapshots: new MemoryView([snapshot('sales', { lastSuccessAt: Date.now() })]),
       queueDepth: async () => {
         throw new Error('queue down');
       },
@@ -274,9 +285,9 @@ describe('scrape when the snapshot store fails', () => {
 
 describe('health endpoints', () => {
   let ready = { ready: false, reasons: ['redis unreachable: ECONNREFUSED', 'schedules not registered'] };
-  let server: HttpServer;
+  let server: Served['server'];
   before(async () => {
-    ({ server } = await serve({ readSnapshots: async () => [], schedules: [] }, async () => ready));
+    ({ server } = await serve({ snapshots: new MemoryView(), schedules: [] }, async () => ready));
   });
   after(() => server.close());
 
@@ -309,13 +320,10 @@ describe('health endpoints', () => {
   });
 
   it('/readyz answers 503 when the readiness check itself hangs', async () => {
-    const { registry } = createMetrics({ readSnapshots: async () => [], schedules: [], processMetrics: false });
     const hanging = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
-      registry,
-      readiness: () => new Promise(() => {}),
-      readinessTimeoutMs: 200,
+      routes: healthRoutes({ readiness: () => new Promise(() => {}), readinessTimeoutMs: 200 }),
     });
     try {
       const res = await fetch(`${hanging.url}/readyz`);

@@ -7,6 +7,8 @@ import type { Config } from '../src/config/types.ts';
 import { configuredNotifier } from '../src/daemon/configured-notifier.ts';
 import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics/registry.ts';
+import { SnapshotRefresher } from '../src/metrics/snapshot-view.ts';
+import { SnapshotCache } from '../src/store/snapshot-cache.ts';
 import { pollSchedule, type PollDeps } from '../src/monitor/poll.ts';
 import { UnreadableTaskLog } from '../src/monitor/unreadable-log.ts';
 import type { Notifier } from '../src/notify/notifier.ts';
@@ -88,8 +90,12 @@ describe('associates: all routes every task to exactly one schedule', () => {
   it('listed associate -> its own schedule; unlisted and system tasks -> the all schedule; a bad task is left out', async () => {
     const config = configFor(sim.url, redisServer.url, smtp.url);
     const names = config.schedules.map((s) => s.name);
-    const store = new SnapshotStore(redis, config.redis.prefix);
-    const { registry, instruments } = createMetrics({ readSnapshots: () => store.loadAll(names), schedules: names, processMetrics: false });
+    // The daemon's wiring: the poll's store and the metrics share one in-process copy of the snapshots.
+    const cache = new SnapshotCache();
+    const store = new SnapshotStore(redis, config.redis.prefix, cache);
+    const view = new SnapshotRefresher({ cache, refresh: (schedules) => store.loadAll(schedules), schedules: names });
+    const metrics = createMetrics({ snapshots: view, schedules: names, processMetrics: false });
+    const { instruments } = metrics;
     const logLines: Record<string, unknown>[] = [];
     const log = memoryLog(logLines);
     notifier = configuredNotifier(config, log, instruments);
@@ -102,7 +108,7 @@ describe('associates: all routes every task to exactly one schedule', () => {
       return reports;
     };
 
-    assert.match(await registry.metrics(), /batchwatch_tasks_unreadable_total\{schedule="everything"\} 0/);
+    assert.match(await metrics.text(), /batchwatch_tasks_unreadable_total\{schedule="everything"\} 0/);
     const run = { state: 'Started', startCount: 1, lastStarted: Date.now() - 60_000, progressPercent: 10 } as const;
     sim.upsertTask({ id: 11, associateId: LISTED, name: 'ImportContacts', ...run });
     sim.upsertTask({ id: 12, associateId: UNLISTED, name: 'MailMerge', ...run });
@@ -154,12 +160,14 @@ describe('associates: all routes every task to exactly one schedule', () => {
     assert.equal(smtp.messages.length, 2);
 
     // Exported once each, with the real associate id (0 for the system task); the bad task counted per poll, logged once.
-    const metrics = await registry.metrics();
-    const failedSeries = metrics.split('\n').filter((l) => l.startsWith('superoffice_batch_task_state{') && l.includes('state="Failed"') && l.endsWith(' 1'));
+    await metrics.settled();
+    const metricsText = await metrics.text();
+    metrics.close();
+    const failedSeries = metricsText.split('\n').filter((l) => l.startsWith('superoffice_batch_task_state{') && l.includes('state="Failed"') && l.endsWith(' 1'));
     assert.deepEqual(failedSeries.map((l) => /task_id="(\d+)"/.exec(l)?.[1]).sort(), ['11', '12', '13']);
-    assert.ok(failedSeries.some((l) => l.includes('associate_id="0"') && l.includes('task_id="13"')), metrics);
-    assert.match(metrics, /batchwatch_tasks_unreadable_total\{schedule="everything"\} 2/);
-    assert.match(metrics, /batchwatch_tasks_unreadable_total\{schedule="sales"\} 0/);
+    assert.ok(failedSeries.some((l) => l.includes('associate_id="0"') && l.includes('task_id="13"')), metricsText);
+    assert.match(metricsText, /batchwatch_tasks_unreadable_total\{schedule="everything"\} 2/);
+    assert.match(metricsText, /batchwatch_tasks_unreadable_total\{schedule="sales"\} 0/);
     const warnings = logLines.filter((l) => l['taskId'] === 14);
     assert.equal(warnings.length, 1, JSON.stringify(logLines));
     assert.equal(warnings[0]?.['field'], 'LastStarted');

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { UnrecoverableError } from 'bullmq';
-import { Registry } from 'prom-client';
 import { scrubTask, scrubTasks } from '../src/monitor/scrub-tasks.ts';
 import { scrubbedMessage } from '../src/notify/transport.ts';
+import { healthRoutes } from '../src/http/core-routes.ts';
 import { startHttpServer } from '../src/http/server.ts';
 import { SecretSet, scrubbedError, secrets } from '../src/redact/secrets.ts';
 import { echoCredentials } from '../src/simulator/echo.ts';
@@ -79,8 +79,7 @@ describe('HTTP answers', () => {
     const server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
-      registry: new Registry(),
-      readiness: async () => ({ ready: false, reasons: [`mail: 535 Authentication failed for mailer:${PLANTED}`] }),
+      routes: healthRoutes({ readiness: async () => ({ ready: false, reasons: [`mail: 535 Authentication failed for mailer:${PLANTED}`] }) }),
     });
     try {
       const response = await fetch(`${server.url}/readyz`);

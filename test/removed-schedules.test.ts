@@ -42,7 +42,7 @@ describe('Redis state of schedules removed from the config', () => {
     await store.commit(emptySnapshot('retired'), 0, batch('retired', ['retired:failed:1:1:1']));
     await store.commit(emptySnapshot('gone'), 0, null);
     await store.commit(emptySnapshot('busy'), 0, null);
-    await store.tryLock('busy', 'someone-polling', 60_000);
+    await store.pollLock().tryLock('busy', 'someone-polling', 60_000);
     await redis.set('rm1x:{sched:gone}:snapshot', 'another prefix');
     const sink = new RecordingSink();
     const log = new LogLines();
@@ -57,7 +57,7 @@ describe('Redis state of schedules removed from the config', () => {
     assert.equal(log.matching(/removed the Redis state .* of schedules no longer in the config/).length, 1);
     assert.equal(log.matching(/kept the Redis state of a schedule no longer in the config/).length, 1);
 
-    await store.unlock('busy', 'someone-polling');
+    await store.pollLock().unlock('busy', 'someone-polling');
     const later = await forgetRemovedSchedules({ redis, prefix, configured: ['kept'], store, sink, log: createLogger('silent') });
     assert.deepEqual(later.removed, { busy: 1 }, 'looked at again at the next start');
   });

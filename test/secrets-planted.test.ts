@@ -276,7 +276,7 @@ mail: { enabled: false }
     const running = Promise.all(runs.map(([, , args]) => runCli(args, env())));
 
     // Successful polls: the failed task is mailed (its text echoes every secret) and the running task is a metric.
-    await waitUntil(() => mailsOf(smtp, 'online').some((m) => /failed=1/.test(events(m))), 20_000, 'the failed-task mail');
+    await waitUntil(() => mailsOf(smtp, 'online').some((m) => /failed=1/.test(events(m))), 60_000, 'the failed-task mail');
     const metricsWhilePolling = (await fetchText('/metrics')).body;
     output('online', '/metrics while polling', metricsWhilePolling);
     assert.match(metricsWhilePolling, /superoffice_batch_task_state\{[^}]*task_id="2"/);
@@ -302,15 +302,15 @@ mail: { enabled: false }
 
     // Failed polls: SuperOffice answers with an exception that quotes the ticket; superoffice-down is mailed, then resolved.
     sim.injectFault({ type: 'in-band', times: 2, message: `Session ${ECHOED} is not valid` });
-    await waitUntil(() => mailsOf(smtp, 'online').some((m) => /superoffice-down=online/.test(events(m))), 20_000, 'the superoffice-down mail');
-    await waitUntil(() => mailsOf(smtp, 'online').some((m) => /resolved=online/.test(events(m))), 20_000, 'its resolution');
+    await waitUntil(() => mailsOf(smtp, 'online').some((m) => /superoffice-down=online/.test(events(m))), 60_000, 'the superoffice-down mail');
+    await waitUntil(() => mailsOf(smtp, 'online').some((m) => /resolved=online/.test(events(m))), 60_000, 'its resolution');
 
     // The SMTP server refuses the login from now on and quotes the password it got: mail pauses, /readyz says why.
     smtp.setAuthRequired({ user: 'mailer', pass: 'rotated-elsewhere' });
     await smtp.stop();
     await smtp.restart();
     sim.upsertTask({ id: 4, associateId: 101, name: `Another {{ticket}}`, state: 'Failed', lastStarted: Date.now(), description: ECHOED });
-    await waitUntil(async () => (await fetchText('/readyz')).status === 503, 20_000, '/readyz 503 once the SMTP login is refused');
+    await waitUntil(async () => (await fetchText('/readyz')).status === 503, 60_000, '/readyz 503 once the SMTP login is refused');
     const readyz = await fetchText('/readyz');
     output('online', '/readyz with mail refused', readyz.body);
     assert.match(readyz.body, /mail: .*(authentication|login|535)/i);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
+import { healthRoutes } from '../src/http/core-routes.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
 import { createLogger } from '../src/log.ts';
 import { noopInstruments } from '../src/metrics/instruments.ts';
@@ -45,7 +45,7 @@ describe('a huge or hostile answer does not freeze the process', () => {
     redisServer = await startRedis();
     redis = new Redis(redisServer.url);
     soap = await startSoapServer();
-    http = await startHttpServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: async () => ({ ready: true, reasons: [] }) });
+    http = await startHttpServer({ host: '127.0.0.1', port: 0, routes: healthRoutes({ readiness: async () => ({ ready: true, reasons: [] }) }) });
     deps = {
       source: createSuperOfficeClient(soapConfig(soap.url, { timeout: 60_000 })),
       store: new SnapshotStore(redis, 'load'),

@@ -360,6 +360,7 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     rules,
     mail: toMailConfig(file.mail),
     http: { host: file.http.host, port: file.http.port, ...(file.http.adminToken !== undefined ? { adminToken: file.http.adminToken } : {}) },
+    metrics: { maxExportedTasks: file.metrics.maxExportedTasks },
     log: { level: logLevel ?? file.log.level },
     ...(file.maintenance.length > 0
       ? {

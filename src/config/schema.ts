@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MATCHER_KEYS } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
 import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
+import { DEFAULT_MAX_EXPORTED_TASKS } from '../metrics/limits.ts';
 import { cronProblem } from './cron.ts';
 import { compileGlob, GlobError } from '../core/glob.ts';
 import { MAX_RETRY_DELAY_MS } from '../notify/retry-policy.ts';
@@ -418,6 +419,10 @@ export const maintenanceShape = {
   match: z.strictObject(matchShape).prefault({}),
 };
 
+export const metricsShape = {
+  maxExportedTasks: integer(0).prefault(DEFAULT_MAX_EXPORTED_TASKS),
+};
+
 export const logShape = {
   level: z.enum(LOG_LEVELS).prefault('info'),
 };
@@ -429,6 +434,7 @@ export const fileShape = {
   rules: z.strictObject(rulesShape).prefault({}),
   mail: z.strictObject(mailShape).prefault({}),
   http: z.strictObject(httpShape).prefault({}),
+  metrics: z.strictObject(metricsShape).prefault({}),
   log: z.strictObject(logShape).prefault({}),
   maintenance: z.array(z.strictObject(maintenanceShape)).prefault([]),
 };
@@ -453,6 +459,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'mail.oauth2': Object.keys(mailOAuth2Shape),
   'mail.tls': Object.keys(mailTlsShape),
   http: Object.keys(httpShape),
+  metrics: Object.keys(metricsShape),
   log: Object.keys(logShape),
   'maintenance[]': Object.keys(maintenanceShape),
   'maintenance[].match': Object.keys(matchShape),

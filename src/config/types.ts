@@ -143,6 +143,11 @@ export interface HttpConfig {
   adminToken?: string;
 }
 
+export interface MetricsConfig {
+  /** Tasks with per-task series (superoffice_batch_task_*) at most; the least useful are left out beyond it. */
+  maxExportedTasks: number;
+}
+
 export interface Config {
   superoffice: SuperOfficeConfig;
   redis: RedisConfig;
@@ -150,6 +155,7 @@ export interface Config {
   rules: Rules;
   mail: MailConfig;
   http: HttpConfig;
+  metrics: MetricsConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Recurring periods whose matching alerts are not mailed (`maintenance:`); absent when none are configured. */
   maintenance?: MaintenanceWindow[];

@@ -14,6 +14,8 @@ export type Acknowledgements = Readonly<Record<string, Acknowledgement>>;
 /**
  * The alert state machine: (previous snapshot, poll outcome, now, rules, acknowledgements) -> (next snapshot, events).
  * Pure: no I/O, no clock; `prev` is not modified. `next.version` equals `prev.version` (the store bumps it).
+ * A task record or alert that this poll did not change is the very same object in `next` as in `prev`, so
+ * callers (the snapshot store, the metrics) find what changed by identity without comparing values.
  *
  * Decisions the product table leaves open:
  * - A failed poll leaves task records and task alerts as they are: no task events, no task reminders.

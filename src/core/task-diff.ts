@@ -1,4 +1,5 @@
 import type { BatchTaskInfo, TaskRecord } from './model.ts';
+import { sameTaskInfo } from './task.ts';
 
 /** How a task in this poll differs from its record of the previous successful poll. */
 export interface TaskChange {
@@ -31,6 +32,7 @@ export interface TimerShift {
   state: number;
 }
 
+/** The task's record after this poll; `before` itself (same object) when the poll changed nothing about it. */
 export function nextRecord(
   before: TaskRecord | undefined,
   task: BatchTaskInfo,
@@ -42,12 +44,11 @@ export function nextRecord(
   // A state change restarts the progress timer too: (re)entering Started/Aquired starts a fresh stall clock.
   const stateReset = change.newRun || change.stateChanged;
   const progressReset = stateReset || change.progressChanged;
-  return {
-    task,
-    firstSeenAt: before.firstSeenAt,
-    stateSince: stateReset ? now : carry(before.stateSince, shift.state, now),
-    progressSince: progressReset ? now : carry(before.progressSince, shift.progress, now),
-  };
+  const stateSince = stateReset ? now : carry(before.stateSince, shift.state, now);
+  const progressSince = progressReset ? now : carry(before.progressSince, shift.progress, now);
+  // Nothing changed: the very same record, so the snapshot store and the metrics can skip it by identity.
+  if (stateSince === before.stateSince && progressSince === before.progressSince && sameTaskInfo(before.task, task)) return before;
+  return { task, firstSeenAt: before.firstSeenAt, stateSince, progressSince };
 }
 
 function carry(since: number, shift: number, now: number): number {

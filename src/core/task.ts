@@ -47,3 +47,23 @@ export interface BatchTaskInfo {
   /** 0..100, clamped at the boundary; null when SuperOffice sent none. */
   progressPercent: number | null;
 }
+
+/** Fields compared one by one (parameterObject, the only non-scalar, separately); the type check below keeps it complete. */
+const SCALAR_FIELDS = [
+  'id', 'name', 'associateId', 'detailsTable', 'detailsRecord', 'isSystemTask', 'isInternalTask', 'lastStarted', 'created',
+  'startCount', 'databaseSerialNumber', 'context', 'result', 'state', 'description', 'response', 'request',
+  'progressDescription', 'progressPercent',
+] as const satisfies readonly Exclude<keyof BatchTaskInfo, 'parameterObject'>[];
+// Fails to compile when BatchTaskInfo gains a field that sameTaskInfo does not compare.
+const everyFieldCompared: Exclude<keyof BatchTaskInfo, (typeof SCALAR_FIELDS)[number] | 'parameterObject'> extends never ? true : never = true;
+void everyFieldCompared;
+
+/** Whether two readings of a task carry the same values (so the older object can be kept). */
+export function sameTaskInfo(a: BatchTaskInfo, b: BatchTaskInfo): boolean {
+  if (a === b) return true;
+  for (const field of SCALAR_FIELDS) if (a[field] !== b[field]) return false;
+  const aKeys = Object.keys(a.parameterObject);
+  if (aKeys.length !== Object.keys(b.parameterObject).length) return false;
+  for (const key of aKeys) if (!Object.hasOwn(b.parameterObject, key) || a.parameterObject[key] !== b.parameterObject[key]) return false;
+  return true;
+}

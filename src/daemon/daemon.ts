@@ -1,17 +1,21 @@
 import { redactedConfig } from '../redact/config.ts';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';
 import { createMetrics } from '../metrics/registry.ts';
 import { combineReadiness, mailCheck, redisCheck, schedulesCheck, type ReadinessCheck } from '../metrics/readiness.ts';
 import { maintenanceCheck } from '../metrics/maintenance-readiness.ts';
-import { closeRedisTarget, failoverInProgress } from '../redis/connections.ts';
+import { SnapshotRefresher } from '../metrics/snapshot-view.ts';
+import { closeRedisTarget, failoverInProgress, type RedisClient } from '../redis/connections.ts';
+import { healthRoutes, metricsRoute } from '../http/core-routes.ts';
 import { startHttpServer } from '../http/server.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
 import { SilenceCensus } from '../silence/silence-census.ts';
 import { SilenceStore } from '../silence/silence-store.ts';
 import { forgetRemovedSchedules } from '../store/removed-schedules.ts';
+import { SnapshotCache } from '../store/snapshot-cache.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../superoffice/client.ts';
 import { tenantStatusFor } from '../superoffice/tenant-status.ts';
@@ -29,17 +33,31 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   log.info({ config: redactedConfig(config) }, 'starting with this configuration (secrets masked)');
   const commandRedis = createCommandRedis(config.redis, log);
   const probeRedis = createProbeRedis(config.redis, log);
-  const store = new SnapshotStore(commandRedis, config.redis.prefix);
-  const probeStore = new SnapshotStore(probeRedis, config.redis.prefix);
+  // One in-memory copy of each snapshot, shared by the poll path and the metrics.
+  const cache = new SnapshotCache();
+  const store = new SnapshotStore(commandRedis, config.redis.prefix, cache);
+  const probeStore = new SnapshotStore(probeRedis, config.redis.prefix, cache);
+  // Keeps this replica's copy of every schedule current (other replicas poll too), in the background.
+  const refresher = new SnapshotRefresher({
+    cache,
+    refresh: (schedules) => probeStore.loadAll(schedules),
+    schedules: scheduleNames,
+    connected: () => probeRedis.status === 'ready',
+    log: logCallback(log.child({ component: 'metrics' })),
+  });
 
   let notifierDepth: () => Promise<number> = async () => 0;
-  const silenceCensus = new SilenceCensus({ store: new SilenceStore(probeRedis, config.redis.prefix), log: logCallback(log.child({ component: 'silences' })) });
-  const { registry, instruments } = createMetrics({
-    readSnapshots: () => probeStore.loadAll(scheduleNames),
+  // Silences by state for batchwatch_silences, read in the background (the command connection waits for Redis at start).
+  const silenceCensus = new SilenceCensus({ store: new SilenceStore(commandRedis, config.redis.prefix), log: logCallback(log.child({ component: 'silences' })) });
+  const metrics = createMetrics({
+    snapshots: refresher,
     queueDepth: () => notifierDepth(),
     schedules: scheduleNames,
+    maxExportedTasks: config.metrics.maxExportedTasks,
+    log: logCallback(log.child({ component: 'metrics' })),
     silenceCounts: () => silenceCensus.counts(),
   });
+  const { instruments } = metrics;
   silenceCensus.start();
 
   const notifier = configuredNotifier(config, log.child({ component: 'notify' }), instruments);
@@ -80,11 +98,16 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   if (tenantStatus) {
     readinessChecks.push(maintenanceCheck(() => probeStore.loadAll(scheduleNames), { tenant: tenantStatus.contextIdentifier }));
   }
+
+  // The probe connection fails fast while it is still connecting: give it a moment before the first refresh.
+  await readyWithin(probeRedis, 2000);
+  await refresher.start();
+  probeRedis.on('ready', () => void refresher.refreshNow());
+
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
-    registry,
-    readiness: combineReadiness(readinessChecks),
+    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: combineReadiness(readinessChecks) })],
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');
@@ -124,6 +147,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       await Promise.all([scheduler.close(), notifier.close()]);
       await http.close();
       silenceCensus.stop();
+      await refresher.stop();
+      metrics.close();
       // quit() waits for Redis and leaves a reconnect loop running while it is down: disconnect instead.
       commandRedis.disconnect();
       probeRedis.disconnect();
@@ -136,4 +161,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 function sentinelFailoverCheck(config: Config): ReadinessCheck {
   return async () =>
     failoverInProgress(config.redis) ? { reason: `redis: Sentinel failover of ${config.redis.sentinel?.name ?? 'the master'} in progress` } : {};
+}
+
+/** Resolves when the connection is ready or after `ms`, whichever comes first (never rejects: Redis may be down). */
+function readyWithin(redis: RedisClient, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.on('ready', done);
+  });
 }

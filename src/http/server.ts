@@ -1,20 +1,41 @@
+/**
+ * The daemon's HTTP listener (node:http, no framework): routes come from the caller, this core only
+ * dispatches, answers errors, and bounds what a client may hold: slow or idle sockets are closed.
+ */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
-import type { ReadinessResult } from '../metrics/readiness.ts';
-import { withTimeout } from '../metrics/timeout.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
+import { HttpError } from './http-error.ts';
+import { JSON_TYPE, TEXT } from './respond.ts';
+import { Router, type Route } from './router.ts';
 
 export type HttpLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** Socket limits; the defaults suit a Prometheus scraper and a browser. */
+export interface HttpLimits {
+  /** A client must send its complete request headers within this (slowloris). Default 10 s. */
+  headersTimeoutMs: number;
+  /** ... and its whole request, body included, within this. Default 30 s. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. Default 5 s. */
+  keepAliveTimeoutMs: number;
+  /** Requests served on one connection before it is closed. Default 1000. */
+  maxRequestsPerSocket: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 1000,
+};
 
 export interface HttpServerOptions {
   host: string;
   port: number;
-  registry: Registry;
-  readiness: () => Promise<ReadinessResult>;
+  routes: readonly Route[];
   log?: HttpLog;
-  /** Default 3s: a readiness check that takes longer answers 503. */
-  readinessTimeoutMs?: number;
+  limits?: Partial<HttpLimits>;
 }
 
 export interface HttpServer {
@@ -23,65 +44,59 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_READINESS_CHECK_TIMEOUT_MS = 3000;
-const TEXT = 'text/plain; charset=utf-8';
-
-/** Every answer goes through here, scrubbed of registered secrets (readiness reasons quote errors; labels quote SuperOffice). */
-function send(req: IncomingMessage, res: ServerResponse, status: number, text: string, contentType = TEXT, headers: Record<string, string> = {}) {
-  const body = scrubSecrets(text);
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
+function answerError(req: IncomingMessage, res: ServerResponse, error: HttpError, format: 'text' | 'json'): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // Error messages may quote what a request or an adapter said: scrubbed like every other answer (respond.ts).
+  const body = scrubSecrets(
+    format === 'json' ? `${JSON.stringify({ error: error.message, ...(error.field ? { field: error.field } : {}) })}\n` : `${error.message}\n`,
+  );
+  res.writeHead(error.status, {
+    'Content-Type': format === 'json' ? JSON_TYPE : TEXT,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    ...error.headers,
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** GET /metrics, /healthz, /readyz with node:http; no framework. */
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const log = opts.log ?? (() => {});
-  const readinessTimeoutMs = opts.readinessTimeoutMs ?? DEFAULT_READINESS_CHECK_TIMEOUT_MS;
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+  const router = new Router(opts.routes);
 
-  async function readiness(): Promise<ReadinessResult> {
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let errors: 'text' | 'json' = 'text';
     try {
-      return await withTimeout(opts.readiness(), readinessTimeoutMs, 'readiness check');
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const match = router.match(req.method ?? 'GET', url.pathname);
+      if (match.kind === 'not-found') throw new HttpError(404, 'not found');
+      if (match.kind === 'wrong-method') {
+        errors = match.errors;
+        throw new HttpError(405, 'method not allowed', undefined, { Allow: match.allow.join(', ') });
+      }
+      errors = match.route.errors ?? 'text';
+      await match.route.handler({ req, res, url, params: match.params, head: req.method === 'HEAD' });
     } catch (error) {
-      return { ready: false, reasons: [error instanceof Error ? error.message : 'readiness check failed'] };
-    }
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(req, res, 405, 'method not allowed\n', TEXT, { Allow: 'GET, HEAD' });
-      return;
-    }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    switch (path) {
-      case '/metrics': {
-        const body = await opts.registry.metrics();
-        send(req, res, 200, body, opts.registry.contentType);
-        return;
-      }
-      case '/healthz':
-        send(req, res, 200, 'ok\n');
-        return;
-      case '/readyz': {
-        const result = await readiness();
-        const notes = (result.notes ?? []).map((n) => `- note: ${n}\n`).join('');
-        if (result.ready) send(req, res, 200, `ready\n${notes}`);
-        else send(req, res, 503, `not ready\n${result.reasons.map((r) => `- ${r}\n`).join('')}${notes}`);
-        return;
-      }
-      default:
-        send(req, res, 404, 'not found\n');
-    }
-  }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) return answerError(req, res, error, errors);
       log('error', 'HTTP handler failed', { path: req.url, err: error instanceof Error ? error.message : String(error) });
-      if (!res.headersSent) send(req, res, 500, 'internal error\n');
-      else res.destroy();
-    });
-  });
-  // Scrapers reuse connections; don't let an idle keep-alive socket hold up shutdown.
-  server.keepAliveTimeout = 5000;
+      answerError(req, res, new HttpError(500, 'internal error'), errors);
+    }
+  }
+
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above (default 30 s would let a slow client stay far longer).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (req, res) => void dispatch(req, res),
+  );
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,28 +1,53 @@
+/**
+ * The metrics of one process: prom-client counters and histograms for what the adapters report
+ * (Instruments), and the snapshot-derived families rendered by batchwatch itself from its in-process
+ * copy of the snapshots, piece by piece, so a scrape of 100,000 tasks neither waits for Redis nor
+ * blocks the event loop.
+ */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { EVENT_KINDS, type PollErrorKind, type Snapshot } from '../core/model.ts';
+import { EVENT_KINDS, type PollErrorKind } from '../core/model.ts';
 import { SILENCE_STATES, type SilenceState } from '../core/silences.ts';
 import { MAIL_PROBLEM_CAUSES } from '../notify/mail-problem.ts';
-import { ComputedGauge, type Sample } from './computed-gauge.ts';
+import { ComputedGauge } from './computed-gauge.ts';
+import { EXPOSITION_CONTENT_TYPE } from './exposition.ts';
 import type { Instruments, NotificationOutcome, PollResult } from './instruments.ts';
+import { DEFAULT_MAX_EXPORTED_TASKS } from './limits.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 import { sharedRead } from './scrape-cache.ts';
-import { snapshotSeries, type SnapshotSeries } from './snapshot-series.ts';
+import { snapshotPieces } from './snapshot-exposition.ts';
+import type { SnapshotView } from './snapshot-view.ts';
+import { TaskIndex, type IndexLog } from './task-index.ts';
 
 export interface MetricsDeps {
-  /** Reads every schedule's snapshot from Redis (shared state, so all replicas report the same tasks). Throws when Redis is down. */
-  readSnapshots: () => Promise<Snapshot[]>;
+  /** The snapshots this process knows: its own commits and the background refresh (see snapshot-view.ts). */
+  snapshots: SnapshotView;
   /** Notification queue depth; throws when unavailable. */
   queueDepth?: () => Promise<number>;
   schedules: string[];
   now?: () => number;
   /** Default 1h: per-task series for finished tasks disappear after this long in that state. */
   finishedRetentionMs?: number;
-  /** Default 2s: a scrape-time read (snapshots, queue depth) that takes longer is given up for that scrape. */
+  /** Default DEFAULT_MAX_EXPORTED_TASKS: at most this many tasks get per-task series. */
+  maxExportedTasks?: number;
+  /** Default 2s: a scrape-time read (queue depth) that takes longer is given up for that scrape. */
   scrapeTimeoutMs?: number;
   /** Default true: export the standard process_* metrics. */
   processMetrics?: boolean;
+  log?: IndexLog;
   /** Silences by state, as last read in the background (src/silence/silence-census.ts); null while unknown. */
   silenceCounts?: () => Record<SilenceState, number> | null;
+}
+
+export interface Metrics {
+  instruments: Instruments;
+  contentType: string;
+  /** The whole exposition, piece by piece (for streaming). */
+  pieces(): AsyncIterable<string>;
+  /** The whole exposition as one string (tests, CLI). */
+  text(): Promise<string>;
+  /** Resolves once snapshots handed over so far are reflected in the series. */
+  settled(): Promise<void>;
+  close(): void;
 }
 
 export const DEFAULT_FINISHED_RETENTION_MS = 60 * 60 * 1000;
@@ -36,68 +61,46 @@ const POLL_ERROR_KINDS: readonly PollErrorKind[] = ['transport', 'soap-fault', '
 const NOTIFICATION_OUTCOMES: readonly NotificationOutcome[] = ['sent', 'retried', 'given_up', 'rejected'];
 const SCRAPE_PARTS: readonly ScrapePart[] = ['snapshots', 'queue'];
 
-const TASK_LABELS = ['associate_id', 'task_id', 'task_name'] as const;
-
-export function createMetrics(deps: MetricsDeps): { registry: Registry; instruments: Instruments } {
+export function createMetrics(deps: MetricsDeps): Metrics {
   const registry = new Registry();
   const now = deps.now ?? Date.now;
-  const finishedRetentionMs = deps.finishedRetentionMs ?? DEFAULT_FINISHED_RETENTION_MS;
   const timeoutMs = deps.scrapeTimeoutMs ?? DEFAULT_SCRAPE_TIMEOUT_MS;
   const register = <M extends Parameters<Registry['registerMetric']>[0]>(metric: M): M => {
     registry.registerMetric(metric);
     return metric;
   };
 
-  const scrapeErrors = new Counter({
-    name: 'batchwatch_scrape_errors_total',
-    help: 'Scrape-time reads that failed or timed out; the affected series are left out of that scrape.',
-    labelNames: ['part'],
-    registers: [],
-    // Waits for this scrape's reads, so a failure is counted in the same scrape that lacks the series.
-    collect: async () => {
-      await Promise.all([readSeries(), readQueueDepth?.()]);
-    },
+  const index = new TaskIndex({
+    schedules: deps.schedules,
+    finishedRetentionMs: deps.finishedRetentionMs ?? DEFAULT_FINISHED_RETENTION_MS,
+    maxExportedTasks: deps.maxExportedTasks ?? DEFAULT_MAX_EXPORTED_TASKS,
+    now,
+    capKey: 'metrics.maxExportedTasks',
+    ...(deps.log ? { log: deps.log } : {}),
   });
-  for (const part of SCRAPE_PARTS) scrapeErrors.inc({ part }, 0);
+  for (const schedule of deps.schedules) {
+    const known = deps.snapshots.get(schedule);
+    if (known) index.update(schedule, known);
+  }
+  const unsubscribe = deps.snapshots.subscribe((schedule, snapshot) => index.update(schedule, snapshot));
 
-  const readSeries = sharedRead(
-    async (): Promise<SnapshotSeries> =>
-      snapshotSeries(await deps.readSnapshots(), { schedules: deps.schedules, now: now(), finishedRetentionMs }),
-    { timeoutMs, what: 'reading snapshots', onError: () => scrapeErrors.inc({ part: 'snapshots' }) },
-  );
   const queueDepth = deps.queueDepth;
   const readQueueDepth = queueDepth
     ? sharedRead(queueDepth, { timeoutMs, what: 'reading queue depth', onError: () => scrapeErrors.inc({ part: 'queue' }) })
     : null;
-
-  const fromSnapshots =
-    <L extends string>(pick: (series: SnapshotSeries) => Sample<L>[]) =>
-    async (): Promise<Sample<L>[]> => {
-      const result = await readSeries();
-      return result.ok ? pick(result.value) : [];
-    };
-  const gauge = <L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[],
-    pick: (series: SnapshotSeries) => Sample<L>[],
-  ) => register(new ComputedGauge({ name, help, labelNames }, fromSnapshots(pick)));
-
-  gauge('superoffice_batch_task_state', 'Batch task state: 1 for the current State, 0 for the other known states.', [...TASK_LABELS, 'state'], (s) => s.taskState);
-  gauge('superoffice_batch_task_progress_ratio', 'Batch task ProgressPercent / 100.', TASK_LABELS, (s) => s.taskProgressRatio);
-  gauge('superoffice_batch_task_stalled', '1 while a stalled alert is firing for the task, else 0.', TASK_LABELS, (s) => s.taskStalled);
-  gauge('superoffice_batch_task_last_started_timestamp_seconds', 'Batch task LastStarted as unix time.', TASK_LABELS, (s) => s.taskLastStarted);
-  gauge('superoffice_batch_task_starts', 'Batch task StartCount as reported by SuperOffice.', TASK_LABELS, (s) => s.taskStarts);
-  gauge('superoffice_batch_task_progress_changed_timestamp_seconds', 'Unix time the task progress last moved (or the task entered a running state).', TASK_LABELS, (s) => s.taskProgressChanged);
-  gauge('superoffice_batch_task_state_changed_timestamp_seconds', 'Unix time the task entered its current State (or was first seen).', TASK_LABELS, (s) => s.taskStateChanged);
-  gauge('superoffice_batch_tasks', 'Batch tasks SuperOffice currently returns, per associate and State.', ['associate_id', 'state'], (s) => s.tasks);
-  gauge('batchwatch_superoffice_up', '1 if the last poll of the schedule succeeded, else 0.', ['schedule'], (s) => s.up);
-  gauge('batchwatch_superoffice_maintenance', '1 while the tenant reports planned maintenance (failed polls are then not an outage), else 0.', ['schedule'], (s) => s.maintenance);
-  gauge('batchwatch_last_successful_poll_timestamp_seconds', 'Unix time of the last successful poll of the schedule.', ['schedule'], (s) => s.lastSuccessfulPoll);
-  gauge('batchwatch_last_poll_timestamp_seconds', 'Unix time of the last poll of the schedule, successful or not.', ['schedule'], (s) => s.lastPoll);
-  gauge('batchwatch_consecutive_poll_failures', 'Failed polls of the schedule since its last successful one (polls during tenant maintenance are not counted).', ['schedule'], (s) => s.consecutiveFailures);
-  gauge('batchwatch_active_alerts', 'Alerts currently firing, per schedule and kind.', ['schedule', 'kind'], (s) => s.activeAlerts);
-
+  const scrapeErrors = register(
+    new Counter({
+      name: 'batchwatch_scrape_errors_total',
+      help: 'Parts of a scrape that could not be collected (snapshots: Redis unreadable, so the snapshot series are left out).',
+      labelNames: ['part'],
+      registers: [],
+      // Waits for this scrape's queue read, so a failure is counted in the same scrape that lacks the series.
+      collect: async () => {
+        await readQueueDepth?.();
+      },
+    }),
+  );
+  for (const part of SCRAPE_PARTS) scrapeErrors.inc({ part }, 0);
   const silenceCounts = deps.silenceCounts;
   if (silenceCounts) {
     register(
@@ -107,7 +110,6 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
       }),
     );
   }
-
   if (readQueueDepth) {
     register(
       new ComputedGauge({ name: 'batchwatch_notification_queue_depth', help: 'Notifications waiting to be sent or retried.', labelNames: [] }, async () => {
@@ -146,6 +148,7 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
       registers: [],
     }),
   );
+
   const unreadableTasks = register(
     new Counter({
       name: 'batchwatch_tasks_unreadable_total',
@@ -154,7 +157,6 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
       registers: [],
     }),
   );
-
   const mailProblems = register(
     new Counter({
       name: 'batchwatch_mail_configuration_errors_total',
@@ -184,8 +186,6 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
   for (const outcome of NOTIFICATION_OUTCOMES) notifications.inc({ outcome }, 0);
   for (const cause of MAIL_PROBLEM_CAUSES) mailProblems.inc({ cause }, 0);
 
-  register(scrapeErrors);
-
   if (deps.processMetrics ?? true) registerProcessMetrics(registry);
 
   const instruments: Instruments = {
@@ -213,5 +213,28 @@ export function createMetrics(deps: MetricsDeps): { registry: Registry; instrume
       silenced.inc({ schedule, kind });
     },
   };
-  return { registry, instruments };
+
+  async function* pieces(): AsyncGenerator<string> {
+    const current = deps.snapshots.current();
+    // Counted before the registry is rendered, so the scrape that lacks the series also shows the error.
+    if (!current) scrapeErrors.inc({ part: 'snapshots' });
+    yield await registry.metrics();
+    yield* snapshotPieces({ view: deps.snapshots, index, schedules: deps.schedules, now: now(), current });
+  }
+
+  return {
+    instruments,
+    contentType: EXPOSITION_CONTENT_TYPE,
+    pieces,
+    async text() {
+      let text = '';
+      for await (const piece of pieces()) text += piece;
+      return text;
+    },
+    settled: () => index.settled(),
+    close() {
+      unsubscribe();
+      index.stop();
+    },
+  };
 }

@@ -1,125 +1,174 @@
+/**
+ * Every series derived from the snapshots, defined in one place: the schedule-level families (one
+ * entry each; add new ones here) and the per-task families. Pure: values come from plain data.
+ */
 import type { AlertKind, Snapshot, TaskRecord } from '../core/model.ts';
-import { FINISHED_STATES, KNOWN_STATES, isKnownState } from '../core/task.ts';
-import type { Sample } from './computed-gauge.ts';
-
-export type TaskLabel = 'associate_id' | 'task_id' | 'task_name';
-export type TaskStateLabel = TaskLabel | 'state';
-
-export interface SnapshotSeries {
-  taskState: Sample<TaskStateLabel>[];
-  taskProgressRatio: Sample<TaskLabel>[];
-  taskStalled: Sample<TaskLabel>[];
-  taskLastStarted: Sample<TaskLabel>[];
-  taskStarts: Sample<TaskLabel>[];
-  taskProgressChanged: Sample<TaskLabel>[];
-  taskStateChanged: Sample<TaskLabel>[];
-  tasks: Sample<'associate_id' | 'state'>[];
-  up: Sample<'schedule'>[];
-  maintenance: Sample<'schedule'>[];
-  lastSuccessfulPoll: Sample<'schedule'>[];
-  lastPoll: Sample<'schedule'>[];
-  consecutiveFailures: Sample<'schedule'>[];
-  activeAlerts: Sample<'schedule' | 'kind'>[];
-}
-
-export interface SeriesOptions {
-  /** Configured schedules: only these are reported, and each of them is, even before its first poll. */
-  schedules: readonly string[];
-  now: number;
-  finishedRetentionMs: number;
-}
+import { FINISHED_STATES, KNOWN_STATES, RUNNING_STATES } from '../core/task.ts';
+import { labelText, sampleLine } from './exposition.ts';
 
 const ALERT_KINDS: readonly AlertKind[] = ['failed', 'stalled', 'stuck', 'superoffice-down'];
 
 const seconds = (ms: number) => ms / 1000;
 
-/** A task is exported while unfinished, and for `finishedRetentionMs` after it entered a finished state. */
-export function isTaskExported(record: TaskRecord, now: number, finishedRetentionMs: number): boolean {
-  if (!FINISHED_STATES.includes(record.task.state)) return true;
-  return now - record.stateSince < finishedRetentionMs;
+export interface ScheduleSample {
+  /** Labels besides `schedule`. */
+  labels?: Readonly<Record<string, string>>;
+  value: number;
 }
 
-function stalledTaskIds(snapshot: Snapshot): Set<string> {
-  const ids = new Set<string>();
-  for (const alert of Object.values(snapshot.alerts)) {
-    if (alert.kind === 'stalled') ids.add(alert.subject);
-  }
-  return ids;
+export interface ScheduleFamily {
+  name: string;
+  help: string;
+  /** Samples for one configured schedule; `snapshot` is undefined before its first poll. */
+  samples(snapshot: Snapshot | undefined): ScheduleSample[];
 }
 
-/** Every series derived from the shared snapshots, computed from plain data (one call per scrape). */
-export function snapshotSeries(snapshots: readonly Snapshot[], opts: SeriesOptions): SnapshotSeries {
-  const out: SnapshotSeries = {
-    taskState: [],
-    taskProgressRatio: [],
-    taskStalled: [],
-    taskLastStarted: [],
-    taskStarts: [],
-    taskProgressChanged: [],
-    taskStateChanged: [],
-    tasks: [],
-    up: [],
-    maintenance: [],
-    lastSuccessfulPoll: [],
-    lastPoll: [],
-    consecutiveFailures: [],
-    activeAlerts: [],
-  };
-  const bySchedule = new Map<string, Snapshot>();
-  for (const snapshot of snapshots) bySchedule.set(snapshot.schedule, snapshot);
-
-  // associate_id -> state -> count; a Map keeps the first-seen order stable across scrapes.
-  const counts = new Map<string, Map<string, number>>();
-  const exportedTaskIds = new Set<string>();
-
-  for (const schedule of opts.schedules) {
-    const snapshot = bySchedule.get(schedule);
-    const labels = { schedule };
+/** Schedule-level families, in output order. */
+export const SCHEDULE_FAMILIES: readonly ScheduleFamily[] = [
+  {
+    name: 'batchwatch_superoffice_up',
+    help: '1 if the last poll of the schedule succeeded, else 0.',
     // A maintenance poll failed without counting as a failure, so it is checked on its own.
-    const up = snapshot !== undefined && snapshot.consecutiveFailures === 0 && snapshot.maintenance === null && snapshot.lastSuccessAt !== null;
-    out.up.push({ labels, value: up ? 1 : 0 });
-    out.maintenance.push({ labels, value: snapshot?.maintenance ? 1 : 0 });
-    if (!snapshot) continue;
-    if (snapshot.lastSuccessAt !== null) out.lastSuccessfulPoll.push({ labels, value: seconds(snapshot.lastSuccessAt) });
-    if (snapshot.lastPollAt !== null) out.lastPoll.push({ labels, value: seconds(snapshot.lastPollAt) });
-    out.consecutiveFailures.push({ labels, value: snapshot.consecutiveFailures });
+    samples: (s) => [{ value: s !== undefined && s.consecutiveFailures === 0 && s.maintenance === null && s.lastSuccessAt !== null ? 1 : 0 }],
+  },
+  {
+    name: 'batchwatch_superoffice_maintenance',
+    help: '1 while the tenant reports planned maintenance (failed polls are then not an outage), else 0.',
+    samples: (s) => [{ value: s?.maintenance ? 1 : 0 }],
+  },
+  {
+    name: 'batchwatch_last_successful_poll_timestamp_seconds',
+    help: 'Unix time of the last successful poll of the schedule.',
+    samples: (s) => (s?.lastSuccessAt != null ? [{ value: seconds(s.lastSuccessAt) }] : []),
+  },
+  {
+    name: 'batchwatch_last_poll_timestamp_seconds',
+    help: 'Unix time of the last poll of the schedule, successful or not.',
+    samples: (s) => (s?.lastPollAt != null ? [{ value: seconds(s.lastPollAt) }] : []),
+  },
+  {
+    name: 'batchwatch_consecutive_poll_failures',
+    help: 'Failed polls of the schedule since its last successful one (polls during tenant maintenance are not counted).',
+    samples: (s) => (s ? [{ value: s.consecutiveFailures }] : []),
+  },
+  {
+    name: 'batchwatch_active_alerts',
+    help: 'Alerts currently firing, per schedule and kind.',
+    samples: (s) => {
+      if (!s) return [];
+      const counts = new Map<AlertKind, number>(ALERT_KINDS.map((kind) => [kind, 0]));
+      for (const alert of Object.values(s.alerts)) counts.set(alert.kind, (counts.get(alert.kind) ?? 0) + 1);
+      return [...counts].map(([kind, value]) => ({ labels: { kind }, value }));
+    },
+  },
+];
 
-    const alertCounts = new Map<AlertKind, number>(ALERT_KINDS.map((kind) => [kind, 0]));
-    for (const alert of Object.values(snapshot.alerts)) alertCounts.set(alert.kind, (alertCounts.get(alert.kind) ?? 0) + 1);
-    for (const [kind, value] of alertCounts) out.activeAlerts.push({ labels: { schedule, kind }, value });
+/** A task as the per-task families need it: its record, its rendered labels and whether a stalled alert fires. */
+export interface TaskRowFacts {
+  id: string;
+  record: TaskRecord;
+  /** `associate_id="..",task_id="..",task_name=".."`, escaped once. */
+  labels: string;
+  stalled: boolean;
+  /** Any task alert (failed, stalled, stuck) fires: such tasks are exported first when the cap bites. */
+  alerting: boolean;
+  /** Exported until then (unix ms); Infinity while the task is unfinished. */
+  exportUntil: number;
+}
 
-    const stalled = stalledTaskIds(snapshot);
-    for (const record of Object.values(snapshot.tasks)) {
-      const { task } = record;
-      const associate = String(task.associateId);
-      let perState = counts.get(associate);
-      if (!perState) {
-        perState = new Map(KNOWN_STATES.map((state) => [state, 0]));
-        counts.set(associate, perState);
+/** A task row with its lines already rendered, one string per TASK_FAMILIES entry (made when the task changes, not per scrape). */
+export interface TaskRow extends TaskRowFacts {
+  text: readonly string[];
+}
+
+export interface TaskFamily {
+  name: string;
+  help: string;
+  /** The lines of one task (none when it lacks the value). */
+  lines(row: TaskRowFacts): string;
+}
+
+const STATE_SUFFIXES = KNOWN_STATES.map((state) => [state, `,state="${state}"} `] as const);
+
+function single(name: string, help: string, value: (row: TaskRowFacts) => number | null): TaskFamily {
+  return {
+    name,
+    help,
+    lines: (row) => {
+      const v = value(row);
+      return v === null ? '' : sampleLine(name, row.labels, v);
+    },
+  };
+}
+
+/** Per-task families, in output order. */
+export const TASK_FAMILIES: readonly TaskFamily[] = [
+  {
+    name: 'superoffice_batch_task_state',
+    help: 'Batch task state: 1 for the current State, 0 for the other known states.',
+    lines: (row) => {
+      const current = row.record.task.state;
+      const prefix = `superoffice_batch_task_state{${row.labels}`;
+      let text = '';
+      let known = false;
+      for (const [state, suffix] of STATE_SUFFIXES) {
+        const on = state === current;
+        known ||= on;
+        text += `${prefix}${suffix}${on ? '1' : '0'}\n`;
       }
-      perState.set(task.state, (perState.get(task.state) ?? 0) + 1);
+      // A state newer SuperOffice versions send gets its own series.
+      return known ? text : `${text}${prefix},${labelText({ state: current })}} 1\n`;
+    },
+  },
+  single('superoffice_batch_task_progress_ratio', 'Batch task ProgressPercent / 100.', (r) =>
+    r.record.task.progressPercent === null ? null : r.record.task.progressPercent / 100,
+  ),
+  single('superoffice_batch_task_stalled', '1 while a stalled alert is firing for the task, else 0.', (r) => (r.stalled ? 1 : 0)),
+  single('superoffice_batch_task_last_started_timestamp_seconds', 'Batch task LastStarted as unix time.', (r) =>
+    r.record.task.lastStarted === null ? null : seconds(r.record.task.lastStarted),
+  ),
+  single('superoffice_batch_task_starts', 'Batch task StartCount as reported by SuperOffice.', (r) => r.record.task.startCount),
+  single(
+    'superoffice_batch_task_progress_changed_timestamp_seconds',
+    'Unix time the task progress last moved (or the task entered a running state).',
+    (r) => seconds(r.record.progressSince),
+  ),
+  single('superoffice_batch_task_state_changed_timestamp_seconds', 'Unix time the task entered its current State (or was first seen).', (r) =>
+    seconds(r.record.stateSince),
+  ),
+];
 
-      const taskId = String(task.id);
-      // An associate belongs to one schedule, so a task id appears once; guard against duplicate series anyway.
-      if (exportedTaskIds.has(taskId) || !isTaskExported(record, opts.now, opts.finishedRetentionMs)) continue;
-      exportedTaskIds.add(taskId);
+export const TASK_COUNT_FAMILY = {
+  name: 'superoffice_batch_tasks',
+  help: 'Batch tasks SuperOffice currently returns, per associate and State.',
+} as const;
 
-      const taskLabels = { associate_id: associate, task_id: taskId, task_name: task.name };
-      const states: readonly string[] = isKnownState(task.state) ? KNOWN_STATES : [...KNOWN_STATES, task.state];
-      for (const state of states) {
-        out.taskState.push({ labels: { ...taskLabels, state }, value: state === task.state ? 1 : 0 });
-      }
-      if (task.progressPercent !== null) out.taskProgressRatio.push({ labels: taskLabels, value: task.progressPercent / 100 });
-      out.taskStalled.push({ labels: taskLabels, value: stalled.has(taskId) ? 1 : 0 });
-      if (task.lastStarted !== null) out.taskLastStarted.push({ labels: taskLabels, value: seconds(task.lastStarted) });
-      if (task.startCount !== null) out.taskStarts.push({ labels: taskLabels, value: task.startCount });
-      out.taskProgressChanged.push({ labels: taskLabels, value: seconds(record.progressSince) });
-      out.taskStateChanged.push({ labels: taskLabels, value: seconds(record.stateSince) });
-    }
-  }
+/** A task is exported while unfinished, and for `finishedRetentionMs` after it entered a finished state. */
+export function exportUntil(record: TaskRecord, finishedRetentionMs: number): number {
+  return FINISHED_STATES.includes(record.task.state) ? record.stateSince + finishedRetentionMs : Infinity;
+}
 
-  for (const [associate, perState] of counts) {
-    for (const [state, value] of perState) out.tasks.push({ labels: { associate_id: associate, state }, value });
-  }
-  return out;
+export function isTaskExported(record: TaskRecord, now: number, finishedRetentionMs: number): boolean {
+  return now < exportUntil(record, finishedRetentionMs);
+}
+
+export function taskLabels(record: TaskRecord): string {
+  return labelText({ associate_id: String(record.task.associateId), task_id: String(record.task.id), task_name: record.task.name });
+}
+
+/**
+ * Which tasks keep their series when there are more than the cap allows, most useful first: tasks with
+ * an alert, then running, then queued (and unknown states), then finished ones.
+ */
+export function exportClass(row: Pick<TaskRowFacts, 'alerting' | 'record'>): number {
+  if (row.alerting) return 0;
+  const state = row.record.task.state;
+  if (RUNNING_STATES.includes(state)) return 1;
+  if (FINISHED_STATES.includes(state)) return 3;
+  return 2;
+}
+
+/** The row with every family's lines rendered. */
+export function renderedRow(facts: TaskRowFacts): TaskRow {
+  return { ...facts, text: TASK_FAMILIES.map((family) => family.lines(facts)) };
 }

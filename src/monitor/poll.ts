@@ -11,6 +11,7 @@ import type { ScheduleConfig } from '../config/types.ts';
 import type { Instruments, PollResult } from '../metrics/instruments.ts';
 import type { Logger } from '../log.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
+import { forgetLastRegExpSubject } from '../runtime/regexp.ts';
 import { batchIdFor, type CommitCleanup, type LoadedState, type SnapshotStore } from '../store/snapshot-store.ts';
 import { scrubTasks } from './scrub-tasks.ts';
 import { processUnreadableTaskLog, type UnreadableTaskLog } from './unreadable-log.ts';
@@ -172,6 +173,10 @@ export async function pollSchedule(schedule: ScheduleConfig, deps: PollDeps, opt
   } catch (error) {
     deps.instruments.pollCompleted(schedule.name, 'failure', (performance.now() - started) / 1000);
     throw error;
+  } finally {
+    // Reading and evaluating the answer leaves a slice of it as the last RegExp subject (task-name globs run
+    // on parsed strings): drop it, or the whole answer stays in memory until the next poll.
+    forgetLastRegExpSubject();
   }
 }
 

@@ -4,7 +4,7 @@ import type { RedisTarget, ScheduleConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { scrubbedError } from '../redact/secrets.ts';
 import { createRedisClient, type RedisClient } from '../redis/connections.ts';
-import type { SnapshotStore } from '../store/snapshot-store.ts';
+import type { PollLock } from '../store/poll-lock.ts';
 import { POLL_QUEUE } from '../store/keys.ts';
 
 interface PollJobData {
@@ -20,7 +20,8 @@ export type PollQueueRedis = { redis: RedisTarget; redisUrl?: undefined } | { re
 export type PollSchedulerOptions = PollQueueRedis & {
   prefix: string;
   schedules: ScheduleConfig[];
-  store: SnapshotStore;
+  /** Where the per-schedule poll lock lives: the snapshot store hands out one on its own connection. */
+  store: { pollLock(): PollLock };
   runPoll: (schedule: ScheduleConfig) => Promise<unknown>;
   /**
    * Lifetime of the per-schedule lock without renewal: a poll renews it while it runs, so this only
@@ -45,6 +46,7 @@ export class PollScheduler {
   private worker: Worker<PollJobData> | null = null;
   private readonly byName: Map<string, ScheduleConfig>;
   private readonly lockTtlMs: number;
+  private readonly lock: PollLock;
   private closed = false;
   registered = false;
 
@@ -52,6 +54,7 @@ export class PollScheduler {
     this.byName = new Map(options.schedules.map((s) => [s.name, s]));
     this.lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
     this.connection = createRedisClient(options.redis ?? { url: options.redisUrl }, 'queue');
+    this.lock = options.store.pollLock();
     this.queue = new Queue<PollJobData>(POLL_QUEUE, {
       connection: this.connection,
       prefix: options.prefix,
@@ -102,12 +105,12 @@ export class PollScheduler {
       return 'skipped: schedule not in this replica\'s config';
     }
     const token = randomUUID();
-    if (!(await this.options.store.tryLock(schedule.name, token, this.lockTtlMs))) {
+    if (!(await this.lock.tryLock(schedule.name, token, this.lockTtlMs))) {
       this.options.log.warn({ schedule: schedule.name }, 'previous poll of this schedule still running; skipping this tick');
       return 'skipped: previous poll still running';
     }
     const heartbeat = setInterval(() => {
-      this.options.store.extendLock(schedule.name, token, this.lockTtlMs).then(
+      this.lock.extendLock(schedule.name, token, this.lockTtlMs).then(
         (held) => held || this.options.log.warn({ schedule: schedule.name }, 'poll lock lost while polling (Redis outage?); the compare-and-set still guards the snapshot'),
         () => undefined,
       );
@@ -129,7 +132,7 @@ export class PollScheduler {
     const deadline = Date.now() + this.lockTtlMs;
     for (;;) {
       try {
-        await this.options.store.unlock(schedule, token);
+        await this.lock.unlock(schedule, token);
         return;
       } catch (error) {
         if (Date.now() >= deadline) {

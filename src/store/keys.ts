@@ -1,11 +1,18 @@
 /**
  * Every key batchwatch writes starts with the configured prefix. Keys of one schedule share the
- * hash tag `{sched:NAME}` so the compare-and-set script touches a single Redis Cluster slot.
+ * hash tag `{sched:NAME}` so every script of the snapshot store touches a single Redis Cluster slot.
  */
 export function scheduleKeys(prefix: string, schedule: string) {
   const base = `${prefix}:{sched:${schedule}}`;
   return {
+    /** Hash: version, commit id, format and the schedule-level fields (`meta`); `data` in the format before 0.2. */
     snapshot: `${base}:snapshot`,
+    /** Hash: task id -> task record. */
+    tasks: `${base}:tasks`,
+    /** Hash: alert key -> active alert. */
+    alerts: `${base}:alerts`,
+    /** Hash: version -> which tasks and alerts that commit changed, for replicas catching up. */
+    changes: `${base}:changes`,
     outbox: `${base}:outbox`,
     lock: `${base}:lock`,
     /** Hash: alert key -> alert the notifier muted and has not told since (src/core/release.ts). */

@@ -1,10 +1,12 @@
+/**
+ * The snapshot format before incremental storage: the whole snapshot as one JSON string in the `data`
+ * field. Read once, on the first load after an upgrade; the next commit rewrites it in the current layout.
+ * Redis is a boundary (an older version, a hand edit): the outer shape is checked, and an unreadable
+ * snapshot is reported and replaced by an empty one instead of crashing.
+ */
 import { z } from 'zod';
 import { emptySnapshot, type Snapshot } from '../core/model.ts';
 
-/**
- * Snapshots are our own JSON, but Redis is still a boundary (an older version, a hand edit):
- * check the outer shape and fall back to a clearly reported empty snapshot instead of crashing.
- */
 const snapshotShape = z.object({
   schedule: z.string(),
   version: z.number().int().nonnegative(),
@@ -17,13 +19,9 @@ const snapshotShape = z.object({
 });
 
 export class CorruptSnapshotError extends Error {
-  constructor(readonly schedule: string, detail: string) {
-    super(`snapshot of schedule "${schedule}" in Redis is unreadable (${detail}); starting from an empty snapshot`);
+  constructor(readonly schedule: string, detail: string, consequence = 'starting from an empty snapshot') {
+    super(`snapshot of schedule "${schedule}" in Redis is unreadable (${detail}); ${consequence}`);
   }
-}
-
-export function encodeSnapshot(snapshot: Snapshot): string {
-  return JSON.stringify(snapshot);
 }
 
 export function decodeSnapshot(schedule: string, raw: string | null, version: number): Snapshot {

@@ -1,46 +1,30 @@
+/**
+ * Snapshots in Redis, written incrementally: a commit writes only the tasks and alerts that changed,
+ * with a compare-and-set on the version and the poll's notification batch in the same atomic script,
+ * so a crash between detection and write can neither lose nor duplicate an event. Reads reuse the
+ * in-process copy while Redis still holds the version (and commit id) this process last wrote or read,
+ * and otherwise read only what changed since (or the whole snapshot when too far behind).
+ */
 import { createHash, randomUUID } from 'node:crypto';
-import { emptySnapshot, type NotificationBatch, type Snapshot } from '../core/model.ts';
-import { isCluster, type RedisClient } from '../redis/connections.ts';
+import type { RedisClient } from '../redis/connections.ts';
+import { emptySnapshot, type ActiveAlert, type NotificationBatch, type Snapshot, type TaskRecord } from '../core/model.ts';
+import { sameTaskInfo } from '../core/task.ts';
+import { Slicer } from '../runtime/event-loop.ts';
 import { scheduleKeys } from './keys.ts';
-import { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+import { PollLock } from './poll-lock.ts';
+import { decodeAlert, decodeMeta, decodeTaskRecord, encodeAlert, encodeMeta, encodeTaskRecord } from './record-codec.ts';
+import { SnapshotCache, type KnownSnapshot } from './snapshot-cache.ts';
+import { CorruptSnapshotError, decodeSnapshot } from './snapshot-codec.ts';
+import { changesBetween } from './snapshot-diff.ts';
+import { compactRecord } from './compact-record.ts';
+import { COMMIT_SCRIPT, READ_SCRIPT } from './snapshot-scripts.ts';
+import { StringPool } from './string-pool.ts';
 import type { MutedAlert } from '../core/release.ts';
 import { decodeAckHash } from '../silence/ack-store.ts';
 import type { StoredAck } from '../silence/codec.ts';
 import { decodeMutedHash } from '../silence/muted-store.ts';
 
-/**
- * Writes the next snapshot only if nobody wrote since we read (version compare-and-set), and in the
- * same atomic step parks the poll's notification batch in the schedule's outbox. Either both land
- * or neither does, so a crash between detection and write can neither lose nor duplicate an event.
- */
-const COMMIT_SCRIPT = `
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if current ~= tonumber(ARGV[1]) then
-  -- Our own commit, resent by the client after a reconnect lost the first reply: it did land.
-  if current == tonumber(ARGV[2]) and redis.call('HGET', KEYS[1], 'commit') == ARGV[6] then return -1 end
-  return current
-end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3], 'commit', ARGV[6])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
--- Muted alerts this poll released or found gone (each only while unchanged since the poll read it), and
--- acknowledgements of episodes that ended: removed in the same step as the snapshot that settles them.
-local muted = tonumber(ARGV[7] or '0')
-for i = 0, muted - 1 do
-  if redis.call('HGET', KEYS[3], ARGV[8 + 2 * i]) == ARGV[9 + 2 * i] then redis.call('HDEL', KEYS[3], ARGV[8 + 2 * i]) end
-end
-for i = 8 + 2 * muted, #ARGV do redis.call('HDEL', KEYS[4], ARGV[i]) end
-return -1
-`;
-
-const RELEASE_LOCK_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-const EXTEND_LOCK_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
+export { CorruptSnapshotError };
 
 export type CommitResult = { committed: true; snapshot: Snapshot } | { committed: false; currentVersion: number };
 
@@ -56,7 +40,7 @@ export interface LoadedState {
   pendingBatches: NotificationBatch[];
   /** Outbox entries that could not be read (and were removed so they cannot block every poll). */
   unreadableBatches: string[];
-  /** Set when the stored snapshot was unreadable and an empty one is used instead. */
+  /** Set when the stored snapshot (or part of it) was unreadable; what could not be read is left out. */
   corrupt?: CorruptSnapshotError;
   /** Alerts the notifier muted and has not told since (src/core/release.ts); `raw` also holds unreadable entries. */
   muted: { entries: Record<string, MutedAlert>; raw: Record<string, string> };
@@ -64,12 +48,36 @@ export interface LoadedState {
   acks: { entries: Record<string, StoredAck>; keys: string[] };
 }
 
-function decodeOutbox(entries: Record<string, string>): { batches: NotificationBatch[]; unreadable: string[] } {
+
+/** The side tables of a poll's read: outbox, muted alerts and acknowledgements as flat HGETALL replies (empty when not asked for). */
+type Side = string[][];
+
+type ReadReply =
+  | ['same', number, string, Side]
+  | ['delta', number, string, Side, string, string[], (string | null)[], string[], (string | null)[]]
+  | ['full', number, string, Side, string, string[], string[]]
+  | ['legacy', number, string, Side, string];
+
+interface ReadResult {
+  known: KnownSnapshot;
+  outbox: Side;
+  corrupt?: CorruptSnapshotError;
+}
+
+/** A flat HGETALL reply as an object. */
+function pairs(flat: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}
+
+function decodeOutbox(flat: string[]): { batches: NotificationBatch[]; unreadable: string[] } {
   const batches: NotificationBatch[] = [];
   const unreadable: string[] = [];
-  for (const [id, raw] of Object.entries(entries)) {
+  for (let i = 0; i < flat.length; i += 2) {
+    const id = flat[i]!;
     try {
-      const batch = JSON.parse(raw) as NotificationBatch;
+      const batch = JSON.parse(flat[i + 1]!) as NotificationBatch;
       if (batch && typeof batch.id === 'string' && Array.isArray(batch.events)) batches.push(batch);
       else unreadable.push(id);
     } catch {
@@ -79,98 +87,238 @@ function decodeOutbox(entries: Record<string, string>): { batches: NotificationB
   return { batches: batches.sort((a, b) => a.createdAt - b.createdAt), unreadable };
 }
 
+/** The read script's reply, checked where it enters: the outer shape; the records are checked as they are decoded. */
+function checkReadReply(reply: unknown, seen: KnownSnapshot | undefined): ReadReply {
+  const ok =
+    Array.isArray(reply) &&
+    ['same', 'delta', 'full', 'legacy'].includes(reply[0] as string) &&
+    typeof reply[1] === 'number' &&
+    typeof reply[2] === 'string' &&
+    Array.isArray(reply[3]) &&
+    (reply[3] as unknown[]).every(Array.isArray) &&
+    (reply[0] === 'same' || reply[0] === 'legacy' || typeof reply[4] === 'string') &&
+    ((reply[0] !== 'same' && reply[0] !== 'delta') || seen !== undefined);
+  if (!ok) throw new Error(`unexpected reply from the snapshot read script (${String(Array.isArray(reply) ? reply[0] : typeof reply)})`);
+  return reply as ReadReply;
+}
+
+function sameRecord(a: TaskRecord, b: TaskRecord): boolean {
+  return a.firstSeenAt === b.firstSeenAt && a.stateSince === b.stateSince && a.progressSince === b.progressSince && sameTaskInfo(a.task, b.task);
+}
+
+function sameAlert(a: ActiveAlert, b: ActiveAlert): boolean {
+  return a.kind === b.kind && a.subject === b.subject && a.eventId === b.eventId && a.firedAt === b.firedAt && a.lastNotifiedAt === b.lastNotifiedAt && a.repeats === b.repeats;
+}
+
 export class SnapshotStore {
+  private readonly pool = new StringPool();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    /** Share one cache between the stores of one process (poll and metrics connections): one copy in memory. */
+    readonly cache: SnapshotCache = new SnapshotCache(),
   ) {}
 
-  /** One round trip: the snapshot, the schedule's outbox, muted alerts and acknowledgements. */
+  private keys(schedule: string): string[] {
+    const k = scheduleKeys(this.prefix, schedule);
+    return [k.snapshot, k.tasks, k.alerts, k.outbox, k.changes, k.muted, k.acks];
+  }
+
+  /** The snapshot, the schedule's outbox, muted alerts and acknowledgements, in one round trip when nothing else committed since. */
   async load(schedule: string): Promise<LoadedState> {
-    const keys = scheduleKeys(this.prefix, schedule);
-    const results = await this.redis.multi().hmget(keys.snapshot, 'version', 'data').hgetall(keys.outbox).hgetall(keys.muted).hgetall(keys.acks).exec();
-    if (!results) throw new Error('Redis transaction aborted while loading the snapshot');
-    const [snapshotReply, outboxReply, mutedReply, acksReply] = results;
-    for (const reply of results) if (reply?.[0]) throw reply[0];
-    const silenceState = { muted: decodeMutedHash((mutedReply?.[1] ?? {}) as Record<string, string>), acks: decodeAckHash((acksReply?.[1] ?? {}) as Record<string, string>) };
-    const [versionRaw, data] = (snapshotReply?.[1] ?? [null, null]) as [string | null, string | null];
-    const version = Number(versionRaw ?? 0);
-    const { batches: pendingBatches, unreadable } = decodeOutbox((outboxReply?.[1] ?? {}) as Record<string, string>);
-    if (unreadable.length > 0) await this.redis.hdel(keys.outbox, ...unreadable);
-    try {
-      return { snapshot: decodeSnapshot(schedule, data, version), pendingBatches, unreadableBatches: unreadable, ...silenceState };
-    } catch (error) {
-      if (!(error instanceof CorruptSnapshotError)) throw error;
-      return { snapshot: { ...emptySnapshot(schedule), version }, pendingBatches, unreadableBatches: unreadable, corrupt: error, ...silenceState };
-    }
+    const { known, outbox: side, corrupt } = await this.read(schedule, true);
+    const [outbox = [], muted = [], acks = []] = side;
+    const { batches: pendingBatches, unreadable } = decodeOutbox(outbox);
+    if (unreadable.length > 0) await this.redis.hdel(scheduleKeys(this.prefix, schedule).outbox, ...unreadable);
+    return {
+      snapshot: known.snapshot,
+      pendingBatches,
+      unreadableBatches: unreadable,
+      ...(corrupt ? { corrupt } : {}),
+      muted: decodeMutedHash(pairs(muted)),
+      acks: decodeAckHash(pairs(acks)),
+    };
   }
 
-  /** All schedules' snapshots in one round trip (metrics). Unreadable ones are skipped. */
+  /** Brings the in-process copy up to date with Redis (metrics); cheap when nothing changed. Throws when Redis is unreachable. */
+  async refresh(schedule: string): Promise<Snapshot> {
+    const { known, corrupt } = await this.read(schedule, false);
+    if (corrupt) throw corrupt;
+    return known.snapshot;
+  }
+
+  /** Every schedule's snapshot, refreshed concurrently; unreadable ones are skipped. */
   async loadAll(schedules: readonly string[]): Promise<Snapshot[]> {
-    if (schedules.length === 0) return [];
-    const results = await this.readSnapshots(schedules);
-    const snapshots: Snapshot[] = [];
-    results.forEach(([error, reply], index) => {
-      if (error) throw error;
-      const schedule = schedules[index]!;
-      const [versionRaw, data] = reply as [string | null, string | null];
-      try {
-        snapshots.push(decodeSnapshot(schedule, data, Number(versionRaw ?? 0)));
-      } catch (decodeError) {
-        if (!(decodeError instanceof CorruptSnapshotError)) throw decodeError;
+    const results = await Promise.all(
+      schedules.map((schedule) =>
+        this.refresh(schedule).catch((error: unknown) => {
+          if (error instanceof CorruptSnapshotError) return null;
+          throw error;
+        }),
+      ),
+    );
+    return results.filter((s): s is Snapshot => s !== null);
+  }
+
+  private async read(schedule: string, withOutbox: boolean): Promise<ReadResult> {
+    const seen = this.cache.get(schedule);
+    const reply = checkReadReply(
+      await READ_SCRIPT.run(this.redis, this.keys(schedule), [seen ? seen.snapshot.version : -1, seen ? seen.commit : '-', withOutbox ? '1' : '0']),
+      seen,
+    );
+    const result = await this.decodeReply(schedule, seen, reply);
+    this.cache.afterRead(schedule, seen, result.known);
+    return result;
+  }
+
+  private async decodeReply(schedule: string, seen: KnownSnapshot | undefined, reply: ReadReply): Promise<ReadResult> {
+    const [kind, version, commit, outbox] = reply;
+    switch (reply[0]) {
+      case 'same':
+        return { known: seen!, outbox };
+      case 'legacy':
+        try {
+          return { known: { snapshot: decodeSnapshot(schedule, reply[4], version), commit, exact: false }, outbox };
+        } catch (error) {
+          if (!(error instanceof CorruptSnapshotError)) throw error;
+          return { known: { snapshot: { ...emptySnapshot(schedule), version }, commit, exact: false }, outbox, corrupt: error };
+        }
+      case 'delta': {
+        const [, , , , meta, ids, values, keys, alertValues] = reply;
+        const base = seen!.snapshot;
+        const tasks = { ...base.tasks };
+        const alerts = { ...base.alerts };
+        const problems: string[] = [];
+        await this.decodeInto(tasks, ids, values, problems, null);
+        decodeAlertsInto(alerts, keys, alertValues, problems, null);
+        return this.assemble(schedule, version, commit, meta, tasks, alerts, problems, outbox);
       }
-    });
-    return snapshots;
-  }
-
-  /**
-   * One pipeline on a single node. On a Cluster each schedule's keys live in their own slot and a pipeline
-   * must stay within one, so the reads are sent concurrently instead (ioredis groups them per node).
-   */
-  private async readSnapshots(schedules: readonly string[]): Promise<[Error | null, unknown][]> {
-    const fields = ['version', 'data'] as const;
-    if (isCluster(this.redis)) {
-      const redis = this.redis;
-      return Promise.all(
-        schedules.map((schedule) =>
-          redis.hmget(scheduleKeys(this.prefix, schedule).snapshot, ...fields).then(
-            (reply): [Error | null, unknown] => [null, reply],
-            (error: unknown): [Error | null, unknown] => [error instanceof Error ? error : new Error(String(error)), null],
-          ),
-        ),
-      );
+      case 'full': {
+        const [, , , , meta, flatTasks, flatAlerts] = reply;
+        const tasks: Record<string, TaskRecord> = {};
+        const alerts: Record<string, ActiveAlert> = {};
+        const problems: string[] = [];
+        const ids: string[] = [];
+        const values: string[] = [];
+        for (let i = 0; i < flatTasks.length; i += 2) {
+          ids.push(flatTasks[i]!);
+          values.push(flatTasks[i + 1]!);
+        }
+        // A replica catching up keeps the objects of records that did not change (identity is what the metrics diff on).
+        await this.decodeInto(tasks, ids, values, problems, seen?.snapshot.tasks ?? null);
+        const alertKeys = flatAlerts.filter((_, i) => i % 2 === 0);
+        const alertValues = flatAlerts.filter((_, i) => i % 2 === 1);
+        decodeAlertsInto(alerts, alertKeys, alertValues, problems, seen?.snapshot.alerts ?? null);
+        return this.assemble(schedule, version, commit, meta, tasks, alerts, problems, outbox);
+      }
+      default:
+        throw new Error(`unexpected reply from the snapshot read script: ${String(kind)}`);
     }
-    const pipeline = this.redis.pipeline();
-    for (const schedule of schedules) pipeline.hmget(scheduleKeys(this.prefix, schedule).snapshot, ...fields);
-    return (await pipeline.exec()) ?? [];
+  }
+
+  private async decodeInto(
+    tasks: Record<string, TaskRecord>,
+    ids: readonly string[],
+    values: readonly (string | null)[],
+    problems: string[],
+    previous: Record<string, TaskRecord> | null,
+  ): Promise<void> {
+    // Reading 100,000 records takes a while: in slices, so the event loop keeps answering meanwhile.
+    const slicer = new Slicer();
+    for (let i = 0; i < ids.length; i++) {
+      if (i % 256 === 0) await slicer.maybeYield();
+      const id = ids[i]!;
+      const raw = values[i] ?? null;
+      if (raw === null) {
+        delete tasks[id];
+        continue;
+      }
+      const record = decodeTaskRecord(raw, this.pool);
+      if (typeof record === 'string') {
+        delete tasks[id];
+        problems.push(`task ${id}: ${record}`);
+        continue;
+      }
+      const before = previous?.[id];
+      tasks[id] = before && sameRecord(before, record) ? before : record;
+    }
+  }
+
+  private assemble(
+    schedule: string,
+    version: number,
+    commit: string,
+    rawMeta: string,
+    tasks: Record<string, TaskRecord>,
+    alerts: Record<string, ActiveAlert>,
+    problems: string[],
+    outbox: Side,
+  ): ReadResult {
+    const meta = rawMeta === '' && version > 0 ? 'missing' : decodeMeta(schedule, rawMeta);
+    if (typeof meta === 'string') {
+      const corrupt = new CorruptSnapshotError(schedule, `schedule fields: ${meta}`);
+      return { known: { snapshot: { ...emptySnapshot(schedule), version }, commit, exact: false }, outbox, corrupt };
+    }
+    const snapshot: Snapshot = { ...meta, schedule, version, tasks, alerts };
+    if (problems.length === 0) return { known: { snapshot, commit, exact: commit !== '' }, outbox };
+    const more = problems.length > 3 ? ` and ${problems.length - 3} more` : '';
+    const corrupt = new CorruptSnapshotError(schedule, `${problems.slice(0, 3).join('; ')}${more}`, 'left out; they count as first seen on the next poll');
+    // What Redis holds differs from what we keep: the next commit rewrites the whole snapshot.
+    return { known: { snapshot, commit, exact: false }, outbox, corrupt };
   }
 
   /**
-   * Compare-and-set on `expectedVersion`; the batch (if any) is parked in the outbox atomically.
+   * Compare-and-set on `expectedVersion`; the batch (if any) is parked in the outbox atomically. Only the
+   * tasks and alerts that differ (by object) from the snapshot this process knows at that version are sent.
    */
   async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null, cleanup: CommitCleanup = {}): Promise<CommitResult> {
-    const keys = scheduleKeys(this.prefix, next.schedule);
-    const written: Snapshot = { ...next, version: expectedVersion + 1 };
-    const muted = cleanup.muted ?? [];
-    const result = await this.redis.eval(
-      COMMIT_SCRIPT,
-      4,
-      keys.snapshot,
-      keys.outbox,
-      keys.muted,
-      keys.acks,
-      String(expectedVersion),
-      String(written.version),
-      encodeSnapshot(written),
+    const seen = this.cache.get(next.schedule);
+    const base = seen && seen.exact && seen.snapshot.version === expectedVersion ? seen : null;
+    const changes = changesBetween(base?.snapshot ?? null, next);
+    const commitId = randomUUID();
+    const args: (string | number)[] = [
+      expectedVersion,
+      expectedVersion + 1,
+      commitId,
+      base?.commit ?? '',
+      encodeMeta(next),
       batch?.id ?? '',
       batch ? JSON.stringify(batch) : '',
-      randomUUID(),
-      String(muted.length),
-      ...muted.flat(),
-      ...(cleanup.acks ?? []),
-    );
-    const code = Number(result);
-    return code === -1 ? { committed: true, snapshot: written } : { committed: false, currentVersion: code };
+      changes.taskWrites.length,
+      changes.taskDeletes.length,
+      changes.alertWrites.length,
+      changes.alertDeletes.length,
+    ];
+    // What is kept in memory is the compact copy of each changed record (see string-pool.ts).
+    const tasks = changes.taskWrites.length === 0 ? next.tasks : { ...next.tasks };
+    const slicer = new Slicer();
+    for (let i = 0; i < changes.taskWrites.length; i++) {
+      if (i % 256 === 0) await slicer.maybeYield();
+      const [id, record] = changes.taskWrites[i]!;
+      const kept = compactRecord(record, this.pool);
+      tasks[id] = kept;
+      args.push(id, encodeTaskRecord(kept));
+    }
+    for (const id of changes.taskDeletes) args.push(id);
+    for (const [key, alert] of changes.alertWrites) args.push(key, encodeAlert(alert));
+    for (const key of changes.alertDeletes) args.push(key);
+    const muted = cleanup.muted ?? [];
+    args.push(muted.length);
+    for (const [key, read] of muted) args.push(key, read);
+    for (const episode of cleanup.acks ?? []) args.push(episode);
+    const written: Snapshot = { ...next, version: expectedVersion + 1, tasks };
+    const code = Number(await COMMIT_SCRIPT.run(this.redis, this.keys(next.schedule), args));
+    if (code === -1) {
+      this.cache.afterCommit(next.schedule, { snapshot: written, commit: commitId, exact: true });
+      return { committed: true, snapshot: written };
+    }
+    if (code === -2) {
+      // Same version, other contents (Redis restored from an older copy): read it afresh next time.
+      this.cache.forget(next.schedule);
+      return { committed: false, currentVersion: expectedVersion };
+    }
+    return { committed: false, currentVersion: code };
   }
 
   /** The notifier has the batch (idempotently): drop it from the outbox. */
@@ -179,23 +327,34 @@ export class SnapshotStore {
     await this.redis.hdel(scheduleKeys(this.prefix, schedule).outbox, ...batchIds);
   }
 
-  /** Per-schedule mutual exclusion so an overrunning poll never runs twice at once. */
-  async tryLock(schedule: string, token: string, ttlMs: number): Promise<boolean> {
-    const key = scheduleKeys(this.prefix, schedule).lock;
-    if ((await this.redis.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK') return true;
-    // A SET resent after a reconnect finds the lock its first delivery took: that is ours too.
-    return (await this.redis.get(key)) === token;
+  /** The per-schedule poll lock, on the same Redis connection and prefix. */
+  pollLock(): PollLock {
+    return new PollLock(this.redis, this.prefix);
   }
+}
 
-  /** Keeps a held lock alive; false when it was lost (expired and maybe taken by another poll). */
-  async extendLock(schedule: string, token: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.redis.eval(EXTEND_LOCK_SCRIPT, 1, scheduleKeys(this.prefix, schedule).lock, token, String(Math.ceil(ttlMs)));
-    return Number(reply) === 1;
-  }
-
-  async unlock(schedule: string, token: string): Promise<void> {
-    await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, scheduleKeys(this.prefix, schedule).lock, token);
-  }
+function decodeAlertsInto(
+  alerts: Record<string, ActiveAlert>,
+  keys: readonly string[],
+  values: readonly (string | null)[],
+  problems: string[],
+  previous: Record<string, ActiveAlert> | null,
+): void {
+  keys.forEach((key, i) => {
+    const raw = values[i] ?? null;
+    if (raw === null) {
+      delete alerts[key];
+      return;
+    }
+    const alert = decodeAlert(raw);
+    if (typeof alert === 'string') {
+      delete alerts[key];
+      problems.push(`alert ${key}: ${alert}`);
+      return;
+    }
+    const before = previous?.[key];
+    alerts[key] = before && sameAlert(before, alert) ? before : alert;
+  });
 }
 
 /**

@@ -1,0 +1,230 @@
+/**
+ * The tasks that get per-task series, kept up to date in the background as snapshots change (never in a
+ * scrape): one row per exported task with its lines already rendered, rebuilt only for records that changed
+ * (evaluate keeps unchanged ones as the same object), and the per-associate state counts. With more candidates than
+ * `maxExportedTasks`, a deterministic selection keeps the most useful ones (see exportClass).
+ */
+import type { Snapshot, TaskRecord } from '../core/model.ts';
+import { KNOWN_STATES } from '../core/task.ts';
+import { Slicer } from '../runtime/event-loop.ts';
+import { exportClass, exportUntil, renderedRow, taskLabels, type TaskRow } from './snapshot-series.ts';
+
+export type IndexLog = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+
+export interface TaskIndexOptions {
+  /** Configured schedules, in config order (the first one wins a task id two schedules hold). */
+  schedules: readonly string[];
+  finishedRetentionMs: number;
+  maxExportedTasks: number;
+  now: () => number;
+  log?: IndexLog;
+  /** The config key named in the log line when the cap bites. */
+  capKey?: string;
+}
+
+interface ScheduleRows {
+  rows: Map<string, TaskRow>;
+  /** associate_id -> state -> tasks, as of the last applied snapshot. */
+  counts: Map<string, Map<string, number>>;
+}
+
+/** How often the selection is redone while nothing changes, so finished tasks leave it when their retention ends. */
+const RESELECT_INTERVAL_MS = 30_000;
+/** Records handled between two looks at the clock. */
+const CHECK_EVERY = 512;
+
+export class TaskIndex {
+  private readonly bySchedule = new Map<string, ScheduleRows>();
+  private readonly pending = new Map<string, Snapshot>();
+  private worker: Promise<void> | null = null;
+  /** null: every candidate is exported (the cap does not bite). */
+  private selection: TaskRow[] | null = null;
+  private droppedCount = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly opts: TaskIndexOptions) {
+    for (const schedule of opts.schedules) this.bySchedule.set(schedule, { rows: new Map(), counts: new Map() });
+    this.timer = setInterval(() => this.kick(), RESELECT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Queues a schedule's new snapshot; applied in the background, in slices. Unknown schedules are ignored. */
+  update(schedule: string, snapshot: Snapshot): void {
+    if (!this.bySchedule.has(schedule)) return;
+    this.pending.set(schedule, snapshot);
+    this.kick();
+  }
+
+  /** Resolves once every queued snapshot is applied. */
+  async settled(): Promise<void> {
+    while (this.worker) await this.worker;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Tasks cut by the cap at the last selection. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** The rows to export now: cheap, synchronous, a consistent list for one scrape. */
+  exported(now: number): TaskRow[] {
+    if (this.selection) return this.selection.filter((row) => row.exportUntil > now);
+    const out: TaskRow[] = [];
+    const seen = this.bySchedule.size > 1 ? new Set<string>() : null;
+    for (const { rows } of this.bySchedule.values()) {
+      for (const row of rows.values()) {
+        if (row.exportUntil <= now) continue;
+        if (seen) {
+          // An associate belongs to one schedule; while a config change moves one, its tasks may sit in two snapshots.
+          if (seen.has(row.id)) continue;
+          seen.add(row.id);
+        }
+        out.push(row);
+      }
+    }
+    return out;
+  }
+
+  /** Tasks per associate and state over every schedule, in a stable order. */
+  counts(): Map<string, Map<string, number>> {
+    if (this.bySchedule.size === 1) return this.bySchedule.values().next().value!.counts;
+    const merged = new Map<string, Map<string, number>>();
+    for (const { counts } of this.bySchedule.values()) {
+      for (const [associate, perState] of counts) {
+        const target = merged.get(associate);
+        if (!target) {
+          merged.set(associate, new Map(perState));
+          continue;
+        }
+        for (const [state, n] of perState) target.set(state, (target.get(state) ?? 0) + n);
+      }
+    }
+    return merged;
+  }
+
+  private kick(): void {
+    if (this.worker) return;
+    this.worker = this.work().finally(() => {
+      this.worker = null;
+      if (this.pending.size > 0) this.kick();
+    });
+  }
+
+  private async work(): Promise<void> {
+    const slicer = new Slicer();
+    for (const [schedule, snapshot] of this.pending) {
+      this.pending.delete(schedule);
+      await this.apply(this.bySchedule.get(schedule)!, snapshot, slicer);
+    }
+    await this.select(slicer);
+  }
+
+  private async apply(target: ScheduleRows, snapshot: Snapshot, slicer: Slicer): Promise<void> {
+    const now = this.opts.now();
+    const retention = this.opts.finishedRetentionMs;
+    const stalled = new Set<string>();
+    const alerting = new Set<string>();
+    for (const alert of Object.values(snapshot.alerts)) {
+      if (alert.kind === 'superoffice-down') continue;
+      alerting.add(alert.subject);
+      if (alert.kind === 'stalled') stalled.add(alert.subject);
+    }
+    const { rows } = target;
+    const counts = new Map<string, Map<string, number>>();
+    const ids = Object.keys(snapshot.tasks);
+    for (let i = 0; i < ids.length; i++) {
+      if (i % CHECK_EVERY === 0) await slicer.maybeYield();
+      const id = ids[i]!;
+      const record = snapshot.tasks[id]!;
+      count(counts, record);
+      const row = rows.get(id);
+      const isStalled = stalled.has(id);
+      const isAlerting = alerting.has(id);
+      if (row && row.record === record && row.stalled === isStalled && row.alerting === isAlerting) continue;
+      const until = exportUntil(record, retention);
+      if (until <= now) {
+        rows.delete(id);
+        continue;
+      }
+      const sameLabels = row && row.record.task.name === record.task.name && row.record.task.associateId === record.task.associateId;
+      rows.set(id, renderedRow({ id, record, labels: sameLabels ? row.labels : taskLabels(record), stalled: isStalled, alerting: isAlerting, exportUntil: until }));
+    }
+    let i = 0;
+    for (const [id, row] of rows) {
+      if (++i % CHECK_EVERY === 0) await slicer.maybeYield();
+      if (row.exportUntil <= now || !Object.hasOwn(snapshot.tasks, id)) rows.delete(id);
+    }
+    target.counts = counts;
+  }
+
+  /** Redoes the selection when there are more candidates than the cap allows. */
+  private async select(slicer: Slicer): Promise<void> {
+    const now = this.opts.now();
+    const cap = this.opts.maxExportedTasks;
+    const byClass: TaskRow[][] = [[], [], [], []];
+    const seen = this.bySchedule.size > 1 ? new Set<string>() : null;
+    let candidates = 0;
+    for (const { rows } of this.bySchedule.values()) {
+      for (const row of rows.values()) {
+        if (++candidates % CHECK_EVERY === 0) await slicer.maybeYield();
+        if (row.exportUntil <= now) continue;
+        if (seen) {
+          if (seen.has(row.id)) continue;
+          seen.add(row.id);
+        }
+        byClass[exportClass(row)]!.push(row);
+      }
+    }
+    const total = byClass.reduce((sum, rows) => sum + rows.length, 0);
+    const wasDropping = this.droppedCount;
+    if (total <= cap) {
+      this.selection = null;
+      this.droppedCount = 0;
+    } else {
+      const chosen: TaskRow[] = [];
+      for (const rows of byClass) {
+        const room = cap - chosen.length;
+        if (room <= 0) break;
+        if (rows.length <= room) {
+          chosen.push(...rows);
+          continue;
+        }
+        // Within the class that does not fit whole: the most recently changed state first, then the lower id.
+        rows.sort((a, b) => b.record.stateSince - a.record.stateSince || Number(a.id) - Number(b.id));
+        chosen.push(...rows.slice(0, room));
+      }
+      this.selection = chosen;
+      this.droppedCount = total - chosen.length;
+    }
+    this.logCapChange(wasDropping, total, cap);
+  }
+
+  private logCapChange(wasDropping: number, total: number, cap: number): void {
+    const log = this.opts.log;
+    if (!log || (wasDropping > 0) === (this.droppedCount > 0)) return;
+    const key = this.opts.capKey ?? 'maxExportedTasks';
+    if (this.droppedCount > 0) {
+      log('warn', `more tasks qualify for per-task series than ${key} allows: tasks with alerts, then running, queued and recently finished ones are exported first; the rest are left out (batchwatch_task_series_dropped says how many)`, {
+        qualifying: total,
+        [key]: cap,
+        dropped: this.droppedCount,
+      });
+    } else {
+      log('info', `every task qualifying for per-task series is exported again (within ${key})`, { qualifying: total, [key]: cap });
+    }
+  }
+}
+
+function count(counts: Map<string, Map<string, number>>, record: TaskRecord): void {
+  const associate = String(record.task.associateId);
+  let perState = counts.get(associate);
+  if (!perState) {
+    // Every known state is reported, 0 when no task is in it, so a count falling to zero shows as 0, not as absent.
+    perState = new Map(KNOWN_STATES.map((state) => [state, 0]));
+    counts.set(associate, perState);
+  }
+  perState.set(record.task.state, (perState.get(record.task.state) ?? 0) + 1);
+}
