@@ -9,7 +9,10 @@ import { maintenanceCheck } from '../metrics/maintenance-readiness.ts';
 import { SnapshotRefresher } from '../metrics/snapshot-view.ts';
 import { closeRedisTarget, failoverInProgress, type RedisClient } from '../redis/connections.ts';
 import { healthRoutes, metricsRoute } from '../http/core-routes.ts';
+import { silenceApiRoutes } from '../http/api-routes.ts';
 import { startHttpServer } from '../http/server.ts';
+import { SilenceApi } from '../silence/api.ts';
+import { SilenceControls } from '../silence/controls.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
 import { SilenceCensus } from '../silence/silence-census.ts';
@@ -104,10 +107,22 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   await refresher.start();
   probeRedis.on('ready', () => void refresher.refreshNow());
 
+  // Silences and acknowledgements over HTTP, on the fail-fast connection (a down Redis answers 503 at once).
+  // The same controls are what the status page asks (StatusControls).
+  const silenceControls = new SilenceControls({
+    redis: probeRedis,
+    prefix: config.redis.prefix,
+    schedules: scheduleNames,
+    windows: config.maintenance ?? [],
+    snapshots: () => probeStore.loadAll(scheduleNames),
+  });
+  const apiLog = logCallback(log.child({ component: 'api' }));
+  const silenceApi = new SilenceApi(silenceControls, config.http.adminToken, apiLog);
+
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
-    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: combineReadiness(readinessChecks) })],
+    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: combineReadiness(readinessChecks) }), ...silenceApiRoutes(silenceApi, apiLog)],
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');
