@@ -133,6 +133,32 @@ describe('silences and acknowledgements from poll to mail', () => {
     simulator.removeTask(5001);
   });
 
+  it('a quiet poll (nothing muted) does not read the silences; a poll with a muted alert does, once', async () => {
+    const w = world();
+    await w.notifier.start();
+    let reads = 0;
+    const read = w.deps.silences!;
+    w.deps.silences = () => ((reads += 1), read());
+    failTask(5006);
+    await w.poll();
+    await w.poll();
+    assert.equal(reads, 0, 'nothing muted: silences not read');
+    await smtp.waitForMessages(1);
+    const s = await w.silence({ taskId: 5007 });
+    failTask(5007);
+    await w.poll();
+    assert.equal(reads, 0, 'muted at send time, after this poll');
+    await w.poll();
+    assert.equal(reads, 1, 'the next poll reads them to see whether the silence ended');
+    await w.controls.expireSilence(s.id, 'alice');
+    await w.poll();
+    await smtp.waitForMessages(2);
+    await w.poll();
+    assert.equal(reads, 2, 'released: quiet again');
+    simulator.removeTask(5006);
+    simulator.removeTask(5007);
+  });
+
   it('an alert that fires and resolves while silenced sends nothing, not even after the silence', async () => {
     const w = world();
     await w.notifier.start();
