@@ -40,10 +40,7 @@ export function muting(now: number, silences: readonly Silence[], windows: reado
     now,
     idle: activeSilences.length === 0 && inForce.length === 0,
     mutersOf,
-    isMuted: (facts) => {
-      const muters = mutersOf(facts);
-      return muters.silences.length > 0 || muters.windows.length > 0;
-    },
+    isMuted: (facts) => isMutedBy(mutersOf(facts)),
   };
 }
 

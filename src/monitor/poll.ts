@@ -1,19 +1,16 @@
-import { evaluate, type Acknowledgements } from '../core/evaluate.ts';
-import { compareEvents } from '../core/events.ts';
+import { evaluate } from '../core/evaluate.ts';
 import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
-import type { Acknowledgement, AlertEvent, Evaluation, NotificationBatch, PollError, PollOutcome, Rules, Snapshot, UnreadableTask } from '../core/model.ts';
-import { muting } from '../core/muting.ts';
-import { releaseMuted } from '../core/release.ts';
+import type { AlertEvent, NotificationBatch, PollError, PollOutcome, Rules, Snapshot, UnreadableTask } from '../core/model.ts';
 import type { Silence } from '../core/silences.ts';
-import type { StoredAck } from '../silence/codec.ts';
 import type { BatchTaskInfo } from '../core/task.ts';
 import type { ScheduleConfig } from '../config/types.ts';
 import type { Instruments, PollResult } from '../metrics/instruments.ts';
 import type { Logger } from '../log.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { forgetLastRegExpSubject } from '../runtime/regexp.ts';
-import { batchIdFor, type CommitCleanup, type LoadedState, type SnapshotStore } from '../store/snapshot-store.ts';
+import { batchIdFor, type SnapshotStore } from '../store/snapshot-store.ts';
 import { scrubTasks } from './scrub-tasks.ts';
+import { acknowledgements, settleMuted } from './settle-muted.ts';
 import { processUnreadableTaskLog, type UnreadableTaskLog } from './unreadable-log.ts';
 
 /** Where a poll gets its tasks; how (which SuperOffice calls) is the source's business. */
@@ -227,45 +224,4 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
     await handOver(schedule.name, [batch], deps);
   }
   return report(outcome.ok ? 'success' : 'failure', commit.snapshot, events);
-}
-
-function acknowledgements(stored: Record<string, StoredAck>): Acknowledgements {
-  const acks: Record<string, Acknowledgement> = {};
-  for (const [episode, ack] of Object.entries(stored)) acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at };
-  return acks;
-}
-
-interface Settled {
-  next: Snapshot;
-  events: AlertEvent[];
-  releases: AlertEvent[];
-  cleanup: CommitCleanup;
-}
-
-/**
- * Muted alerts whose silence is over are released into this poll's batch (committed with the snapshot, so
- * exactly once), entries of alerts that are gone are dropped, and acknowledgements of episodes that ended go.
- * Silences are read only when something is muted; if they cannot be read, muted alerts wait for the next poll.
- */
-async function settleMuted(schedule: string, state: LoadedState, evaluation: Evaluation, acks: Acknowledgements, now: number, deps: PollDeps): Promise<Settled> {
-  let { next, events } = evaluation;
-  let releases: AlertEvent[] = [];
-  const muted: (readonly [string, string])[] = [];
-  const mutedKeys = Object.keys(state.muted.raw);
-  if (mutedKeys.length > 0 && deps.silences) {
-    try {
-      const silences = await deps.silences();
-      const result = releaseMuted({ next, events, muted: state.muted.entries, muting: muting(now, silences, deps.windows ?? []), acks });
-      next = result.next;
-      releases = result.releases;
-      events = [...events, ...releases].sort(compareEvents);
-      const unreadable = mutedKeys.filter((key) => !(key in state.muted.entries));
-      for (const key of [...result.done, ...unreadable]) muted.push([key, state.muted.raw[key]!]);
-    } catch (error) {
-      deps.log.warn({ schedule, err: scrubSecrets(error instanceof Error ? error.message : String(error)) }, 'could not read the silences; muted alerts are looked at again at the next poll');
-    }
-  }
-  const active = new Set(Object.values(next.alerts).map((alert) => alert.eventId));
-  const endedAcks = state.acks.keys.filter((episode) => !active.has(episode) || !(episode in state.acks.entries));
-  return { next, events, releases, cleanup: { muted, acks: endedAcks } };
 }
