@@ -100,6 +100,25 @@ export const cases: Record<string, NotificationBatch> = {
     event({ kind: 'stalled', task: task({ id: 4713, name: 'ImportLeads', state: 'Aquired', description: null, response: null }) }),
     event({ kind: 'resolved', alertKind: 'stuck', reason: 'task vanished', task: task({ id: 4714, name: 'Cleanup', state: 'New', description: null, response: null }) }),
   ]),
+  acknowledged: batch([
+    event({
+      kind: 'resolved',
+      alertKind: 'failed',
+      at: T0 + 95 * MIN,
+      reason: 'task succeeded (Succeeded)',
+      acknowledged: { author: 'alice <b>', comment: 'restarting the mail relay\r\n<script>x</script>', at: T0 + 20 * MIN },
+      task: task({ state: 'Succeeded', progressPercent: 100, progressDescription: null, response: null }),
+    }),
+  ]),
+  released: batch([
+    event({
+      kind: 'stalled',
+      id: `stalled:4712:${T0}:u${T0 + 5 * MIN}`,
+      at: T0 + 130 * MIN,
+      release: { mutedAt: T0 + 5 * MIN },
+      task: task({ id: 4712, name: 'ExportToErp', state: 'Started', description: null, response: null, progressPercent: 40, progressDescription: 'Exporting orders' }),
+    }),
+  ]),
   hostile: batch([
     event({
       kind: 'failed',

@@ -19,3 +19,12 @@ export function parsePort(value: string | undefined, flag: string): number | und
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${flag} must be a port number (0-65535), got "${value}"`);
   return port;
 }
+
+/** parseArgs for commands that also take positional arguments (e.g. `silence expire ID`). */
+export function parseCommandArgsWithPositionals<T extends Options>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

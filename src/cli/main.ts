@@ -16,6 +16,13 @@ Commands:
   demo             [--port N]                                       the whole system on this machine, no set-up
   simulator        [--port N] [--scenario NAME] [--smtp-port N]     the SuperOffice simulator and a mail catcher (8085, 2525)
   send-test-email  [--config FILE]                                  send one test message through the configured SMTP
+  silence add      [--config FILE] [--task GLOB] [--task-id N] [--associate N] [--schedule NAME] [--kind KIND]
+                   (--for DURATION | --until ISO-8601) [--from ISO-8601] --comment TEXT [--author NAME]
+                                                                    stop mail for matching alerts for a while; prints the id
+  silence list     [--config FILE] [--json]                         silences (active, pending, expired) and maintenance windows
+  silence expire   [--config FILE] ID                               end a silence now
+  ack              [--config FILE] --task-id N [--schedule NAME] --comment TEXT [--author NAME]
+                                                                    someone is on it: no reminders until the task's alerts resolve
 
 The config file is --config FILE, else $BATCHWATCH_CONFIG, else config/batchwatch.yaml.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad config.
@@ -30,6 +37,8 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
   simulator: async () => (await import('./commands/simulator.ts')).simulatorCommand,
   'send-test-email': async () => (await import('./commands/send-test-email.ts')).sendTestEmailCommand,
+  silence: async () => (await import('./commands/silence.ts')).silenceCommand,
+  ack: async () => (await import('./commands/ack.ts')).ackCommand,
 };
 
 function version(): string {

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
+import { normalizeMatchers } from '../core/matchers.ts';
 import { registerConfigSecrets } from '../redact/config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { closestKey, formatPath, issue, type ConfigIssue, type PathIssue } from './issues.ts';
@@ -358,9 +359,20 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     schedules,
     rules,
     mail: toMailConfig(file.mail),
-    http: { host: file.http.host, port: file.http.port },
+    http: { host: file.http.host, port: file.http.port, ...(file.http.adminToken !== undefined ? { adminToken: file.http.adminToken } : {}) },
     metrics: { maxExportedTasks: file.metrics.maxExportedTasks },
     log: { level: logLevel ?? file.log.level },
+    ...(file.maintenance.length > 0
+      ? {
+          maintenance: file.maintenance.map((window) => ({
+            name: window.name,
+            cron: window.cron.trim(),
+            tz: window.tz,
+            duration: window.duration,
+            match: normalizeMatchers(window.match),
+          })),
+        }
+      : {}),
   };
 }
 

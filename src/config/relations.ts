@@ -13,6 +13,7 @@ export function checkRelations(document: unknown): PathIssue[] {
     ...checkSchedules(document['schedules']),
     ...checkMail(document['mail'], document['schedules']),
     ...checkRedis(document['redis']),
+    ...checkMaintenance(document['maintenance'], document['schedules']),
   ];
 }
 
@@ -235,4 +236,29 @@ function checkRedis(redis: unknown): PathIssue[] {
   if (usesTls) return [];
   const how = topology === 'url' ? 'use a rediss:// URL in redis.url' : `set redis.${topology}.tls: true`;
   return [issue(['redis', 'tls', 'ca'], `applies to TLS connections only: ${how}, or remove redis.tls.ca`)];
+}
+
+/** Maintenance window names are unique (they name the window in logs, mail history and the API); match.schedule names a schedule. */
+function checkMaintenance(maintenance: unknown, schedules: unknown): PathIssue[] {
+  if (!Array.isArray(maintenance)) return [];
+  const scheduleNames = Array.isArray(schedules)
+    ? schedules.flatMap((schedule: unknown) => (isMapping(schedule) && typeof schedule['name'] === 'string' ? [schedule['name']] : []))
+    : [];
+  const issues: PathIssue[] = [];
+  const nameAt = new Map<string, number>();
+  maintenance.forEach((window: unknown, index) => {
+    if (!isMapping(window)) return;
+    const name = window['name'];
+    if (typeof name === 'string' && name.trim() !== '') {
+      const first = nameAt.get(name.trim());
+      if (first === undefined) nameAt.set(name.trim(), index);
+      else issues.push(issue(['maintenance', index, 'name'], `"${name.trim()}" is already the name of maintenance[${first}]; names must be unique`));
+    }
+    const match = window['match'];
+    const schedule = isMapping(match) ? match['schedule'] : undefined;
+    if (typeof schedule === 'string' && schedule.trim() !== '' && !scheduleNames.includes(schedule.trim())) {
+      issues.push(issue(['maintenance', index, 'match', 'schedule'], `no schedule named "${schedule.trim()}" (configured: ${scheduleNames.join(', ') || 'none'})`));
+    }
+  });
+  return issues;
 }

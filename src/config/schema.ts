@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MATCHER_KEYS } from '../core/matchers.ts';
+import { ALERT_KINDS } from '../core/model.ts';
 import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
 import { DEFAULT_MAX_EXPORTED_TASKS } from '../metrics/limits.ts';
 import { cronProblem } from './cron.ts';
@@ -316,7 +318,7 @@ export const scheduleShape = {
   mailTo: addresses.optional(),
 };
 
-/** A rules.tasks[] glob, compiled at load so a glob that cannot be used names its key instead of matching nothing. */
+/** A task-name glob (rules.tasks[].name, maintenance[].match.task), compiled at load so a glob that cannot be used names its key instead of matching nothing. */
 const taskGlob = nonEmpty().superRefine((glob, ctx) => {
   try {
     compileGlob(glob);
@@ -377,6 +379,9 @@ export const mailShape = {
   retryFor: duration().prefault('24h'),
 };
 
+/** Shorter bearer tokens can be guessed; batchwatch never generates one, the operator does (e.g. openssl rand -hex 32). */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
 /** An address to listen on: an IPv4 or IPv6 address ([::1] or ::1) or a host name. */
@@ -387,6 +392,31 @@ const listenHost = nonEmpty()
 export const httpShape = {
   host: listenHost.prefault('0.0.0.0'),
   port: integer(0, 65_535).prefault(9464),
+  adminToken: blankAsAbsent().pipe(
+    z
+      .string()
+      .refine((token) => token.trim().length >= MIN_ADMIN_TOKEN_LENGTH, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. from: openssl rand -hex 32)`)
+      .refine((token) => !/\s/.test(token.trim()), 'must not contain spaces (it is sent as "Authorization: Bearer TOKEN")')
+      .transform((token) => token.trim())
+      .optional(),
+  ),
+};
+
+/** The same matchers as silences (src/core/matchers.ts); all optional, ANDed; none = every alert. */
+export const matchShape = {
+  task: taskGlob.optional(),
+  taskId: integer(1).optional(),
+  associate: integer(0).optional(),
+  schedule: nonEmpty().optional(),
+  kind: z.enum(ALERT_KINDS).optional(),
+} satisfies Record<(typeof MATCHER_KEYS)[number], unknown>;
+
+export const maintenanceShape = {
+  name: nonEmpty(),
+  cron: cron,
+  tz: timeZone.prefault('UTC'),
+  duration: duration(1000),
+  match: z.strictObject(matchShape).prefault({}),
 };
 
 export const metricsShape = {
@@ -406,6 +436,7 @@ export const fileShape = {
   http: z.strictObject(httpShape).prefault({}),
   metrics: z.strictObject(metricsShape).prefault({}),
   log: z.strictObject(logShape).prefault({}),
+  maintenance: z.array(z.strictObject(maintenanceShape)).prefault([]),
 };
 
 export const fileSchema = z.strictObject(fileShape);
@@ -430,6 +461,8 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   http: Object.keys(httpShape),
   metrics: Object.keys(metricsShape),
   log: Object.keys(logShape),
+  'maintenance[]': Object.keys(maintenanceShape),
+  'maintenance[].match': Object.keys(matchShape),
 };
 
 /** Messages for zod's generic issues, in operator words; schema-specific messages take precedence. */

@@ -1,3 +1,4 @@
+import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
 import type { Rules } from '../core/model.ts';
 
 /** The validated configuration. Durations are milliseconds. */
@@ -138,6 +139,8 @@ export interface MailTlsConfig {
 export interface HttpConfig {
   host: string;
   port: number;
+  /** Bearer token the JSON API's writes (silences, acknowledgements) require; without it they answer 403. A secret. */
+  adminToken?: string;
 }
 
 export interface MetricsConfig {
@@ -154,4 +157,6 @@ export interface Config {
   http: HttpConfig;
   metrics: MetricsConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Recurring periods whose matching alerts are not mailed (`maintenance:`); absent when none are configured. */
+  maintenance?: MaintenanceWindow[];
 }

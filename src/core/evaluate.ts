@@ -1,6 +1,6 @@
 import { RUNNING_STATES } from './task.ts';
 import type {
-  ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord, UnreadableTask,
+  Acknowledgement, ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord, UnreadableTask,
 } from './model.ts';
 import { alertKey, downEventId, failedEventId, repeatEventId, stalledEventId, stuckEventId } from './event-id.ts';
 import { compareEvents, firingEvent, resolvedEvent, type EventFacts } from './events.ts';
@@ -8,8 +8,11 @@ import { diffTask, nextRecord, type TaskChange } from './task-diff.ts';
 import { effectiveRules, type EffectiveTaskRules } from './task-rules.ts';
 import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
 
+/** The schedule's acknowledgements, by the id of the episode (the event that started the alert). */
+export type Acknowledgements = Readonly<Record<string, Acknowledgement>>;
+
 /**
- * The alert state machine: (previous snapshot, poll outcome, now, rules) -> (next snapshot, events).
+ * The alert state machine: (previous snapshot, poll outcome, now, rules, acknowledgements) -> (next snapshot, events).
  * Pure: no I/O, no clock; `prev` is not modified. `next.version` equals `prev.version` (the store bumps it).
  * A task record or alert that this poll did not change is the very same object in `next` as in `prev`, so
  * callers (the snapshot store, the metrics) find what changed by identity without comparing values.
@@ -43,13 +46,16 @@ import { VANISHED, downEnd, failedEnd, stallEnd, stuckEnd } from './reasons.ts';
  *   forward over the maintenance as over an outage. `Snapshot.maintenance` says since when (the first
  *   failed poll of this maintenance, kept when the state changes from one maintenance state to another);
  *   a successful poll or a failure outside maintenance clears it.
+ * - An acknowledged episode (acks, keyed by its event id) sends no reminders; the alert itself is kept as it
+ *   was (lastNotifiedAt and repeats unchanged). Its resolution carries the acknowledgement (who, why, when).
+ *   Acknowledgements of other episodes are ignored; removing them is the caller's business.
  */
-export function evaluate(prev: Snapshot, outcome: PollOutcome, now: number, rules: Rules): Evaluation {
+export function evaluate(prev: Snapshot, outcome: PollOutcome, now: number, rules: Rules, acks: Acknowledgements = {}): Evaluation {
   const result = outcome.ok
-    ? afterSuccess(prev, outcome.tasks, outcome.unreadable ?? [], now, rules)
+    ? afterSuccess(prev, outcome.tasks, outcome.unreadable ?? [], now, rules, acks)
     : outcome.maintenance
       ? duringMaintenance(prev, outcome.error, outcome.maintenance.state, now)
-      : afterFailure(prev, outcome.error, now, rules);
+      : afterFailure(prev, outcome.error, now, rules, acks);
   result.events.sort(compareEvents);
   return result;
 }
@@ -63,6 +69,7 @@ class Transition {
     private readonly schedule: string,
     private readonly now: number,
     private readonly rules: Rules,
+    private readonly acks: Acknowledgements,
   ) {}
 
   fire(kind: AlertKind, subject: string, eventId: string, facts: EventFacts): void {
@@ -71,11 +78,12 @@ class Transition {
     this.events.push(firingEvent(this.schedule, this.now, alert, eventId, false, facts));
   }
 
-  /** Keeps an alert that is still firing, with a reminder when repeatInterval has passed (never for failed). */
+  /** Keeps an alert that is still firing, with a reminder when repeatInterval has passed (never for failed, never when acknowledged). */
   keep(alert: ActiveAlert, facts: EventFacts): void {
     const interval = this.rules.repeatInterval;
     let kept = alert;
-    if (alert.kind !== 'failed' && interval > 0 && this.now - alert.lastNotifiedAt >= interval) {
+    const acknowledged = Object.hasOwn(this.acks, alert.eventId);
+    if (alert.kind !== 'failed' && !acknowledged && interval > 0 && this.now - alert.lastNotifiedAt >= interval) {
       kept = { ...alert, lastNotifiedAt: this.now, repeats: alert.repeats + 1 };
       this.events.push(firingEvent(this.schedule, this.now, kept, repeatEventId(alert.eventId, kept.repeats), true, facts));
     }
@@ -83,13 +91,17 @@ class Transition {
   }
 
   resolve(alert: ActiveAlert, reason: string, facts: EventFacts): void {
-    if (this.rules.sendResolved) this.events.push(resolvedEvent(this.schedule, this.now, alert, reason, facts));
+    if (!this.rules.sendResolved) return;
+    const event = resolvedEvent(this.schedule, this.now, alert, reason, facts);
+    const ack = Object.hasOwn(this.acks, alert.eventId) ? this.acks[alert.eventId] : undefined;
+    if (ack) event.acknowledged = { author: ack.author, comment: ack.comment, at: ack.at };
+    this.events.push(event);
   }
 }
 
-function afterFailure(prev: Snapshot, error: PollError, now: number, rules: Rules): Evaluation {
+function afterFailure(prev: Snapshot, error: PollError, now: number, rules: Rules, acks: Acknowledgements): Evaluation {
   const failures = prev.consecutiveFailures + 1;
-  const t = new Transition(prev.schedule, now, rules);
+  const t = new Transition(prev.schedule, now, rules, acks);
   for (const [key, alert] of Object.entries(prev.alerts)) {
     if (alert.kind !== 'superoffice-down') t.alerts[key] = alert;
   }
@@ -120,8 +132,15 @@ function duringMaintenance(prev: Snapshot, error: PollError, state: string, now:
   };
 }
 
-function afterSuccess(prev: Snapshot, polled: BatchTaskInfo[], unreadable: readonly UnreadableTask[], now: number, rules: Rules): Evaluation {
-  const t = new Transition(prev.schedule, now, rules);
+function afterSuccess(
+  prev: Snapshot,
+  polled: BatchTaskInfo[],
+  unreadable: readonly UnreadableTask[],
+  now: number,
+  rules: Rules,
+  acks: Acknowledgements,
+): Evaluation {
+  const t = new Transition(prev.schedule, now, rules, acks);
   const down = prev.alerts[alertKey('superoffice-down', prev.schedule)];
   if (down) {
     t.resolve(down, downEnd(prev.consecutiveFailures), {

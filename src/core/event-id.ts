@@ -16,6 +16,9 @@ import type { AlertKind, BatchTaskInfo } from './model.ts';
  *   stuck             {schedule}:stuck:{taskId}:{newSince}
  *   superoffice-down  {schedule}:superoffice-down:{lastSuccessAt, or the firing poll if none}
  *   repeat reminder   {episode id}:r{n}          n = 1, 2, ...
+ *   release           {episode id}:u{mutedAt}    the alert was muted (by a silence or maintenance window)
+ *                                                since mutedAt, which is stored with the muted alert, and is
+ *                                                told now that nothing mutes it any more (src/core/release.ts)
  *   resolution        {episode id}:resolved
  *
  * Times are epoch milliseconds. Schedule names are [a-z0-9-] and task ids are integers, so the
@@ -46,6 +49,21 @@ export function repeatEventId(episodeId: string, n: number): string {
 
 export function resolvedEventId(episodeId: string): string {
   return `${episodeId}:resolved`;
+}
+
+export function releaseEventId(episodeId: string, mutedAt: number): string {
+  return `${episodeId}:u${mutedAt}`;
+}
+
+const EPISODE_SUFFIX = /:(?:r\d+|u\d+|resolved)$/;
+
+/**
+ * The episode an event belongs to: its own id for the event that started it, else the id without the
+ * reminder, release or resolution suffix. Episode ids never end in such a suffix (their last part is a
+ * number or '-'), so this is exact.
+ */
+export function episodeOf(eventId: string): string {
+  return eventId.replace(EPISODE_SUFFIX, '');
 }
 
 /** Key of an active alert in `Snapshot.alerts`: one alert per kind and subject. */

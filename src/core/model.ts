@@ -22,8 +22,11 @@ export interface Rules {
   tasks: TaskRuleOverride[];
 }
 
-export type AlertKind = 'failed' | 'stalled' | 'stuck' | 'superoffice-down';
-export type EventKind = AlertKind | 'resolved';
+/** Every kind of alert, in the order operators read them; the one list (matchers, metrics, docs). */
+export const ALERT_KINDS = ['failed', 'stalled', 'stuck', 'superoffice-down'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+export const EVENT_KINDS = [...ALERT_KINDS, 'resolved'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** What the snapshot remembers about one task between polls. */
 export interface TaskRecord {
@@ -114,6 +117,21 @@ export interface AlertEvent {
   consecutiveFailures?: number;
   /** Why a resolution happened, in words (e.g. "progress moved", "task vanished"). */
   reason?: string;
+  /** On a resolution: who acknowledged the episode (src/core/acknowledgements.ts). */
+  acknowledged?: Acknowledgement;
+  /**
+   * On a release: the alert was muted by a silence or maintenance window (since `mutedAt`) that has
+   * ended while it still fires; this event tells it now (src/core/release.ts).
+   */
+  release?: { mutedAt: number };
+}
+
+/** Someone is on it: the acknowledgement of one alert episode. */
+export interface Acknowledgement {
+  author: string;
+  comment: string;
+  /** Unix ms. */
+  at: number;
 }
 
 export interface Evaluation {

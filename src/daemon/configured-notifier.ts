@@ -4,8 +4,13 @@ import type { Config } from '../config/types.ts';
 import { logCallback, type Logger } from '../log.ts';
 import type { Instruments } from '../metrics/instruments.ts';
 import { addressDomain } from '../notify/format.ts';
-import { createNotifier, type Notifier } from '../notify/notifier.ts';
+import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
+import { createNotifier, type Notifier, type NotifierDeps } from '../notify/notifier.ts';
+import { muteStage } from '../notify/stages/mute.ts';
 import { recipientsFromConfig } from '../notify/stages/route.ts';
+import { AckStore } from '../silence/ack-store.ts';
+import { MutedStore } from '../silence/muted-store.ts';
+import { SilenceStore } from '../silence/silence-store.ts';
 import { createNotifierRedis } from './redis-connections.ts';
 
 /**
@@ -27,5 +32,23 @@ export function configuredNotifier(config: Config, log: Logger, instruments?: In
     ...messageDomain(config),
     ...(instruments ? { instruments } : {}),
     log: logCallback(log),
+    mute: muteFor(config.redis.prefix, config.maintenance ?? []),
   });
+}
+
+/** The mute stage on the notifier's notification-log connection: silences and acknowledgements from Redis, windows from the config. */
+export function muteFor(prefix: string, windows: readonly MaintenanceWindow[], now?: () => number): NonNullable<NotifierDeps['mute']> {
+  return ({ redis, sentLog }) => {
+    const silences = new SilenceStore(redis, prefix);
+    const acks = new AckStore(redis, prefix);
+    const muted = new MutedStore(redis, prefix);
+    return muteStage({
+      silences: () => silences.all(),
+      windows,
+      acks: (schedule, episodes) => acks.forEpisodes(schedule, episodes),
+      remember: (schedule, entries) => muted.remember(schedule, entries),
+      sentLog,
+      ...(now ? { now } : {}),
+    });
+  };
 }

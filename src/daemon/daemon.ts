@@ -9,9 +9,14 @@ import { maintenanceCheck } from '../metrics/maintenance-readiness.ts';
 import { SnapshotRefresher } from '../metrics/snapshot-view.ts';
 import { closeRedisTarget, failoverInProgress, type RedisClient } from '../redis/connections.ts';
 import { healthRoutes, metricsRoute } from '../http/core-routes.ts';
+import { silenceApiRoutes } from '../http/api-routes.ts';
 import { startHttpServer } from '../http/server.ts';
+import { SilenceApi } from '../silence/api.ts';
+import { SilenceControls } from '../silence/controls.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
 import { PollScheduler } from '../schedule/poll-scheduler.ts';
+import { SilenceCensus } from '../silence/silence-census.ts';
+import { SilenceStore } from '../silence/silence-store.ts';
 import { forgetRemovedSchedules } from '../store/removed-schedules.ts';
 import { SnapshotCache } from '../store/snapshot-cache.ts';
 import { SnapshotStore } from '../store/snapshot-store.ts';
@@ -45,14 +50,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   });
 
   let notifierDepth: () => Promise<number> = async () => 0;
+  // Silences by state for batchwatch_silences, read in the background (the command connection waits for Redis at start).
+  const silenceCensus = new SilenceCensus({ store: new SilenceStore(commandRedis, config.redis.prefix), log: logCallback(log.child({ component: 'silences' })) });
   const metrics = createMetrics({
     snapshots: refresher,
     queueDepth: () => notifierDepth(),
     schedules: scheduleNames,
     maxExportedTasks: config.metrics.maxExportedTasks,
     log: logCallback(log.child({ component: 'metrics' })),
+    silenceCounts: () => silenceCensus.counts(),
   });
   const { instruments } = metrics;
+  silenceCensus.start();
 
   const notifier = configuredNotifier(config, log.child({ component: 'notify' }), instruments);
   notifierDepth = () => notifier.depth();
@@ -62,6 +71,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     log: logCallback(log.child({ component: 'superoffice' })),
   });
   const tenantStatus = tenantStatusFor(config.superoffice);
+  const silenceStore = new SilenceStore(commandRedis, config.redis.prefix);
   const pollDeps: PollDeps = {
     source: client,
     store,
@@ -70,6 +80,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     instruments,
     log: log.child({ component: 'poll' }),
     ...(tenantStatus ? { tenantStatus } : {}),
+    silences: () => silenceStore.all(),
+    windows: config.maintenance ?? [],
   };
   const scheduler = new PollScheduler({
     redis: config.redis,
@@ -95,10 +107,22 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   await refresher.start();
   probeRedis.on('ready', () => void refresher.refreshNow());
 
+  // Silences and acknowledgements over HTTP, on the fail-fast connection (a down Redis answers 503 at once).
+  // The same controls are what the status page asks (StatusControls).
+  const silenceControls = new SilenceControls({
+    redis: probeRedis,
+    prefix: config.redis.prefix,
+    schedules: scheduleNames,
+    windows: config.maintenance ?? [],
+    snapshots: () => probeStore.loadAll(scheduleNames),
+  });
+  const apiLog = logCallback(log.child({ component: 'api' }));
+  const silenceApi = new SilenceApi(silenceControls, config.http.adminToken, apiLog);
+
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
-    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: combineReadiness(readinessChecks) })],
+    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: combineReadiness(readinessChecks) }), ...silenceApiRoutes(silenceApi, apiLog)],
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');
@@ -137,6 +161,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       // notifier closed stays in the schedule's outbox and is handed over on the next start.
       await Promise.all([scheduler.close(), notifier.close()]);
       await http.close();
+      silenceCensus.stop();
       await refresher.stop();
       metrics.close();
       // quit() waits for Redis and leaves a reconnect loop running while it is down: disconnect instead.

@@ -17,6 +17,8 @@ export interface Instruments {
   mailDeliveryPaused(cause: MailProblemCause | null): void;
   /** Tasks a poll left out because one of their fields could not be read. */
   tasksUnreadable(schedule: string, count: number): void;
+  /** An event not mailed because a silence or maintenance window matched (the mute stage). */
+  notificationSilenced(schedule: string, kind: EventKind): void;
 }
 
 export const noopInstruments: Instruments = {
@@ -26,4 +28,5 @@ export const noopInstruments: Instruments = {
   notification() {},
   mailDeliveryPaused() {},
   tasksUnreadable() {},
+  notificationSilenced() {},
 };

@@ -5,7 +5,8 @@
  * blocks the event loop.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { EventKind, PollErrorKind } from '../core/model.ts';
+import { EVENT_KINDS, type PollErrorKind } from '../core/model.ts';
+import { SILENCE_STATES, type SilenceState } from '../core/silences.ts';
 import { MAIL_PROBLEM_CAUSES } from '../notify/mail-problem.ts';
 import { ComputedGauge } from './computed-gauge.ts';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.ts';
@@ -33,6 +34,8 @@ export interface MetricsDeps {
   /** Default true: export the standard process_* metrics. */
   processMetrics?: boolean;
   log?: IndexLog;
+  /** Silences by state, as last read in the background (src/silence/silence-census.ts); null while unknown. */
+  silenceCounts?: () => Record<SilenceState, number> | null;
 }
 
 export interface Metrics {
@@ -55,7 +58,6 @@ export type ScrapePart = 'snapshots' | 'queue';
 
 const POLL_RESULTS: readonly PollResult[] = ['success', 'failure', 'conflict'];
 const POLL_ERROR_KINDS: readonly PollErrorKind[] = ['transport', 'soap-fault', 'superoffice', 'auth', 'malformed', 'internal'];
-const EVENT_KINDS: readonly EventKind[] = ['failed', 'stalled', 'stuck', 'superoffice-down', 'resolved'];
 const NOTIFICATION_OUTCOMES: readonly NotificationOutcome[] = ['sent', 'retried', 'given_up', 'rejected'];
 const SCRAPE_PARTS: readonly ScrapePart[] = ['snapshots', 'queue'];
 
@@ -99,6 +101,15 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     }),
   );
   for (const part of SCRAPE_PARTS) scrapeErrors.inc({ part }, 0);
+  const silenceCounts = deps.silenceCounts;
+  if (silenceCounts) {
+    register(
+      new ComputedGauge({ name: 'batchwatch_silences', help: 'Silences known, by state (active, pending, expired; expired ones are kept a week).', labelNames: ['state'] }, async () => {
+        const counts = silenceCounts();
+        return counts ? SILENCE_STATES.map((state) => ({ labels: { state }, value: counts[state] })) : [];
+      }),
+    );
+  }
   if (readQueueDepth) {
     register(
       new ComputedGauge({ name: 'batchwatch_notification_queue_depth', help: 'Notifications waiting to be sent or retried.', labelNames: [] }, async () => {
@@ -128,6 +139,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   );
   const notifications = register(
     new Counter({ name: 'batchwatch_notifications_total', help: 'Notification deliveries by outcome.', labelNames: ['outcome'], registers: [] }),
+  );
+  const silenced = register(
+    new Counter({
+      name: 'batchwatch_notifications_silenced_total',
+      help: 'Events not mailed because a silence or maintenance window matched, by schedule and event kind.',
+      labelNames: ['schedule', 'kind'],
+      registers: [],
+    }),
   );
 
   const unreadableTasks = register(
@@ -160,6 +179,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     pollDuration.zero({ schedule });
     for (const result of POLL_RESULTS) polls.inc({ schedule, result }, 0);
     for (const kind of EVENT_KINDS) events.inc({ schedule, kind }, 0);
+    for (const kind of EVENT_KINDS) silenced.inc({ schedule, kind }, 0);
     unreadableTasks.inc({ schedule }, 0);
   }
   for (const kind of POLL_ERROR_KINDS) callErrors.inc({ kind }, 0);
@@ -188,6 +208,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
     tasksUnreadable(schedule, count) {
       if (count > 0) unreadableTasks.inc({ schedule }, count);
+    },
+    notificationSilenced(schedule, kind) {
+      silenced.inc({ schedule, kind });
     },
   };
 

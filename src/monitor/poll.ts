@@ -1,5 +1,7 @@
 import { evaluate } from '../core/evaluate.ts';
+import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
 import type { AlertEvent, NotificationBatch, PollError, PollOutcome, Rules, Snapshot, UnreadableTask } from '../core/model.ts';
+import type { Silence } from '../core/silences.ts';
 import type { BatchTaskInfo } from '../core/task.ts';
 import type { ScheduleConfig } from '../config/types.ts';
 import type { Instruments, PollResult } from '../metrics/instruments.ts';
@@ -8,6 +10,7 @@ import { scrubSecrets } from '../redact/secrets.ts';
 import { forgetLastRegExpSubject } from '../runtime/regexp.ts';
 import { batchIdFor, type SnapshotStore } from '../store/snapshot-store.ts';
 import { scrubTasks } from './scrub-tasks.ts';
+import { acknowledgements, settleMuted } from './settle-muted.ts';
 import { processUnreadableTaskLog, type UnreadableTaskLog } from './unreadable-log.ts';
 
 /** Where a poll gets its tasks; how (which SuperOffice calls) is the source's business. */
@@ -43,6 +46,13 @@ export interface PollDeps {
   unreadableLog?: UnreadableTaskLog;
   /** When set, a failed poll asks the tenant's state: anything but Running makes it planned maintenance. */
   tenantStatus?: TenantStateSource;
+  /**
+   * The stored silences, read only when the schedule has muted alerts (a quiet poll reads nothing more). Absent:
+   * muted alerts are kept as they are (never released by this poll).
+   */
+  silences?: () => Promise<readonly Silence[]>;
+  /** Maintenance windows from the config. */
+  windows?: readonly MaintenanceWindow[];
 }
 
 export interface PollReport {
@@ -181,7 +191,10 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
 
   const outcome = await fetchOutcome(deps.source, schedule, deps);
   const prev = state.snapshot;
-  const { next, events } = evaluate(prev, outcome, clock(), deps.rules);
+  const now = clock();
+  const acks = acknowledgements(state.acks.entries);
+  const evaluation = evaluate(prev, outcome, now, deps.rules, acks);
+  const { next, events, releases, cleanup } = await settleMuted(schedule.name, state, evaluation, acks, now, deps);
   const report = (result: PollResult, snapshot: Snapshot, committedEvents: AlertEvent[]): PollReport => ({
     schedule: schedule.name,
     result,
@@ -195,13 +208,17 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
   const batch: NotificationBatch | null = events.length
     ? { id: batchIdFor(schedule.name, events.map((e) => e.id)), schedule: schedule.name, createdAt: clock(), events }
     : null;
-  const commit = await deps.store.commit(next, prev.version, batch);
+  const commit = await deps.store.commit(next, prev.version, batch, cleanup);
   if (!commit.committed) {
     deps.log.info({ schedule: schedule.name, expected: prev.version, found: commit.currentVersion }, 'another poll committed first; this one is discarded');
     return report('conflict', prev, []);
   }
   logMaintenanceChange(schedule.name, prev, commit.snapshot, outcome, deps);
-  for (const event of events) deps.instruments.eventsDetected(schedule.name, event.kind, 1);
+  // A release tells an alert detected earlier (its silence ended): not a new detection.
+  for (const event of events) if (!event.release) deps.instruments.eventsDetected(schedule.name, event.kind, 1);
+  if (releases.length > 0) {
+    deps.log.info({ schedule: schedule.name, events: releases.map((e) => e.id) }, 'silence over while the alert still fires: releasing it to the notifier');
+  }
   if (batch) {
     deps.log.info({ schedule: schedule.name, batch: batch.id, events: events.map((e) => e.id) }, 'events detected');
     await handOver(schedule.name, [batch], deps);

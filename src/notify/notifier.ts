@@ -69,10 +69,17 @@ export interface NotifierDeps {
   /** For the OAuth2 token endpoint (default: global fetch). */
   fetch?: typeof fetch;
   /**
-   * The mute stage: silences, acknowledgements, maintenance windows (issue 14). Runs after dedup and before
-   * routing; events it settles as { status: 'silenced' } are recorded in the history, not sent.
+   * The mute stage: silences, acknowledgements, maintenance windows (src/notify/stages/mute.ts). Runs after
+   * dedup and before routing; events it settles as silenced or acknowledged are recorded in the history, not
+   * sent. Either the stage, or a function making it with the notifier's notification-log connection.
    */
-  mute?: Stage;
+  mute?: Stage | ((log: NotificationLogAccess) => Stage);
+}
+
+/** What a stage built by the notifier may use: its notification-log connection and the log on it. */
+export interface NotificationLogAccess {
+  redis: RedisClient;
+  sentLog: SentLog;
 }
 
 const JOB_NAME = 'notify';
@@ -127,9 +134,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let closing: Promise<void> | null = null;
 
   /** The notification path, in order. The one place the stages are composed. */
-  const pipelineStages = (transport: MailTransport, sentLog: SentLog): Stage[] => [
+  const pipelineStages = (transport: MailTransport, sentLog: SentLog, logRedis: RedisClient): Stage[] => [
     dedupStage(sentLog),
-    ...(deps.mute ? [deps.mute] : []),
+    // Mute after dedup: an event already mailed (a retried job, a batch handed over twice) is settled as sent
+    // and never re-labelled silenced; and what the mute stage settles is in the log, so dedup drops it next
+    // time. (Alertmanager mutes before its dedup, but its dedup compares whole alert groups, not event ids.)
+    ...(deps.mute ? [typeof deps.mute === 'function' ? deps.mute({ redis: logRedis, sentLog }) : deps.mute] : []),
     routeStage(deps.recipientsFor),
     renderStage({ hostname: deps.hostname, ...(deps.idDomain ? { idDomain: deps.idDomain } : {}) }),
     sendStage({ transport, from: mail.from, retry: mail }),
@@ -207,7 +217,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     logRedis.on('error', (error: Error) => log('warn', 'notification log connection error', { err: error.message }));
     const sentLog = new SentLog(logRedis, prefix, mail.retryFor + SENT_LOG_EXTRA_TTL_MS);
     const report: OutcomeReportDeps = { log, instruments, history: new NotificationHistory(logRedis, prefix) };
-    const stages = pipelineStages(transport, sentLog);
+    const stages = pipelineStages(transport, sentLog, logRedis);
     const workerRedis = connect('worker');
     // A failed job's reason and stack trace are stored in Redis by BullMQ: scrubbed first.
     const processor = (job: Job<NotificationBatch>, token?: string) =>

@@ -64,6 +64,11 @@ export async function reportOutcome(deps: OutcomeReportDeps, context: OutcomeCon
       break;
     case 'silenced':
       log('info', 'notification silenced: recorded, not sent', { ...fields, detail: outcome.detail });
+      for (const event of outcome.events) instruments.notificationSilenced(event.schedule, event.kind);
+      entry.detail = outcome.detail;
+      break;
+    case 'acknowledged':
+      log('info', 'reminder of an acknowledged alert: recorded, not sent', { ...fields, detail: outcome.detail });
       entry.detail = outcome.detail;
       break;
     case 'retrying': {

@@ -23,7 +23,7 @@ export interface Delivery {
 }
 
 /** Every way a notification (or some of its events) can end an attempt: the one list (history, API, docs). */
-export const OUTCOME_STATUSES = ['sent', 'already_sent', 'silenced', 'retrying', 'paused', 'given_up', 'rejected'] as const;
+export const OUTCOME_STATUSES = ['sent', 'already_sent', 'silenced', 'acknowledged', 'retrying', 'paused', 'given_up', 'rejected'] as const;
 export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
 
 export type Outcome =
@@ -33,6 +33,8 @@ export type Outcome =
   | { status: 'already_sent'; events: AlertEvent[] }
   /** A silence, acknowledgement or maintenance window matched (the mute stage): recorded, not sent. */
   | { status: 'silenced'; events: AlertEvent[]; detail: string }
+  /** Reminders (or releases) of an acknowledged episode (the mute stage): recorded, not sent, not counted as silenced. */
+  | { status: 'acknowledged'; events: AlertEvent[]; detail: string }
   /** A temporary failure: the queue tries again in `retryInMs` (`handedBack`: the notifier is shutting down). */
   | { status: 'retrying'; events: AlertEvent[]; to: readonly string[]; error: MailDeliveryError; retryInMs: number; handedBack: boolean }
   /** A configuration problem: delivery pauses, the job waits in the queue until a re-check passes. */

@@ -81,8 +81,14 @@ function renderSubject(batch: NotificationBatch, firing: number, resolved: numbe
   return truncate(oneLine(`${prefix} ${body}`), SUBJECT_MAX);
 }
 
+/** ' (reminder)' or ' (silence ended)': a firing event that is not the alert's first notification. */
+function followUpNote(event: AlertEvent): string {
+  if (event.kind === 'resolved') return '';
+  return event.repeat ? ' (reminder)' : event.release ? ' (silence ended)' : '';
+}
+
 function singleEventSubject(event: AlertEvent): string {
-  const label = `${event.alertKind}${event.repeat ? ' (reminder)' : ''}`;
+  const label = `${event.alertKind}${followUpNote(event)}`;
   if (event.alertKind === 'superoffice-down') {
     if (event.kind === 'resolved') return `${label}: schedule ${event.schedule} reachable again`;
     const polls = event.consecutiveFailures ? ` (${event.consecutiveFailures} failed polls)` : '';
@@ -145,7 +151,7 @@ function describeEvent(event: AlertEvent): EventSection {
         : `task ${event.subject}`;
   return {
     status,
-    headline: `${status} ${event.alertKind}${event.repeat ? ' (reminder)' : ''} — ${what}`,
+    headline: `${status} ${event.alertKind}${followUpNote(event)} — ${what}`,
     facts: event.alertKind === 'superoffice-down' ? scheduleFacts(event) : taskFacts(event),
     summary: summaryLine(event),
     texts: event.task
@@ -162,9 +168,18 @@ function timeFacts(event: AlertEvent): Fact[] {
     return [
       { label: 'Since', value: `${isoUtc(event.since)} (lasted ${formatElapsed(event.at - event.since)})` },
       { label: 'Resolved at', value: isoUtc(event.at) },
+      ...(event.acknowledged ? [{ label: 'Acknowledged', value: acknowledgement(event.acknowledged) }] : []),
     ];
   }
-  return [{ label: 'Since', value: `${isoUtc(event.since)} (for ${formatElapsed(event.at - event.since)})` }];
+  return [
+    { label: 'Since', value: `${isoUtc(event.since)} (for ${formatElapsed(event.at - event.since)})` },
+    ...(event.release ? [{ label: 'Silenced', value: `from ${isoUtc(event.release.mutedAt)} until ${isoUtc(event.at)}` }] : []),
+  ];
+}
+
+/** `alice at 2024-05-01T10:20:00Z: "restarting the mailer"` (operator text: one line, bounded). */
+function acknowledgement(ack: NonNullable<AlertEvent['acknowledged']>): string {
+  return `${truncate(oneLine(ack.author), 200)} at ${isoUtc(ack.at)}: "${truncate(oneLine(ack.comment), 1000)}"`;
 }
 
 function taskFacts(event: AlertEvent): Fact[] {
@@ -195,8 +210,15 @@ function scheduleFacts(event: AlertEvent): Fact[] {
 
 function summaryLine(event: AlertEvent): string {
   const lasting = formatElapsed(event.at - event.since);
-  const reminder = event.repeat ? ' This is a reminder: the alert is still firing.' : '';
-  if (event.kind === 'resolved') return `Resolved${event.reason ? `: ${oneLine(event.reason)}` : ''}.`;
+  const reminder = event.repeat
+    ? ' This is a reminder: the alert is still firing.'
+    : event.release
+      ? ' It was not mailed while a silence or maintenance window matched it; that has ended and the alert is still firing.'
+      : '';
+  if (event.kind === 'resolved') {
+    const acked = event.acknowledged ? ` Acknowledged by ${truncate(oneLine(event.acknowledged.author), 200)}.` : '';
+    return `Resolved${event.reason ? `: ${oneLine(event.reason)}` : ''}.${acked}`;
+  }
   switch (event.alertKind) {
     case 'failed':
       return `The task failed.${reminder}`;

@@ -38,6 +38,7 @@ export function configSecrets(config: Config): string[] {
     config.redis.sentinel?.password,
     config.redis.sentinel?.sentinelPassword,
     config.redis.cluster?.password,
+    config.http.adminToken,
   ];
   const systemUser = config.superoffice.systemUser;
   if (systemUser) values.push(systemUser.token, ...privateKeyParts(systemUser.privateKey));
@@ -116,7 +117,7 @@ export function redactedConfig(config: Config): unknown {
         },
       }
     : {};
-  const { rules, mail } = config;
+  const { rules, mail, http, maintenance } = config;
   return {
     ...config,
     superoffice: { ...superoffice, ...shownSystemUser, url: redactUrl(config.superoffice.url) },
@@ -142,5 +143,7 @@ export function redactedConfig(config: Config): unknown {
         ? { oauth2: { ...mail.oauth2, clientSecret: MASK, ...(mail.oauth2.refreshToken !== undefined ? { refreshToken: MASK } : {}) } }
         : {}),
     },
+    http: { ...http, ...(http.adminToken !== undefined ? { adminToken: MASK } : {}) },
+    ...(maintenance ? { maintenance: maintenance.map((window) => ({ ...window, duration: asWritten(window.duration) })) } : {}),
   };
 }

@@ -15,7 +15,16 @@ export function scheduleKeys(prefix: string, schedule: string) {
     changes: `${base}:changes`,
     outbox: `${base}:outbox`,
     lock: `${base}:lock`,
+    /** Hash: alert key -> alert the notifier muted and has not told since (src/core/release.ts). */
+    muted: `${base}:muted`,
+    /** Hash: episode id (the event that started the alert) -> acknowledgement. */
+    acks: `${base}:acks`,
   };
+}
+
+/** Hash: silence id -> silence (JSON). One key for every schedule, replica and CLI call. */
+export function silencesKey(prefix: string): string {
+  return `${prefix}:silences`;
 }
 
 /** BullMQ queue names carry a hash tag so each queue lives in one Cluster slot. */

@@ -1,6 +1,7 @@
 /**
  * The two Lua scripts of the snapshot store. Both take the schedule's keys in this order (one hash tag,
- * one Cluster slot): snapshot, tasks, alerts, outbox, changes.
+ * one Cluster slot): snapshot, tasks, alerts, outbox, changes, muted, acks (the last two: silences'
+ * muted alerts and acknowledgements, src/silence).
  *
  * Layout: `snapshot` holds version, commit (a random id per commit), format ('2') and meta (the
  * schedule-level fields as JSON); `tasks` one field per task; `alerts` one field per active alert;
@@ -27,19 +28,21 @@ end
 `;
 
 /**
- * ARGV: known version, known commit ('-' = nothing known), '1' to include the outbox.
+ * ARGV: known version, known commit ('-' = nothing known), '1' to include the side tables (a poll's load).
  * Replies (missing hash fields come back as nil):
- *   {'same', version, commit, outbox}
- *   {'delta', version, commit, outbox, meta, taskIds, taskValues, alertKeys, alertValues}   (nil value = deleted)
- *   {'full', version, commit, outbox, meta, tasks (HGETALL), alerts (HGETALL)}
- *   {'legacy', version, commit, outbox, data}
+ *   {'same', version, commit, side}
+ *   {'delta', version, commit, side, meta, taskIds, taskValues, alertKeys, alertValues}   (nil value = deleted)
+ *   {'full', version, commit, side, meta, tasks (HGETALL), alerts (HGETALL)}
+ *   {'legacy', version, commit, side, data}
+ * side: {outbox, muted, acks} (each HGETALL), or {} when not asked for. A quiet poll's muted and acks hashes
+ * are empty: they cost nothing, and come in the same round trip.
  */
 export const READ_SCRIPT = new LuaScript(`${HMGET_IN_CHUNKS}
 local head = redis.call('HMGET', KEYS[1], 'version', 'commit', 'format', 'meta')
 local version = tonumber(head[1] or '0')
 local commit = head[2] or ''
 local outbox = {}
-if ARGV[3] == '1' then outbox = redis.call('HGETALL', KEYS[4]) end
+if ARGV[3] == '1' then outbox = {redis.call('HGETALL', KEYS[4]), redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7])} end
 local known = tonumber(ARGV[1])
 if version == known and commit == ARGV[2] then return {'same', version, commit, outbox} end
 if version > 0 and head[3] ~= '${SNAPSHOT_FORMAT}' then
@@ -73,7 +76,9 @@ return {'full', version, commit, outbox, head[4] or '', redis.call('HGETALL', KE
  * outbox, in one atomic step: either all of it lands or none of it.
  * ARGV: 1 expected version, 2 new version, 3 commit id, 4 base commit ('' = rewrite everything),
  *       5 meta, 6 batch id ('' = none), 7 batch, 8-11 how many task writes, task deletes, alert writes,
- *       alert deletes; then task id/value pairs, task ids, alert key/value pairs, alert keys.
+ *       alert deletes; then task id/value pairs, task ids, alert key/value pairs, alert keys; then how many
+ *       muted alerts the poll settled and their key/value-as-read pairs (each removed only while unchanged),
+ *       then the episode ids of acknowledgements to remove.
  * Returns -1 when committed, -2 when the stored commit is not the base the changes were computed
  * against (Redis was restored from an older copy), else the stored version (another poll won).
  */
@@ -113,5 +118,13 @@ if not full then
   redis.call('HDEL', KEYS[5], tostring(tonumber(ARGV[2]) - ${CHANGE_LOG_LENGTH}))
 end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], ARGV[6], ARGV[7]) end
+-- Muted alerts this poll released (their release is in the batch above) or found gone, and acknowledgements
+-- of episodes that ended: settled in the same step as the snapshot, so a release happens exactly once.
+local muted = tonumber(ARGV[pos] or '0')
+pos = pos + 1
+for i = 0, muted - 1 do
+  if redis.call('HGET', KEYS[6], ARGV[pos + 2 * i]) == ARGV[pos + 2 * i + 1] then redis.call('HDEL', KEYS[6], ARGV[pos + 2 * i]) end
+end
+for i = pos + 2 * muted, #ARGV do redis.call('HDEL', KEYS[7], ARGV[i]) end
 return -1
 `);

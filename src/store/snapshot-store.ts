@@ -19,10 +19,20 @@ import { changesBetween } from './snapshot-diff.ts';
 import { compactRecord } from './compact-record.ts';
 import { COMMIT_SCRIPT, READ_SCRIPT } from './snapshot-scripts.ts';
 import { StringPool } from './string-pool.ts';
+import type { MutedAlert } from '../core/release.ts';
+import { decodeAckHash } from '../silence/ack-store.ts';
+import type { StoredAck } from '../silence/codec.ts';
+import { decodeMutedHash } from '../silence/muted-store.ts';
 
 export { CorruptSnapshotError };
 
 export type CommitResult = { committed: true; snapshot: Snapshot } | { committed: false; currentVersion: number };
+
+/** What a poll's commit also settles: muted alerts (key and the value the poll read) and acknowledgements (episode ids). */
+export interface CommitCleanup {
+  muted?: readonly (readonly [key: string, read: string])[];
+  acks?: readonly string[];
+}
 
 export interface LoadedState {
   snapshot: Snapshot;
@@ -32,19 +42,33 @@ export interface LoadedState {
   unreadableBatches: string[];
   /** Set when the stored snapshot (or part of it) was unreadable; what could not be read is left out. */
   corrupt?: CorruptSnapshotError;
+  /** Alerts the notifier muted and has not told since (src/core/release.ts); `raw` also holds unreadable entries. */
+  muted: { entries: Record<string, MutedAlert>; raw: Record<string, string> };
+  /** The schedule's acknowledgements by episode id; `keys` also holds unreadable entries. */
+  acks: { entries: Record<string, StoredAck>; keys: string[] };
 }
 
 
+/** The side tables of a poll's read: outbox, muted alerts and acknowledgements as flat HGETALL replies (empty when not asked for). */
+type Side = string[][];
+
 type ReadReply =
-  | ['same', number, string, string[]]
-  | ['delta', number, string, string[], string, string[], (string | null)[], string[], (string | null)[]]
-  | ['full', number, string, string[], string, string[], string[]]
-  | ['legacy', number, string, string[], string];
+  | ['same', number, string, Side]
+  | ['delta', number, string, Side, string, string[], (string | null)[], string[], (string | null)[]]
+  | ['full', number, string, Side, string, string[], string[]]
+  | ['legacy', number, string, Side, string];
 
 interface ReadResult {
   known: KnownSnapshot;
-  outbox: string[];
+  outbox: Side;
   corrupt?: CorruptSnapshotError;
+}
+
+/** A flat HGETALL reply as an object. */
+function pairs(flat: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
 }
 
 function decodeOutbox(flat: string[]): { batches: NotificationBatch[]; unreadable: string[] } {
@@ -71,6 +95,7 @@ function checkReadReply(reply: unknown, seen: KnownSnapshot | undefined): ReadRe
     typeof reply[1] === 'number' &&
     typeof reply[2] === 'string' &&
     Array.isArray(reply[3]) &&
+    (reply[3] as unknown[]).every(Array.isArray) &&
     (reply[0] === 'same' || reply[0] === 'legacy' || typeof reply[4] === 'string') &&
     ((reply[0] !== 'same' && reply[0] !== 'delta') || seen !== undefined);
   if (!ok) throw new Error(`unexpected reply from the snapshot read script (${String(Array.isArray(reply) ? reply[0] : typeof reply)})`);
@@ -97,15 +122,23 @@ export class SnapshotStore {
 
   private keys(schedule: string): string[] {
     const k = scheduleKeys(this.prefix, schedule);
-    return [k.snapshot, k.tasks, k.alerts, k.outbox, k.changes];
+    return [k.snapshot, k.tasks, k.alerts, k.outbox, k.changes, k.muted, k.acks];
   }
 
-  /** The snapshot and the schedule's outbox, in one round trip when nothing else committed since. */
+  /** The snapshot, the schedule's outbox, muted alerts and acknowledgements, in one round trip when nothing else committed since. */
   async load(schedule: string): Promise<LoadedState> {
-    const { known, outbox, corrupt } = await this.read(schedule, true);
+    const { known, outbox: side, corrupt } = await this.read(schedule, true);
+    const [outbox = [], muted = [], acks = []] = side;
     const { batches: pendingBatches, unreadable } = decodeOutbox(outbox);
     if (unreadable.length > 0) await this.redis.hdel(scheduleKeys(this.prefix, schedule).outbox, ...unreadable);
-    return { snapshot: known.snapshot, pendingBatches, unreadableBatches: unreadable, ...(corrupt ? { corrupt } : {}) };
+    return {
+      snapshot: known.snapshot,
+      pendingBatches,
+      unreadableBatches: unreadable,
+      ...(corrupt ? { corrupt } : {}),
+      muted: decodeMutedHash(pairs(muted)),
+      acks: decodeAckHash(pairs(acks)),
+    };
   }
 
   /** Brings the in-process copy up to date with Redis (metrics); cheap when nothing changed. Throws when Redis is unreachable. */
@@ -220,7 +253,7 @@ export class SnapshotStore {
     tasks: Record<string, TaskRecord>,
     alerts: Record<string, ActiveAlert>,
     problems: string[],
-    outbox: string[],
+    outbox: Side,
   ): ReadResult {
     const meta = rawMeta === '' && version > 0 ? 'missing' : decodeMeta(schedule, rawMeta);
     if (typeof meta === 'string') {
@@ -239,7 +272,7 @@ export class SnapshotStore {
    * Compare-and-set on `expectedVersion`; the batch (if any) is parked in the outbox atomically. Only the
    * tasks and alerts that differ (by object) from the snapshot this process knows at that version are sent.
    */
-  async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null): Promise<CommitResult> {
+  async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null, cleanup: CommitCleanup = {}): Promise<CommitResult> {
     const seen = this.cache.get(next.schedule);
     const base = seen && seen.exact && seen.snapshot.version === expectedVersion ? seen : null;
     const changes = changesBetween(base?.snapshot ?? null, next);
@@ -270,6 +303,10 @@ export class SnapshotStore {
     for (const id of changes.taskDeletes) args.push(id);
     for (const [key, alert] of changes.alertWrites) args.push(key, encodeAlert(alert));
     for (const key of changes.alertDeletes) args.push(key);
+    const muted = cleanup.muted ?? [];
+    args.push(muted.length);
+    for (const [key, read] of muted) args.push(key, read);
+    for (const episode of cleanup.acks ?? []) args.push(episode);
     const written: Snapshot = { ...next, version: expectedVersion + 1, tasks };
     const code = Number(await COMMIT_SCRIPT.run(this.redis, this.keys(next.schedule), args));
     if (code === -1) {

@@ -7,6 +7,7 @@ import { configuredNotifier } from '../../daemon/configured-notifier.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { describeTarget } from '../../redis/topology.ts';
 import { closeRedisTarget } from '../../redis/connections.ts';
+import { SilenceStore } from '../../silence/silence-store.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
 import { tenantStatusFor } from '../../superoffice/tenant-status.ts';
@@ -34,6 +35,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
   const notifier = dryRun ? null : configuredNotifier(config, log);
   try {
     const store = new SnapshotStore(redis, config.redis.prefix);
+    const silences = new SilenceStore(redis, config.redis.prefix);
     const client = createSuperOfficeClient(config.superoffice, { log: logCallback(log) });
     const tenantStatus = tenantStatusFor(config.superoffice);
     const reports: PollReport[] = [];
@@ -46,6 +48,8 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
         rules: config.rules,
         instruments: noopInstruments,
         log,
+        silences: () => silences.all(),
+        windows: config.maintenance ?? [],
       };
       // SuperOffice errors are part of the report; what escapes pollSchedule is the snapshot store.
       const report = await pollSchedule(schedule, deps, { dryRun }).catch((error: unknown) => {
