@@ -38,11 +38,11 @@ describe('the task index behind the per-task series', () => {
       }),
     ]);
     await index.settled();
-    const stalled = TASK_FAMILIES.find((f) => f.name === 'superoffice_batch_task_stalled')!;
+    const stalled = TASK_FAMILIES.findIndex((f) => f.name === 'superoffice_batch_task_stalled');
     assert.deepEqual(
       index
         .exported(now)
-        .map((row) => [row.id, stalled.lines(row).endsWith(' 1\n') ? 1 : 0])
+        .map((row) => [row.id, row.text[stalled]!.endsWith(' 1\n') ? 1 : 0])
         .sort(),
       [
         ['1', 0],
@@ -70,10 +70,25 @@ describe('the task index behind the per-task series', () => {
     index.update('sales', snapshot('sales', { tasks: [kept, record(task({ id: 2, state: 'Started', progressPercent: 20 }))] }));
     await index.settled();
     const after = new Map(index.exported(now).map((row) => [row.id, row]));
-    assert.equal(after.get('1'), before.get('1'), 'unchanged record: the same row');
+    assert.equal(after.get('1'), before.get('1'), 'unchanged record: the same row, lines not made again');
     assert.notEqual(after.get('2'), before.get('2'));
-    assert.equal(after.get('2')?.labels, before.get('2')?.labels);
+    assert.match(after.get('2')?.text[1] ?? '', /^superoffice_batch_task_progress_ratio\{associate_id="12",task_id="2",task_name="Task 2"\} 0\.2\n$/);
     assert.equal(after.has('3'), false);
+    index.stop();
+  });
+
+  it('makes lines only for exported tasks, and drops them when a task is left out by the cap', async () => {
+    const running = (id: number, since: number) => record(task({ id, state: 'Started' }), { stateSince: since });
+    const index = indexOf(['sales'], [snapshot('sales', { tasks: [running(1, now - 1000), running(2, now - 2000)] })], 1);
+    await index.settled();
+    const rows = (index as unknown as { bySchedule: Map<string, { rows: Map<string, { text: unknown }> }> }).bySchedule.get('sales')!.rows;
+    assert.deepEqual(index.exported(now).map((r) => r.id), ['1']);
+    assert.notEqual(rows.get('1')?.text, null);
+    assert.equal(rows.get('2')?.text, null, 'no text for a task the cap leaves out');
+    index.update('sales', snapshot('sales', { tasks: [running(1, now - 3000), running(2, now - 2000)] }));
+    await index.settled();
+    assert.deepEqual(index.exported(now).map((r) => r.id), ['2']);
+    assert.equal(rows.get('1')?.text, null, 'lines dropped once it is no longer exported');
     index.stop();
   });
 

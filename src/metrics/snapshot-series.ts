@@ -63,40 +63,38 @@ export const SCHEDULE_FAMILIES: readonly ScheduleFamily[] = [
   },
 ];
 
-/** A task as the per-task families need it: its record, its rendered labels and whether a stalled alert fires. */
-export interface TaskRowFacts {
+/** A task that qualifies for per-task series: its record, and whether alerts fire for it. */
+export interface TaskRow {
   id: string;
   record: TaskRecord;
-  /** `associate_id="..",task_id="..",task_name=".."`, escaped once. */
-  labels: string;
   stalled: boolean;
   /** Any task alert (failed, stalled, stuck) fires: such tasks are exported first when the cap bites. */
   alerting: boolean;
   /** Exported until then (unix ms); Infinity while the task is unfinished. */
   exportUntil: number;
-}
-
-/** A task row with its lines already rendered, one string per TASK_FAMILIES entry (made when the task changes, not per scrape). */
-export interface TaskRow extends TaskRowFacts {
-  text: readonly string[];
+  /**
+   * Its lines, one string per TASK_FAMILIES entry, made in the background once the task is to be exported
+   * (null until then: a task left out by the cap costs no text).
+   */
+  text: readonly string[] | null;
 }
 
 export interface TaskFamily {
   name: string;
   help: string;
-  /** The lines of one task (none when it lacks the value). */
-  lines(row: TaskRowFacts): string;
+  /** The lines of one task (none when it lacks the value); `labels` as taskLabels made them. */
+  lines(row: TaskRow, labels: string): string;
 }
 
 const STATE_SUFFIXES = KNOWN_STATES.map((state) => [state, `,state="${state}"} `] as const);
 
-function single(name: string, help: string, value: (row: TaskRowFacts) => number | null): TaskFamily {
+function single(name: string, help: string, value: (row: TaskRow) => number | null): TaskFamily {
   return {
     name,
     help,
-    lines: (row) => {
+    lines: (row, labels) => {
       const v = value(row);
-      return v === null ? '' : sampleLine(name, row.labels, v);
+      return v === null ? '' : sampleLine(name, labels, v);
     },
   };
 }
@@ -106,9 +104,9 @@ export const TASK_FAMILIES: readonly TaskFamily[] = [
   {
     name: 'superoffice_batch_task_state',
     help: 'Batch task state: 1 for the current State, 0 for the other known states.',
-    lines: (row) => {
+    lines: (row, labels) => {
       const current = row.record.task.state;
-      const prefix = `superoffice_batch_task_state{${row.labels}`;
+      const prefix = `superoffice_batch_task_state{${labels}`;
       let text = '';
       let known = false;
       for (const [state, suffix] of STATE_SUFFIXES) {
@@ -160,7 +158,7 @@ export function taskLabels(record: TaskRecord): string {
  * Which tasks keep their series when there are more than the cap allows, most useful first: tasks with
  * an alert, then running, then queued (and unknown states), then finished ones.
  */
-export function exportClass(row: Pick<TaskRowFacts, 'alerting' | 'record'>): number {
+export function exportClass(row: Pick<TaskRow, 'alerting' | 'record'>): number {
   if (row.alerting) return 0;
   const state = row.record.task.state;
   if (RUNNING_STATES.includes(state)) return 1;
@@ -168,7 +166,8 @@ export function exportClass(row: Pick<TaskRowFacts, 'alerting' | 'record'>): num
   return 2;
 }
 
-/** The row with every family's lines rendered. */
-export function renderedRow(facts: TaskRowFacts): TaskRow {
-  return { ...facts, text: TASK_FAMILIES.map((family) => family.lines(facts)) };
+/** The lines of every per-task family for one task. */
+export function renderTask(row: TaskRow): readonly string[] {
+  const labels = taskLabels(row.record);
+  return TASK_FAMILIES.map((family) => family.lines(row, labels));
 }

@@ -7,7 +7,10 @@
 import type { Snapshot, TaskRecord } from '../core/model.ts';
 import { KNOWN_STATES } from '../core/task.ts';
 import { Slicer } from '../runtime/event-loop.ts';
-import { exportClass, exportUntil, renderedRow, taskLabels, type TaskRow } from './snapshot-series.ts';
+import { exportClass, exportUntil, renderTask, type TaskRow } from './snapshot-series.ts';
+
+/** A row as a scrape gets it: with its lines. */
+export type ExportedRow = TaskRow & { text: readonly string[] };
 
 export type IndexLog = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
 
@@ -69,10 +72,14 @@ export class TaskIndex {
     return this.droppedCount;
   }
 
-  /** The rows to export now: cheap, synchronous, a consistent list for one scrape. */
-  exported(now: number): TaskRow[] {
-    if (this.selection) return this.selection.filter((row) => row.exportUntil > now);
-    const out: TaskRow[] = [];
+  /**
+   * The rows to export now, each with its lines: cheap, synchronous, a consistent list for one scrape.
+   * (A row changed since the last selection gets its lines here; the selection that follows keeps them.)
+   */
+  exported(now: number): ExportedRow[] {
+    const withText = (row: TaskRow): ExportedRow => (row.text ? (row as ExportedRow) : { ...row, text: renderTask(row) });
+    if (this.selection) return this.selection.filter((row) => row.exportUntil > now).map(withText);
+    const out: ExportedRow[] = [];
     const seen = this.bySchedule.size > 1 ? new Set<string>() : null;
     for (const { rows } of this.bySchedule.values()) {
       for (const row of rows.values()) {
@@ -82,7 +89,7 @@ export class TaskIndex {
           if (seen.has(row.id)) continue;
           seen.add(row.id);
         }
-        out.push(row);
+        out.push(withText(row));
       }
     }
     return out;
@@ -149,8 +156,8 @@ export class TaskIndex {
         rows.delete(id);
         continue;
       }
-      const sameLabels = row && row.record.task.name === record.task.name && row.record.task.associateId === record.task.associateId;
-      rows.set(id, renderedRow({ id, record, labels: sameLabels ? row.labels : taskLabels(record), stalled: isStalled, alerting: isAlerting, exportUntil: until }));
+      // Its lines are made by the selection that follows, if it is to be exported.
+      rows.set(id, { id, record, stalled: isStalled, alerting: isAlerting, exportUntil: until, text: null });
     }
     let i = 0;
     for (const [id, row] of rows) {
@@ -160,16 +167,19 @@ export class TaskIndex {
     target.counts = counts;
   }
 
-  /** Redoes the selection when there are more candidates than the cap allows. */
+  /**
+   * Decides which candidates are exported (all of them, or with more than the cap allows the most useful),
+   * makes the lines of exported rows that lack them, and drops the lines of rows no longer exported.
+   */
   private async select(slicer: Slicer): Promise<void> {
     const now = this.opts.now();
     const cap = this.opts.maxExportedTasks;
     const byClass: TaskRow[][] = [[], [], [], []];
     const seen = this.bySchedule.size > 1 ? new Set<string>() : null;
-    let candidates = 0;
+    let visited = 0;
     for (const { rows } of this.bySchedule.values()) {
       for (const row of rows.values()) {
-        if (++candidates % CHECK_EVERY === 0) await slicer.maybeYield();
+        if (++visited % CHECK_EVERY === 0) await slicer.maybeYield();
         if (row.exportUntil <= now) continue;
         if (seen) {
           if (seen.has(row.id)) continue;
@@ -179,26 +189,35 @@ export class TaskIndex {
       }
     }
     const total = byClass.reduce((sum, rows) => sum + rows.length, 0);
-    const wasDropping = this.droppedCount;
-    if (total <= cap) {
-      this.selection = null;
-      this.droppedCount = 0;
-    } else {
-      const chosen: TaskRow[] = [];
+    let chosen: Set<TaskRow> | null = null;
+    if (total > cap) {
+      chosen = new Set();
       for (const rows of byClass) {
-        const room = cap - chosen.length;
+        const room = cap - chosen.size;
         if (room <= 0) break;
-        if (rows.length <= room) {
-          chosen.push(...rows);
-          continue;
-        }
         // Within the class that does not fit whole: the most recently changed state first, then the lower id.
-        rows.sort((a, b) => b.record.stateSince - a.record.stateSince || Number(a.id) - Number(b.id));
-        chosen.push(...rows.slice(0, room));
+        if (rows.length > room) rows.sort((a, b) => b.record.stateSince - a.record.stateSince || Number(a.id) - Number(b.id));
+        for (let i = 0; i < Math.min(room, rows.length); i++) chosen.add(rows[i]!);
       }
-      this.selection = chosen;
-      this.droppedCount = total - chosen.length;
     }
+
+    const selection: TaskRow[] = [];
+    visited = 0;
+    for (const { rows } of this.bySchedule.values()) {
+      for (const [id, row] of rows) {
+        if (++visited % 64 === 0) await slicer.maybeYield();
+        const exported = row.exportUntil > now && (chosen === null || chosen.has(row));
+        let kept = row;
+        if (exported && !row.text) kept = { ...row, text: renderTask(row) };
+        else if (!exported && row.text) kept = { ...row, text: null };
+        // (Snapshots are applied by this same worker, one after the other: the map does not change under the selection.)
+        if (kept !== row) rows.set(id, kept);
+        if (exported && chosen !== null) selection.push(kept);
+      }
+    }
+    const wasDropping = this.droppedCount;
+    this.selection = chosen === null ? null : selection;
+    this.droppedCount = chosen === null ? 0 : total - chosen.size;
     this.logCapChange(wasDropping, total, cap);
   }
 
