@@ -10,6 +10,9 @@ import { SnapshotRefresher } from '../metrics/snapshot-view.ts';
 import { closeRedisTarget, failoverInProgress, type RedisClient } from '../redis/connections.ts';
 import { healthRoutes, metricsRoute } from '../http/core-routes.ts';
 import { silenceApiRoutes } from '../http/api-routes.ts';
+import { statusRoutes } from '../http/status-routes.ts';
+import { NotificationHistory } from '../notify/history.ts';
+import { StatusCollector } from '../status/collector.ts';
 import { startHttpServer } from '../http/server.ts';
 import { SilenceApi } from '../silence/api.ts';
 import { SilenceControls } from '../silence/controls.ts';
@@ -119,10 +122,24 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const apiLog = logCallback(log.child({ component: 'api' }));
   const silenceApi = new SilenceApi(silenceControls, config.http.adminToken, apiLog);
 
+  // The status page (GET /, /api/v1/status) reads on request, never on the poll path: the in-process snapshots,
+  // and silences, acknowledgements and the notification log on the fail-fast connection (cached briefly).
+  const status = new StatusCollector({
+    schedules: config.schedules,
+    snapshots: refresher,
+    controls: silenceControls,
+    history: new NotificationHistory(probeRedis, config.redis.prefix),
+  });
+
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
-    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: combineReadiness(readinessChecks) }), ...silenceApiRoutes(silenceApi, apiLog)],
+    routes: [
+      metricsRoute(metrics),
+      ...healthRoutes({ readiness: combineReadiness(readinessChecks) }),
+      ...silenceApiRoutes(silenceApi, apiLog),
+      ...statusRoutes(status),
+    ],
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');
