@@ -192,7 +192,8 @@ function taskSummary(task: NonNullable<AlertInput['task']>): TaskSummary {
   return { id: task.id, name: task.name, associate: associateLabel(task.associateId), state: task.state, progressPercent: task.progressPercent };
 }
 
-const kindOrder = (kind: AlertKind): number => ALERT_KINDS.indexOf(kind);
+/** superoffice-down first (while it fires nothing else is seen), then the kinds in ALERT_KINDS order. */
+const kindOrder = (kind: AlertKind): number => (kind === 'superoffice-down' ? -1 : ALERT_KINDS.indexOf(kind));
 
 /** Builds what the page and GET /api/v1/status show. */
 export function buildStatus(input: StatusInput, limits: StatusLimits = DEFAULT_STATUS_LIMITS): StatusView {
@@ -214,7 +215,7 @@ export function buildStatus(input: StatusInput, limits: StatusLimits = DEFAULT_S
         acknowledged: note?.acknowledged ?? null,
       };
     })
-    // superoffice-down first (it hides everything else), then failures, stalls, stuck; newest first within a kind.
+    // Newest first within a kind.
     .sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind) || b.since - a.since || a.subject.localeCompare(b.subject));
 
   const running: RunningRow[] = [];
