@@ -1,6 +1,5 @@
 // The system's Chromium (Debian's `chromium`, found on PATH) driven by playwright-core; no browser is ever downloaded.
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -29,10 +28,9 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launches headless Chromium with a fresh profile directory, no sandbox (root in CI), nothing fetched in the background. */
+/** Launches headless Chromium (playwright gives each launch a fresh temporary profile), no sandbox (root in CI), nothing fetched in the background. */
 export async function launchChromium(executablePath = findChromium()): Promise<TestBrowser> {
   if (!executablePath) throw new Error(CHROMIUM_MISSING);
-  const profile = mkdtempSync(join(tmpdir(), 'batchwatch-chromium-'));
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -43,14 +41,12 @@ export async function launchChromium(executablePath = findChromium()): Promise<T
       '--disable-component-update',
       '--no-first-run',
       '--disable-dev-shm-usage',
-      `--user-data-dir=${profile}`,
     ],
   });
   return {
     browser,
     async close() {
       await browser.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }
