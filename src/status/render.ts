@@ -57,7 +57,7 @@ function badge(text: string, tone: string): Html {
 /** A table that reads as cards on a phone: each cell carries its column name (data-label, shown by the CSS). */
 function table(columns: readonly string[], rows: readonly (readonly HtmlValue[])[], className: string): Html {
   return html`<table class="${className}"><thead><tr>${columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead><tbody>${rows.map(
-    (cells) => html`<tr>${cells.map((cell, i) => html`<td data-label="${columns[i] ?? ''}">${cell}</td>`)}</tr>`,
+    (cells) => html`<tr>${cells.map((cell, i) => html`<td data-label="${columns[i] ?? ''}"><div class="value">${cell}</div></td>`)}</tr>`,
   )}</tbody></table>`;
 }
 
@@ -226,8 +226,8 @@ ${problems.length > 0 ? html`<div class="problems" role="alert"><ul>${problems.m
 ${alertsSection(view)}
 ${runningSection(view)}
 ${schedulesSection(view)}
-${notificationsSection(view)}
 ${silencesSection(view)}
+${notificationsSection(view)}
 </div>`;
 }
 
