@@ -4,6 +4,7 @@ import { emptySnapshot, type ActiveAlert, type AlertKind, type BatchTaskInfo, ty
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
 import { STATUS_CSP, statusRoutes } from '../src/http/status-routes.ts';
 import type { HistoryEntry } from '../src/notify/history.ts';
+import { secrets } from '../src/redact/secrets.ts';
 import type { AlertAnnotation, SilenceView } from '../src/silence/controls.ts';
 import { statusJson } from '../src/status/json.ts';
 import { buildStatus, nextPollAt, type StatusInput } from '../src/status/model.ts';
@@ -157,11 +158,17 @@ describe('status page: rendering escapes what SuperOffice and people sent', () =
   });
 });
 
+const SECRET = 's3cret&<pass>"word';
+
 describe('status page: routes', () => {
   let server: HttpServer;
   let requests = 0;
   before(async () => {
-    const view = buildStatus(input());
+    secrets.add(SECRET);
+    const base = input();
+    const sales = base.schedules[0]!.snapshot!;
+    sales.tasks['2']!.task = { ...sales.tasks['2']!.task, progressDescription: `login with ${SECRET}` };
+    const view = buildStatus(base);
     server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: statusRoutes({ view: async () => (requests++, view) }) });
   });
   after(() => server.close());
@@ -184,6 +191,14 @@ describe('status page: routes', () => {
       assert.equal(asset.headers.get('content-type'), type, path);
       assert.equal(asset.headers.get('x-content-type-options'), 'nosniff', path);
       assert.ok((await asset.text()).length > 0, path);
+    }
+  });
+
+  it('a secret that SuperOffice echoes is scrubbed from the page and the JSON, escaped or not', async () => {
+    for (const path of ['/', '/status/fragment', '/api/v1/status']) {
+      const body = await (await fetch(`${server.url}${path}`)).text();
+      assert.match(body, /login with \*\*\*/, path);
+      assert.doesNotMatch(body, /s3cret/i, path);
     }
   });
 
