@@ -109,7 +109,7 @@ interface Resources {
 }
 
 async function cleanup(res: Resources): Promise<void> {
-  const steps: (() => Promise<unknown> | void)[] = [
+  const steps: (() => Promise<unknown> | undefined)[] = [
     () => res.observer?.quit(),
     () => res.sim?.stop(),
     () => res.smtp?.close(),

@@ -1,5 +1,4 @@
 import { redactedConfig } from '../redact/config.ts';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';

@@ -274,7 +274,7 @@ export class SnapshotStore {
    */
   async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null, cleanup: CommitCleanup = {}): Promise<CommitResult> {
     const seen = this.cache.get(next.schedule);
-    const base = seen && seen.exact && seen.snapshot.version === expectedVersion ? seen : null;
+    const base = seen?.exact && seen.snapshot.version === expectedVersion ? seen : null;
     const changes = changesBetween(base?.snapshot ?? null, next);
     const commitId = randomUUID();
     const args: (string | number)[] = [
