@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { episodeOf } from '../src/core/event-id.ts';
 import type { NotificationBatch, Rules } from '../src/core/model.ts';
 import { muteFor } from '../src/daemon/configured-notifier.ts';
 import { createLogger } from '../src/log.ts';
@@ -10,10 +11,11 @@ import { pollSchedule, type PollDeps } from '../src/monitor/poll.ts';
 import { NotificationHistory } from '../src/notify/history.ts';
 import { createNotifier, type Notifier } from '../src/notify/notifier.ts';
 import { sentLogKey, toldKey } from '../src/notify/sent-log.ts';
+import { endedAckKeepMs } from '../src/silence/ack-store.ts';
 import { SilenceControls } from '../src/silence/controls.ts';
 import { MutedStore } from '../src/silence/muted-store.ts';
 import { SilenceStore } from '../src/silence/silence-store.ts';
-import { NOTIFY_QUEUE } from '../src/store/keys.ts';
+import { endedAckKey, NOTIFY_QUEUE } from '../src/store/keys.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { createSuperOfficeClient } from '../src/superoffice/client.ts';
@@ -29,6 +31,8 @@ import { waitUntil } from './helpers/wait.ts';
  * resolution after the notification log forgot the episode. Real Redis, simulator and SMTP server; "no mail"
  * is asserted once the notifier's jobs have all ended.
  */
+const RETRY_FOR = 2 * HOUR;
+
 describe('silences and acknowledgements: exactly once', () => {
   let redisServer: PrivateRedis;
   let redis: Redis;
@@ -74,7 +78,7 @@ describe('silences and acknowledgements: exactly once', () => {
           return connection;
         },
         prefix,
-        mail: { enabled: true, smtp: smtp.url, from: 'bw@example.com', to: ['ops@example.com'], retryDelay: extra.retryDelay ?? 200, retryFor: 2 * HOUR },
+        mail: { enabled: true, smtp: smtp.url, from: 'bw@example.com', to: ['ops@example.com'], retryDelay: extra.retryDelay ?? 200, retryFor: RETRY_FOR },
         recipientsFor: () => ['ops@example.com'],
         hostname: 'bw-test',
         mute: muteFor(prefix, [], options.now),
@@ -94,6 +98,7 @@ describe('silences and acknowledgements: exactly once', () => {
       log: createLogger('silent'),
       silences: () => silences.all(),
       windows: [],
+      ackKeepMs: endedAckKeepMs(RETRY_FOR),
       ...(options.now ? { now: options.now } : {}),
     };
     const controls = new SilenceControls({
@@ -181,6 +186,8 @@ describe('silences and acknowledgements: exactly once', () => {
     const resolved = await w.poll();
     assert.deepEqual(resolved.events.map((e) => e.kind), ['resolved']);
     assert.equal(await redis.hlen(`${w.prefix}:{sched:sales}:acks`), 0, 'the acknowledgement ended with its episode');
+    const kept = await redis.pttl(endedAckKey(w.prefix, 'sales', episodeOf(reminder.events[0]!.id)));
+    assert.ok(kept > 0 && kept <= endedAckKeepMs(RETRY_FOR), `kept aside for the notifier, with an expiry (${kept} ms)`);
 
     await smtp.restart();
     await w.settled();

@@ -10,6 +10,7 @@ import { closeRedisTarget, failoverInProgress, type RedisClient } from '../redis
 import { healthRoutes, metricsRoute } from '../http/core-routes.ts';
 import { silenceApiRoutes } from '../http/api-routes.ts';
 import { startHttpServer } from '../http/server.ts';
+import { endedAckKeepMs } from '../silence/ack-store.ts';
 import { SilenceApi } from '../silence/api.ts';
 import { SilenceControls } from '../silence/controls.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
@@ -81,6 +82,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     ...(tenantStatus ? { tenantStatus } : {}),
     silences: () => silenceStore.all(),
     windows: config.maintenance ?? [],
+    ackKeepMs: endedAckKeepMs(config.mail.retryFor),
   };
   const scheduler = new PollScheduler({
     redis: config.redis,
