@@ -29,3 +29,19 @@ describe('the mute verdict of a firing event whose episode was told meanwhile', 
     assert.deepEqual(muteVerdict(reminder, { muting: quiet, ack: undefined, episode: log({ toldAt: T0 }) }), { action: 'send' }, 'the previous mail: this is the reminder');
   });
 });
+
+describe('the mute verdict of a resolution whose episode the notification log has forgotten', () => {
+  const resolved = (acknowledged?: AlertEvent['acknowledged']): AlertEvent =>
+    firing({ id: 'sales:stalled:4711:1:resolved', kind: 'resolved', at: T0 + 30 * 24 * HOUR, ...(acknowledged ? { acknowledged } : {}) });
+  const ack = { author: 'bob', comment: 'vendor on it', at: T0 + MINUTE };
+
+  it('acknowledged as untold (muted since its first event): silenced, nobody was told it fired', () => {
+    const verdict = muteVerdict(resolved({ ...ack, untold: true }), { muting: quiet, ack: undefined, episode: log() });
+    assert.ok(verdict.action === 'silence' && !verdict.remember && /never mailed/.test(verdict.reason));
+  });
+
+  it('acknowledged as untold but told since (the log says so): mailed; acknowledged after being told: mailed', () => {
+    assert.deepEqual(muteVerdict(resolved({ ...ack, untold: true }), { muting: quiet, ack: undefined, episode: log({ toldAt: T0 + HOUR }) }), { action: 'send' });
+    assert.deepEqual(muteVerdict(resolved(ack), { muting: quiet, ack: undefined, episode: log() }), { action: 'send' });
+  });
+});

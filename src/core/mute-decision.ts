@@ -44,14 +44,15 @@ export interface MuteContext {
  * - reminder or release: acknowledged -> dropped as acknowledged; told since it was made (a reminder) or muted
  *   (a release) -> dropped; muted -> silenced (remembered); else sent.
  * - resolution: muted -> silenced; its episode was muted from the start and never mailed -> silenced (nobody
- *   was told it fired, so nobody is told it resolved); else sent.
+ *   was told it fired, so nobody is told it resolved; known from the log, or from the acknowledgement when the
+ *   log has forgotten a long episode); else sent.
  */
 export function muteVerdict(event: AlertEvent, context: MuteContext): MuteVerdict {
   const muters = context.muting.mutersOf(factsOfEvent(event));
   const muted = isMutedBy(muters);
   if (event.kind === 'resolved') {
     if (muted) return { action: 'silence', muters, remember: false, reason: 'a silence or maintenance window matched' };
-    if (context.episode.firstMuted && context.episode.toldAt === null) {
+    if (context.episode.toldAt === null && (context.episode.firstMuted || event.acknowledged?.untold)) {
       return { action: 'silence', muters, remember: false, reason: 'its alert was muted and never mailed' };
     }
     return { action: 'send' };

@@ -12,7 +12,7 @@ import type { PollDeps } from './poll.ts';
 
 export function acknowledgements(stored: Record<string, StoredAck>): Acknowledgements {
   const acks: Record<string, Acknowledgement> = {};
-  for (const [episode, ack] of Object.entries(stored)) acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at };
+  for (const [episode, ack] of Object.entries(stored)) acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at, ...(ack.untold ? { untold: true } : {}) };
   return acks;
 }
 
