@@ -165,7 +165,8 @@ describe('silences and acknowledgements: exactly once', () => {
   it('defect B: a reminder queued before the acknowledgement, still waiting in an SMTP outage when the alert resolves, is not mailed', async () => {
     let now = Date.now();
     const w = world({ rules: rules({ repeatInterval: HOUR }), now: () => now });
-    await w.use();
+    // Retries an hour apart: a failed job waits until the test promotes it, so it runs exactly when the test says.
+    await w.use({ retryDelay: HOUR });
     simulator.upsertTask({ id: 6002, associateId: 101, name: 'ExportToErp', state: 'Started', progressPercent: 40, lastStarted: now, startCount: 1 });
     await w.poll();
     now += 20 * MINUTE;
@@ -178,7 +179,7 @@ describe('silences and acknowledgements: exactly once', () => {
     now += HOUR + MINUTE;
     const reminder = await w.poll();
     assert.deepEqual(reminder.events.map((e) => e.repeat), [true]);
-    await waitUntil(async () => (await w.statuses()).some(([status]) => status === 'retrying'), 15_000, 'the reminder to fail an attempt');
+    await waitUntil(async () => (await w.queue.getDelayed()).length === 1, 15_000, 'the reminder to fail an attempt and wait');
     await w.controls.acknowledge({ taskId: 6002, comment: 'ERP upgrade', author: 'bob' }, 'test');
 
     simulator.upsertTask({ id: 6002, associateId: 101, name: 'ExportToErp', state: 'Started', progressPercent: 60, lastStarted: now - 2 * HOUR, startCount: 1 });
@@ -188,8 +189,14 @@ describe('silences and acknowledgements: exactly once', () => {
     assert.equal(await redis.hlen(`${w.prefix}:{sched:sales}:acks`), 0, 'the acknowledgement ended with its episode');
     const kept = await redis.pttl(endedAckKey(w.prefix, 'sales', episodeOf(reminder.events[0]!.id)));
     assert.ok(kept > 0 && kept <= endedAckKeepMs(RETRY_FOR), `kept aside for the notifier, with an expiry (${kept} ms)`);
+    await waitUntil(async () => (await w.queue.getDelayed()).length === 2, 15_000, 'the resolution to fail an attempt and wait');
 
+    // The SMTP server is back; the reminder's retry runs (first), then the resolution's.
     await smtp.restart();
+    const [first, second] = (await w.queue.getDelayed()).sort((a, b) => a.timestamp - b.timestamp);
+    await first!.promote();
+    await waitUntil(async () => (await w.queue.getDelayed()).length === 1 && (await w.queue.getActiveCount()) === 0 && (await w.queue.getWaitingCount()) === 0, 15_000, 'the reminder to be retried');
+    await second!.promote();
     await w.settled();
     assert.deepEqual(
       smtp.messages.map((m) => m.parsed.subject?.replace(/:.*/, '')),
