@@ -1,9 +1,33 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (no build step): `npm ci && npx batchwatch --help` just works.
-import { register } from 'tsx/esm/api';
+// Starts batchwatch: the compiled JavaScript in dist/ (made by `npm run build`, which `npm ci` runs), all that
+// production (the Docker image, `npm ci --omit=dev`) has. A development checkout runs the TypeScript sources through
+// tsx (a devDependency) instead when dist/ is missing or BATCHWATCH_FROM_SOURCE=1; `npm test` builds first, so
+// the CLI tests run what users run.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+
+async function loadMain() {
+  if (process.env.BATCHWATCH_FROM_SOURCE !== '1' && existsSync(compiled)) return import(compiled.href);
+  if (!existsSync(sources)) throw new Error('dist/ is missing: build it with `npm run build` (npm ci does)');
+  let tsx;
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch {
+    throw new Error('dist/ is missing and tsx (a devDependency) is not installed: run `npm ci`, or `npm run build`');
+  }
+  tsx.register();
+  return import(sources.href);
+}
+
+let main;
+try {
+  ({ main } = await loadMain());
+} catch (error) {
+  process.stderr.write(`batchwatch: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
 const code = await main(process.argv.slice(2));
 // Exit explicitly, once the output is flushed: a handle some library leaves behind (a reconnect
 // timer while Redis is down) must never keep a stopped daemon alive.

@@ -1,7 +1,29 @@
+// Runs the batchwatch CLI as users do (bin/batchwatch.js, which runs the compiled dist/) and collects its output.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/batchwatch.js', import.meta.url));
+
+/**
+ * The CLI tests exercise the build users run, so `npm test` builds before testing. Run alone (`node --import tsx
+ * --test test/cli-x.test.ts`), a missing or stale dist/ would test old code (or, missing, the sources through
+ * tsx): refuse it and say what to run.
+ */
+function assertFreshBuild(): void {
+  const src = fileURLToPath(new URL('../../src', import.meta.url));
+  const built = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  let builtAt: number;
+  try {
+    builtAt = statSync(built).mtimeMs;
+  } catch {
+    throw new Error('dist/ is missing: run `npm run build` before the CLI tests (npm test does)');
+  }
+  const newer = readdirSync(src, { recursive: true, encoding: 'utf8' }).find((file) => statSync(join(src, file)).mtimeMs > builtAt);
+  if (newer !== undefined) throw new Error(`dist/ is older than src/${newer}: run \`npm run build\` before the CLI tests (npm test does)`);
+}
+assertFreshBuild();
 
 export interface CliProcess {
   proc: ChildProcessWithoutNullStreams;
