@@ -34,8 +34,15 @@ export interface CliProcess {
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+export interface CliOptions {
+  /** Another install's bin/batchwatch.js (default: this checkout's). */
+  bin?: string;
+  /** Node options before the script, e.g. ['--import', hook]. */
+  nodeArgs?: string[];
+}
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: CliOptions = {}): CliProcess {
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? BIN, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
   let out = '';
   let err = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -62,8 +69,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = startCli(args, env);
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: CliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = startCli(args, env, options);
   const { code } = await cli.exited();
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };
 }
