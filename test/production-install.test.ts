@@ -20,10 +20,14 @@ const RECORD_MODULES = fileURLToPath(new URL('./fixtures/record-modules.js', imp
 /** Development, demo and simulator packages: production has none of them, and `run` and `check` load none. */
 const DEVELOPMENT_PACKAGES = ['tsx', 'esbuild', 'typescript', 'smtp-server', 'mailparser', 'node-forge', 'playwright'];
 
-/** Runs a command to completion; rejects with its output when it fails. */
+/**
+ * Runs a command to completion; rejects with its output when it fails. Without the npm_* variables `npm test` sets
+ * (npm_config_local_prefix among them), so that the inner npm works on `cwd`, never on this checkout.
+ */
 function exec(command: string, args: string[], cwd: string): Promise<void> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
   return new Promise((resolve, reject) => {
-    const proc = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
