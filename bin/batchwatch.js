@@ -15,7 +15,7 @@ async function loadMain() {
   try {
     tsx = await import('tsx/esm/api');
   } catch {
-    throw new Error('dist/ is missing and tsx (a devDependency) is not installed: run `npm ci`, or `npm run build`');
+    throw new Error('running the sources (dist/ is missing, or BATCHWATCH_FROM_SOURCE=1) needs tsx, a devDependency that is not installed: run `npm ci`');
   }
   tsx.register();
   return import(sources.href);
