@@ -1,6 +1,5 @@
 // `npm run build`: compiles src/ to dist/ with tsc (tsconfig.build.json) and copies the files src/ reads at run
 // time that are not TypeScript (the WSDLs next to superoffice/client.ts, found relative to import.meta.url).
-// `node scripts/build.js DIR` builds into DIR instead (test/production-install.test.ts does).
 import { spawnSync } from 'node:child_process';
 import { cpSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,13 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = path.join(root, 'src');
-const out = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
-if (out === root || out === src) throw new Error(`refusing to build into ${out}`);
+const out = path.join(root, 'dist');
 
 // A clean directory: a source file deleted or renamed must not live on as a stale .js file.
 rmSync(out, { recursive: true, force: true });
 const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (compiled.status !== 0) process.exit(compiled.status ?? 1);
 
 cpSync(src, out, { recursive: true, filter: (file) => statSync(file).isDirectory() || !file.endsWith('.ts') });
