@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/load.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { UsageError } from './args.ts';
 import { installScrubbedOutput } from './output.ts';
@@ -84,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
+    // Imported here, not at the top: `--version` and `--help` need no config code (zod, yaml) and start faster.
+    const { ConfigError } = await import('../config/load.ts');
     if (error instanceof ConfigError) {
       process.stderr.write(`batchwatch ${name}: invalid configuration\n${error.message}\n`);
       return 2;
