@@ -9,13 +9,15 @@ const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const sources = new URL('../src/cli/main.ts', import.meta.url);
 
 async function loadMain() {
-  if (process.env.BATCHWATCH_FROM_SOURCE !== '1' && existsSync(compiled)) return import(compiled.href);
-  if (!existsSync(sources)) throw new Error('dist/ is missing: build it with `npm run build` (npm ci does)');
+  const asked = process.env.BATCHWATCH_FROM_SOURCE === '1';
+  if (!asked && existsSync(compiled)) return import(compiled.href);
+  const missing = 'dist/ is missing: build it with `npm ci` (it runs `npm run build`)';
+  if (!existsSync(sources)) throw new Error(missing);
   let tsx;
   try {
     tsx = await import('tsx/esm/api');
   } catch {
-    throw new Error('running the sources (dist/ is missing, or BATCHWATCH_FROM_SOURCE=1) needs tsx, a devDependency that is not installed: run `npm ci`');
+    throw new Error(asked ? 'BATCHWATCH_FROM_SOURCE=1 needs tsx, a devDependency that is not installed: run `npm ci`' : missing);
   }
   tsx.register();
   return import(sources.href);
