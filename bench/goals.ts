@@ -90,7 +90,7 @@ export function goalRows(f: Figures): Row[] {
       verdict: goal
         ? verdict(
             d.rssAfter5Polls <= 200 * MIB,
-            `by ${mib(d.rssAfter5Polls - 200 * MIB)}: the current parser's document tree of a ${size(d.tasks)}-task answer grows the heap, which V8 keeps; an idle daemon is already ~150 MiB under tsx`,
+            `by ${mib(d.rssAfter5Polls - 200 * MIB)}: the current parser's document tree of a ${size(d.tasks)}-task answer grows the heap, which V8 keeps; an idle daemon already holds ~118 MiB (compiled; ~164 MiB under tsx)`,
           )
         : '',
     });

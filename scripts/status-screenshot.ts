@@ -3,7 +3,7 @@
  * (375 px), from `batchwatch demo` once its story has played (a failure, a stall, a task stuck in New).
  *   npx tsx scripts/status-screenshot.ts          # starts a demo, waits for the story, stops it
  *   npx tsx scripts/status-screenshot.ts URL      # a demo already running at URL (its status page)
- * Needs redis-server (for the demo) and chromium on PATH.
+ * Needs redis-server (for the demo) and chromium on PATH; the demo runs the build in dist/ (`npm ci` makes it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';

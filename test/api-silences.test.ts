@@ -5,7 +5,7 @@ import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
 import { registerConfigSecrets } from '../src/redact/config.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
-import { parseSamples, valueOf, hasPromtool, promtool, PROMTOOL_MISSING } from './helpers/prometheus-text.ts';
+import { parseSamples, sampleValue, hasPromtool, promtool, PROMTOOL_MISSING } from './helpers/prometheus-text.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { waitUntil } from './helpers/wait.ts';
@@ -63,7 +63,7 @@ http: { host: 127.0.0.1, port: 0${extra} }
   it('writes without a configured token answer 403 saying so; reads work', async () => {
     const denied = await call(open, 'POST', '/api/v1/silences', aSilence, admin);
     assert.equal(denied.status, 403);
-    assert.match(String(denied.json?.['error']), /set http\.adminToken/);
+    assert.match(String(denied.json?.error), /set http\.adminToken/);
     assert.equal((await call(open, 'DELETE', '/api/v1/silences/x', undefined, admin)).status, 403);
     assert.equal((await call(open, 'POST', '/api/v1/acks', { taskId: 1, comment: 'x', author: 'a' }, admin)).status, 403);
     assert.equal((await call(open, 'GET', '/api/v1/silences')).status, 200);
@@ -77,7 +77,7 @@ http: { host: 127.0.0.1, port: 0${extra} }
       assert.equal((await call(daemon, 'POST', '/api/v1/silences', aSilence, { Authorization: header })).status, 401, header);
     }
     assert.equal((await call(daemon, 'DELETE', '/api/v1/silences/x', undefined, { Authorization: 'Bearer nope' })).status, 401);
-    assert.deepEqual((await call(daemon, 'GET', '/api/v1/silences')).json?.['silences'], []);
+    assert.deepEqual((await call(daemon, 'GET', '/api/v1/silences')).json?.silences, []);
   });
 
   it('the right token: 201 with the silence; listed by GET; DELETE expires it (200), an unknown id is 404', async () => {
@@ -88,13 +88,13 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.deepEqual(silence.matchers, { task: 'Mailing*', kind: 'failed' });
     assert.equal(silence.author, 'alice');
     const listed = await call(daemon, 'GET', '/api/v1/silences');
-    assert.deepEqual((listed.json?.['silences'] as { id: string }[]).map((s) => s.id), [silence.id]);
+    assert.deepEqual((listed.json!.silences as { id: string }[]).map((s) => s.id), [silence.id]);
     const expired = await call(daemon, 'DELETE', `/api/v1/silences/${silence.id}?author=bob`, undefined, admin);
     assert.equal(expired.status, 200);
-    assert.deepEqual([expired.json?.['state'], expired.json?.['expiredBy']], ['expired', 'bob']);
+    assert.deepEqual([expired.json?.state, expired.json?.expiredBy], ['expired', 'bob']);
     const unknown = await call(daemon, 'DELETE', '/api/v1/silences/no-such-id', undefined, admin);
     assert.equal(unknown.status, 404);
-    assert.equal(unknown.json?.['field'], 'id');
+    assert.equal(unknown.json?.field, 'id');
     assert.ok(logs.some((line) => /silence added through the API/.test(line)));
   });
 
@@ -117,13 +117,13 @@ http: { host: 127.0.0.1, port: 0${extra} }
     for (const [body, field, pattern] of cases) {
       const answer = await call(daemon, 'POST', '/api/v1/silences', body, admin);
       assert.equal(answer.status, 400, `${JSON.stringify(body)}: ${answer.text}`);
-      assert.equal(answer.json?.['field'], field || undefined, answer.text);
-      assert.match(String(answer.json?.['error']), pattern);
+      assert.equal(answer.json?.field, field || undefined, answer.text);
+      assert.match(String(answer.json?.error), pattern);
     }
     assert.equal((await call(daemon, 'POST', '/api/v1/silences', '[1,2]', admin)).status, 400);
     assert.equal((await call(daemon, 'POST', '/api/v1/silences', '{not json', admin)).status, 400);
     const ack = await call(daemon, 'POST', '/api/v1/acks', { taskId: 4711, author: 'a' }, admin);
-    assert.deepEqual([ack.status, ack.json?.['field']], [400, 'comment']);
+    assert.deepEqual([ack.status, ack.json?.field], [400, 'comment']);
   });
 
   it('answers never contain a secret: the admin token sent back in a field is masked', async () => {
@@ -138,17 +138,17 @@ http: { host: 127.0.0.1, port: 0${extra} }
 
   it('acks: the task\'s active alerts are acknowledged (201); GET /api/v1/alerts shows the ack and what mutes them; none active is 404', async () => {
     simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
-    await waitUntil(async () => ((await call(daemon, 'GET', '/api/v1/alerts')).json?.['alerts'] as unknown[]).length > 0, 15_000, 'the failure to be an active alert');
+    await waitUntil(async () => ((await call(daemon, 'GET', '/api/v1/alerts')).json!.alerts as unknown[]).length > 0, 15_000, 'the failure to be an active alert');
     const acked = await call(daemon, 'POST', '/api/v1/acks', { taskId: 4711, comment: 'restarting the relay', author: 'bob' }, admin);
     assert.equal(acked.status, 201, acked.text);
-    assert.deepEqual((acked.json?.['acknowledged'] as { kind: string }[]).map((a) => a.kind), ['failed']);
-    const alerts = (await call(daemon, 'GET', '/api/v1/alerts')).json?.['alerts'] as Record<string, unknown>[];
+    assert.deepEqual((acked.json!.acknowledged as { kind: string }[]).map((a) => a.kind), ['failed']);
+    const alerts = (await call(daemon, 'GET', '/api/v1/alerts')).json?.alerts as Record<string, unknown>[];
     const alert = alerts[0]!;
-    assert.deepEqual([alert['schedule'], alert['kind'], (alert['task'] as { id: number }).id], ['sales', 'failed', 4711]);
-    assert.deepEqual({ ...(alert['acknowledged'] as object), at: 'x' }, { author: 'bob', comment: 'restarting the relay', at: 'x' });
-    assert.deepEqual((alert['silencedBy'] as { comment: string }[]).map((s) => s.comment), [`token is ***`], 'the active silence on Mailing* failed');
+    assert.deepEqual([alert.schedule, alert.kind, (alert.task as { id: number }).id], ['sales', 'failed', 4711]);
+    assert.deepEqual({ ...(alert.acknowledged as object), at: 'x' }, { author: 'bob', comment: 'restarting the relay', at: 'x' });
+    assert.deepEqual((alert.silencedBy as { comment: string }[]).map((s) => s.comment), [`token is ***`], 'the active silence on Mailing* failed');
     const none = await call(daemon, 'POST', '/api/v1/acks', { taskId: 999, comment: 'x', author: 'a' }, admin);
-    assert.deepEqual([none.status, none.json?.['field']], [404, 'taskId']);
+    assert.deepEqual([none.status, none.json?.field], [404, 'taskId']);
     simulator.removeTask(4711);
   });
 
@@ -158,12 +158,12 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.match(put.headers.get('allow') ?? '', /GET/);
     await waitUntil(async () => {
       const samples = parseSamples(await (await fetch(`${daemon.httpUrl}/metrics`)).text());
-      return valueOf(samples, 'batchwatch_silences', { state: 'active' }) === 1;
+      return sampleValue(samples, 'batchwatch_silences', { state: 'active' }) === 1;
     }, 40_000, 'batchwatch_silences to count the active silence (read every 15 s)');
     const body = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
     const samples = parseSamples(body);
-    assert.equal(valueOf(samples, 'batchwatch_silences', { state: 'expired' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_notifications_silenced_total', { schedule: 'sales', kind: 'stalled' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_silences', { state: 'expired' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_notifications_silenced_total', { schedule: 'sales', kind: 'stalled' }), 0);
     if (hasPromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
   });
 });

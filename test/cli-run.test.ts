@@ -100,7 +100,10 @@ describe('batchwatch run as a child process', () => {
     const signalled = Date.now();
     daemon.proc.kill('SIGTERM');
     // A daemon that hangs must fail this test, not hang it.
-    const { code } = await Promise.race([daemon.exited(), sleep(12_000).then(() => (daemon.proc.kill('SIGKILL'), { code: -1 }))]);
+    const { code } = await Promise.race([daemon.exited(), sleep(12_000).then(() => {
+      daemon.proc.kill('SIGKILL');
+      return { code: -1 };
+    })]);
     assert.equal(code, 0, daemon.stderr());
     assert.ok(Date.now() - signalled < 10_000, `shutdown took ${Date.now() - signalled} ms`);
   });

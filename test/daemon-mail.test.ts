@@ -6,7 +6,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
-import { parseSamples, valueOf } from './helpers/prometheus-text.ts';
+import { parseSamples, sampleValue } from './helpers/prometheus-text.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { makeTestPki, type TestPki } from './helpers/tls.ts';
@@ -90,14 +90,14 @@ http: { host: 127.0.0.1, port: 0 }
     await waitUntil(
       async () => {
         samples = parseSamples(await (await fetch(`${started.httpUrl}/metrics`)).text());
-        return valueOf(samples, 'batchwatch_notification_queue_depth', {}) === 1;
+        return sampleValue(samples, 'batchwatch_notification_queue_depth', {}) === 1;
       },
       15_000,
       'the failure to wait in the queue',
     );
-    assert.equal(valueOf(samples, 'batchwatch_mail_delivery_paused', {}), 1);
-    assert.equal(valueOf(samples, 'batchwatch_mail_configuration_errors_total', { cause: 'certificate' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_notifications_total', { outcome: 'retried' }), 0, 'no retries burnt');
+    assert.equal(sampleValue(samples, 'batchwatch_mail_delivery_paused', {}), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_mail_configuration_errors_total', { cause: 'certificate' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_notifications_total', { outcome: 'retried' }), 0, 'no retries burnt');
     assert.equal(smtp.messages.length, 0);
     assert.equal(logs.lines.filter((l) => /mail delivery paused/.test(l.msg)).length, 1, 'logged once');
   });

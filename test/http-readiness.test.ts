@@ -10,7 +10,7 @@ import { SnapshotRefresher } from '../src/metrics/snapshot-view.ts';
 import { SnapshotCache } from '../src/store/snapshot-cache.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
-import { find, parseSamples, valueOf } from './helpers/prometheus-text.ts';
+import { find, parseSamples, sampleValue } from './helpers/prometheus-text.ts';
 import { waitUntil } from './helpers/wait.ts';
 import { record, snapshot, task } from './metrics-fixtures.ts';
 
@@ -90,13 +90,13 @@ describe('/readyz and /metrics against a real Redis that goes away and comes bac
     assert.ok(Date.now() - started < 3000);
     const samples = parseSamples(await scrape.text());
     assert.equal(find(samples, 'superoffice_batch_task_state').length, 0);
-    assert.ok(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }) >= 1);
+    assert.ok(sampleValue(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }) >= 1);
 
     await redisServer.start();
     await waitForStatus(`${server.url}/readyz`, 200, 10_000);
     // The series come back with the first refresh after the reconnect (the scrape itself never reads Redis).
     await waitUntil(async () => find(parseSamples(await (await fetch(`${server.url}/metrics`)).text()), 'superoffice_batch_task_progress_ratio').length > 0, 5000, 'task series after the restart');
     const back = parseSamples(await (await fetch(`${server.url}/metrics`)).text());
-    assert.equal(valueOf(back, 'superoffice_batch_task_progress_ratio', { task_id: '42' }), 0.5);
+    assert.equal(sampleValue(back, 'superoffice_batch_task_progress_ratio', { task_id: '42' }), 0.5);
   });
 });

@@ -12,7 +12,7 @@ import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../src/superoffice/client.ts';
 import { pollDeps, RecordingSink, salesSchedule, superOfficeConfig, testRules } from './helpers/monitor.ts';
-import { PROMTOOL_MISSING, find, hasPromtool, parseSamples, promtool, valueOf } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, find, hasPromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 
 describe('/metrics after polls of the SuperOffice simulator through the real store', () => {
@@ -65,19 +65,19 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
     assert.equal((await pollSchedule(salesSchedule, deps)).result, 'success');
 
     const { body, samples } = await scrape();
-    assert.equal(valueOf(samples, 'superoffice_batch_task_state', { task_id: '4711', state: 'Started' }), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_state', { task_id: '4712', state: 'Failed' }), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_state', { task_id: '4712', state: 'Started' }), 0);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_progress_ratio', { task_id: '4711', associate_id: '101', task_name: 'MailingSend' }), 0.25);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_stalled', { task_id: '4711' }), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_stalled', { task_id: '4712' }), 0);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_starts', { task_id: '4711' }), 2);
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
-    const lastSuccess = valueOf(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' });
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '4711', state: 'Started' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '4712', state: 'Failed' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '4712', state: 'Started' }), 0);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_progress_ratio', { task_id: '4711', associate_id: '101', task_name: 'MailingSend' }), 0.25);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_stalled', { task_id: '4711' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_stalled', { task_id: '4712' }), 0);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_starts', { task_id: '4711' }), 2);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
+    const lastSuccess = sampleValue(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' });
     assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 5, `last success ${lastSuccess}`);
-    assert.equal(valueOf(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'success' }), 2);
-    assert.equal(valueOf(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'failed' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'stalled' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'success' }), 2);
+    assert.equal(sampleValue(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'failed' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'stalled' }), 1);
     if (hasPromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
     else console.log(`# ${PROMTOOL_MISSING}`);
   });
@@ -91,13 +91,13 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
   });
 
   it('shows SuperOffice down after a failed poll, and the last success stays put', async () => {
-    const before = valueOf((await scrape()).samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' });
+    const before = sampleValue((await scrape()).samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' });
     const unreachable: PollDeps = { ...deps, source: createSuperOfficeClient({ ...superOfficeConfig('http://127.0.0.1:1'), timeout: 1000 }) };
     assert.equal((await pollSchedule(salesSchedule, unreachable)).result, 'failure');
     const { samples } = await scrape();
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 0);
-    assert.equal(valueOf(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' }), before);
-    assert.equal(valueOf(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'sales' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' }), before);
+    assert.equal(sampleValue(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'sales' }), 1);
   });
 });

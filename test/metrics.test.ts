@@ -6,7 +6,7 @@ import { healthRoutes, metricsRoute } from '../src/http/core-routes.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
 import { createMetrics, type Metrics, type MetricsDeps } from '../src/metrics/registry.ts';
 import { MemoryView } from './helpers/memory-view.ts';
-import { PROMTOOL_MISSING, find, hasPromtool, parseSamples, promtool, valueOf, type ParsedSample } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, find, hasPromtool, parseSamples, promtool, sampleValue, type ParsedSample } from './helpers/prometheus-text.ts';
 import { record, snapshot, stalledAlert, task } from './metrics-fixtures.ts';
 
 const MINUTE = 60_000;
@@ -20,7 +20,10 @@ async function serve(deps: MetricsDeps, readiness = async () => ({ ready: true, 
   const metrics = createMetrics(deps);
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: [metricsRoute(metrics), ...healthRoutes({ readiness })] });
   const close = server.close;
-  return { server: { ...server, metrics, close: () => (metrics.close(), close()) }, instruments: metrics.instruments };
+  return { server: { ...server, metrics, close: () => {
+    metrics.close();
+    return close();
+  } }, instruments: metrics.instruments };
 }
 
 /** Waits until the snapshots handed over are reflected (the series are built in the background), then scrapes. */
@@ -80,16 +83,16 @@ describe('/metrics from shared snapshots', () => {
     for (const s of states) assert.equal(s.value, s.labels.state === 'Started' ? 1 : 0, `state ${s.labels.state}`);
     assert.deepEqual(states[0]!.labels, { associate_id: '12', task_id: '101', task_name: 'Mailing "Spring"', state: 'Unknown' });
 
-    assert.equal(valueOf(samples, 'superoffice_batch_task_progress_ratio', taskLabels(101)), 0.42);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_stalled', taskLabels(101)), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_stalled', taskLabels(102)), 0);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_state', { task_id: '102', associate_id: '14', state: 'New' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_progress_ratio', taskLabels(101)), 0.42);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_stalled', taskLabels(101)), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_stalled', taskLabels(102)), 0);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '102', associate_id: '14', state: 'New' }), 1);
     // No ProgressPercent from SuperOffice: no ratio rather than a made-up 0.
     assert.equal(find(samples, 'superoffice_batch_task_progress_ratio', taskLabels(102)).length, 0);
 
-    assert.equal(valueOf(samples, 'superoffice_batch_task_last_started_timestamp_seconds', taskLabels(101)), (now - 20 * MINUTE) / 1000);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_starts', taskLabels(101)), 3);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_progress_changed_timestamp_seconds', taskLabels(101)), (now - 16 * MINUTE) / 1000);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_last_started_timestamp_seconds', taskLabels(101)), (now - 20 * MINUTE) / 1000);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_starts', taskLabels(101)), 3);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_progress_changed_timestamp_seconds', taskLabels(101)), (now - 16 * MINUTE) / 1000);
   });
 
   it('gives an unknown state its own series and keeps the known ones at 0', async () => {
@@ -104,38 +107,38 @@ describe('/metrics from shared snapshots', () => {
 
   it('keeps a recently finished task and drops one finished longer than the retention', async () => {
     const { samples } = await scrape(server);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_state', { task_id: '103', state: 'Failed' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '103', state: 'Failed' }), 1);
     assert.equal(find(samples, 'superoffice_batch_task_state', taskLabels(104)).length, 0);
     assert.equal(find(samples, 'superoffice_batch_task_progress_ratio', taskLabels(104)).length, 0);
     // Still counted: it is still what SuperOffice returns.
-    assert.equal(valueOf(samples, 'superoffice_batch_tasks', { associate_id: '12', state: 'Succeeded' }), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_tasks', { associate_id: '12', state: 'Started' }), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_tasks', { associate_id: '12', state: 'Paused' }), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_tasks', { associate_id: '14', state: 'New' }), 1);
-    assert.equal(valueOf(samples, 'superoffice_batch_tasks', { associate_id: '14', state: 'Failed' }), 0);
+    assert.equal(sampleValue(samples, 'superoffice_batch_tasks', { associate_id: '12', state: 'Succeeded' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_tasks', { associate_id: '12', state: 'Started' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_tasks', { associate_id: '12', state: 'Paused' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_tasks', { associate_id: '14', state: 'New' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_tasks', { associate_id: '14', state: 'Failed' }), 0);
   });
 
   it('reports every configured schedule: up, last successful poll as unix seconds', async () => {
     const { samples } = await scrape(server);
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'billing' }), 0);
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'fresh' }), 0);
-    assert.equal(valueOf(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' }), lastSuccess / 1000);
-    assert.equal(valueOf(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'billing' }), (now - 10 * MINUTE) / 1000);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'billing' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'fresh' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' }), lastSuccess / 1000);
+    assert.equal(sampleValue(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'billing' }), (now - 10 * MINUTE) / 1000);
     assert.equal(find(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'fresh' }).length, 0);
-    assert.equal(valueOf(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'billing' }), 3);
-    assert.equal(valueOf(samples, 'batchwatch_active_alerts', { schedule: 'sales', kind: 'stalled' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_notification_queue_depth'), 7);
+    assert.equal(sampleValue(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'billing' }), 3);
+    assert.equal(sampleValue(samples, 'batchwatch_active_alerts', { schedule: 'sales', kind: 'stalled' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_notification_queue_depth'), 7);
   });
 
   it('shows a new snapshot in the next scrape, without a read of its own', async () => {
     const [sales, billing] = fullStory();
     view.set({ ...sales!, consecutiveFailures: 2 }, billing!);
     const { samples } = await scrape(server);
-    assert.equal(valueOf(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'sales' }), 2);
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'sales' }), 2);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 0);
     view.set(...fullStory());
-    assert.equal(valueOf((await scrape(server)).samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
+    assert.equal(sampleValue((await scrape(server)).samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
   });
 
   it('counts what the adapters report through Instruments', async () => {
@@ -146,17 +149,17 @@ describe('/metrics from shared snapshots', () => {
     instruments.notification('sent');
     instruments.notification('retried', 3);
     const { samples } = await scrape(server);
-    assert.equal(valueOf(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'success' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_polls_total', { schedule: 'billing', result: 'conflict' }), 0);
-    assert.equal(valueOf(samples, 'batchwatch_poll_duration_seconds_count', { schedule: 'sales' }), 2);
-    assert.equal(valueOf(samples, 'batchwatch_poll_duration_seconds_bucket', { schedule: 'sales', le: '0.5' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_call_errors_total', { kind: 'transport' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_superoffice_call_errors_total', { kind: 'auth' }), 0);
-    assert.equal(valueOf(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'failed' }), 2);
-    assert.equal(valueOf(samples, 'batchwatch_notifications_total', { outcome: 'sent' }), 1);
-    assert.equal(valueOf(samples, 'batchwatch_notifications_total', { outcome: 'retried' }), 3);
-    assert.equal(valueOf(samples, 'batchwatch_notifications_total', { outcome: 'given_up' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'success' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_polls_total', { schedule: 'billing', result: 'conflict' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_poll_duration_seconds_count', { schedule: 'sales' }), 2);
+    assert.equal(sampleValue(samples, 'batchwatch_poll_duration_seconds_bucket', { schedule: 'sales', le: '0.5' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_call_errors_total', { kind: 'transport' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_superoffice_call_errors_total', { kind: 'auth' }), 0);
+    assert.equal(sampleValue(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'failed' }), 2);
+    assert.equal(sampleValue(samples, 'batchwatch_notifications_total', { outcome: 'sent' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_notifications_total', { outcome: 'retried' }), 3);
+    assert.equal(sampleValue(samples, 'batchwatch_notifications_total', { outcome: 'given_up' }), 0);
   });
 
   it('passes promtool check metrics with no findings', { skip: !hasPromtool && PROMTOOL_MISSING }, async () => {
@@ -178,7 +181,7 @@ describe('/metrics from shared snapshots', () => {
       [],
     );
     assert.equal(find(samples, 'superoffice_batch_tasks', { associate_id: '14' }).length, 0);
-    assert.equal(valueOf(samples, 'superoffice_batch_task_state', { task_id: '101', state: 'Started' }), 1);
+    assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '101', state: 'Started' }), 1);
   });
 });
 
@@ -197,12 +200,12 @@ describe('finished-task retention on a real clock', () => {
     const { server } = await serve({ snapshots: new MemoryView(snapshots), schedules: ['sales'], finishedRetentionMs: 400 });
     try {
       const early = (await scrape(server)).samples;
-      assert.equal(valueOf(early, 'superoffice_batch_task_state', { task_id: '201', state: 'SucceededManualCleanup' }), 1);
+      assert.equal(sampleValue(early, 'superoffice_batch_task_state', { task_id: '201', state: 'SucceededManualCleanup' }), 1);
       await new Promise((r) => setTimeout(r, 500));
       const late = (await scrape(server)).samples;
       assert.equal(find(late, 'superoffice_batch_task_state', taskLabels(201)).length, 0);
       assert.equal(find(late, 'superoffice_batch_task_stalled', taskLabels(201)).length, 0);
-      assert.equal(valueOf(late, 'superoffice_batch_task_state', { task_id: '202', state: 'Started' }), 1, 'a running task stays however old');
+      assert.equal(sampleValue(late, 'superoffice_batch_task_state', { task_id: '202', state: 'Started' }), 1, 'a running task stays however old');
     } finally {
       await server.close();
     }
@@ -218,18 +221,18 @@ describe('scrape when the snapshots cannot be kept current (Redis unreadable)', 
       instruments.pollCompleted('sales', 'failure', 1);
       const first = await scrape(server);
       assert.equal(first.status, 200);
-      assert.equal(valueOf(first.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 1);
+      assert.equal(sampleValue(first.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 1);
       assert.equal(find(first.samples, 'batchwatch_superoffice_up').length, 0);
       assert.equal(find(first.samples, 'superoffice_batch_task_state').length, 0);
       assert.equal(find(first.samples, 'superoffice_batch_tasks').length, 0);
-      assert.equal(valueOf(first.samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1, 'the rest of the scrape is intact');
+      assert.equal(sampleValue(first.samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1, 'the rest of the scrape is intact');
       const second = await scrape(server);
-      assert.equal(valueOf(second.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2, 'one error per scrape, not per metric');
+      assert.equal(sampleValue(second.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2, 'one error per scrape, not per metric');
       if (hasPromtool) assert.equal(promtool(['check', 'metrics'], second.body).output, '');
       view.isCurrent = true;
       const back = await scrape(server);
-      assert.equal(valueOf(back.samples, 'superoffice_batch_task_state', { task_id: '1', state: 'Started' }), 1);
-      assert.equal(valueOf(back.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2);
+      assert.equal(sampleValue(back.samples, 'superoffice_batch_task_state', { task_id: '1', state: 'Started' }), 1);
+      assert.equal(sampleValue(back.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2);
     } finally {
       await server.close();
     }
@@ -251,10 +254,10 @@ describe('scrape when the snapshots cannot be kept current (Redis unreadable)', 
       const took = Date.now() - started;
       assert.equal(status, 200);
       assert.ok(took >= 1900 && took < 3000, `scrape took ${took}ms`);
-      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'queue' }), 1);
-      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 0);
+      assert.equal(sampleValue(samples, 'batchwatch_scrape_errors_total', { part: 'queue' }), 1);
+      assert.equal(sampleValue(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 0);
       assert.equal(find(samples, 'batchwatch_notification_queue_depth').length, 0);
-      assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
+      assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
       assert.equal(calls, 1);
       await scrape(server);
       assert.equal(calls, 2, 'the next scrape reads again');
@@ -274,9 +277,9 @@ describe('scrape when the snapshots cannot be kept current (Redis unreadable)', 
     try {
       const { samples } = await scrape(server);
       assert.equal(find(samples, 'batchwatch_notification_queue_depth').length, 0);
-      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'queue' }), 1);
-      assert.equal(valueOf(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 0);
-      assert.equal(valueOf(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
+      assert.equal(sampleValue(samples, 'batchwatch_scrape_errors_total', { part: 'queue' }), 1);
+      assert.equal(sampleValue(samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 0);
+      assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 1);
     } finally {
       await server.close();
     }

@@ -168,10 +168,10 @@ describe('associates: all routes every task to exactly one schedule', () => {
     assert.ok(failedSeries.some((l) => l.includes('associate_id="0"') && l.includes('task_id="13"')), metricsText);
     assert.match(metricsText, /batchwatch_tasks_unreadable_total\{schedule="everything"\} 2/);
     assert.match(metricsText, /batchwatch_tasks_unreadable_total\{schedule="sales"\} 0/);
-    const warnings = logLines.filter((l) => l['taskId'] === 14);
+    const warnings = logLines.filter((l) => l.taskId === 14);
     assert.equal(warnings.length, 1, JSON.stringify(logLines));
-    assert.equal(warnings[0]?.['field'], 'LastStarted');
-    assert.match(String(warnings[0]?.['problem']), /yesterday/);
+    assert.equal(warnings[0]?.field, 'LastStarted');
+    assert.match(String(warnings[0]?.problem), /yesterday/);
 
     // Readable again: the failure of task 14 is found then, by the all schedule.
     sim.corruptField(14, 'LastStarted', null);

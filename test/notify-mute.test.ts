@@ -57,7 +57,9 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
     let sent = 0;
     const instruments: Instruments = {
       ...noopInstruments,
-      notification: (outcome, count = 1) => void (outcome === 'sent' && (sent += count)),
+      notification: (outcome, count = 1) => {
+        if (outcome === 'sent') sent += count;
+      },
       notificationSilenced: (schedule, kind) => void silenced.push({ schedule, kind }),
     };
     const notifier = createNotifier({

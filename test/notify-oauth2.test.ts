@@ -88,7 +88,9 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
     const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
     const instruments: Instruments = {
       ...noopInstruments,
-      notification: (outcome) => void (counts[outcome] = (counts[outcome] ?? 0) + 1),
+      notification: (outcome) => {
+        counts[outcome] = (counts[outcome] ?? 0) + 1;
+      },
       mailDeliveryPaused: (cause) => void paused.push(cause),
     };
     return { paused, counts, logs, instruments, log: (level: string, msg: string, fields?: Record<string, unknown>) => void logs.push({ level, msg, ...(fields ? { fields } : {}) }) };

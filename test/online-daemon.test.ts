@@ -9,7 +9,7 @@ import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { leaked, onlineApp, onlineSecrets, simulatorSystemUser } from './helpers/online.ts';
-import { PROMTOOL_MISSING, hasPromtool, parseSamples, promtool, valueOf } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, hasPromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { waitUntil } from './helpers/wait.ts';
@@ -63,7 +63,7 @@ describe('a SuperOffice Online tenant: system user login and planned maintenance
     const body = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
     return { body, samples: parseSamples(body) };
   };
-  const metric = async (name: string, labels: Record<string, string> = { schedule: 'online' }) => valueOf((await metrics()).samples, name, labels);
+  const metric = async (name: string, labels: Record<string, string> = { schedule: 'online' }) => sampleValue((await metrics()).samples, name, labels);
   const polls = (result: string) => metric('batchwatch_polls_total', { schedule: 'online', result });
   const downMails = () => smtp.messages.filter((m) => /superoffice-down=online/.test(String(m.parsed.headers.get('x-batchwatch-events'))));
 
@@ -181,7 +181,7 @@ http: { host: 127.0.0.1, port: 0 }
       readyz: await (await fetch(`${daemon.httpUrl}/readyz`)).text(),
       redis: await dumpRedis(redis.url),
     };
-    assert.ok(outputs['redis']!.includes('ExportSelection'), 'the Redis dump holds the snapshot');
+    assert.ok(outputs.redis!.includes('ExportSelection'), 'the Redis dump holds the snapshot');
     for (const [where, text] of Object.entries(outputs)) assert.deepEqual(leaked(text, secrets), [], `a secret in ${where}`);
   });
 

@@ -35,8 +35,8 @@ const SECRETS = {
  * to check that every secret field is masked, the parsed username/password config also gets the ticket.
  */
 function parseWithEveryCredential(yaml: string, env: Record<string, string>): Config {
-  const config = parseConfig(yaml.replace(/  ticket.*\n/, ''), env);
-  return { ...config, superoffice: { ...config.superoffice, ticket: env['SO_TICKET'] ?? '' } };
+  const config = parseConfig(yaml.replace(/ {2}ticket.*\n/, ''), env);
+  return { ...config, superoffice: { ...config.superoffice, ticket: env.SO_TICKET ?? '' } };
 }
 
 describe('redactedConfig', () => {
@@ -66,7 +66,7 @@ describe('redactedConfig', () => {
 
   it('leaves absent secrets absent and URLs without a password as they are', () => {
     const config = parseConfig(
-      YAML.replace(/  applicationToken.*\n  ticket.*\n/, '').replace(/redis:\n.*\n/, '').replace('mailer:${SMTP_PASSWORD}@', ''),
+      YAML.replace(/ {2}applicationToken.*\n {2}ticket.*\n/, '').replace(/redis:\n.*\n/, '').replace('mailer:${SMTP_PASSWORD}@', ''),
       SECRETS,
     );
     const redacted = redactedConfig(config) as typeof config;

@@ -51,7 +51,7 @@ describe('Redis state of schedules removed from the config', () => {
 
     assert.deepEqual(sink.batches.map((b) => b.id), [batchIdFor('retired', ['retired:failed:1:1:1'])], 'the waiting notification was handed over');
     assert.deepEqual(Object.keys(report.removed).sort(), ['gone', 'retired']);
-    assert.match(report.kept['busy'] ?? '', /lock is held/);
+    assert.match(report.kept.busy ?? '', /lock is held/);
     assert.deepEqual(await keysOf(prefix), [scheduleKeys(prefix, 'busy').lock, scheduleKeys(prefix, 'busy').snapshot, scheduleKeys(prefix, 'kept').snapshot].sort());
     assert.equal(await redis.get('rm1x:{sched:gone}:snapshot'), 'another prefix', 'other prefixes are not touched');
     assert.equal(log.matching(/removed the Redis state .* of schedules no longer in the config/).length, 1);
@@ -70,7 +70,7 @@ describe('Redis state of schedules removed from the config', () => {
     const log = new LogLines();
     const report = await forgetRemovedSchedules({ redis, prefix, configured: [], store, sink: failing, log: createLogger('info', log) });
     assert.deepEqual(report.removed, {});
-    assert.match(report.kept['retired'] ?? '', /1 notification\(s\) that could not be handed over \(queue unavailable\)/);
+    assert.match(report.kept.retired ?? '', /1 notification\(s\) that could not be handed over \(queue unavailable\)/);
     assert.equal((await store.load('retired')).pendingBatches.length, 1, 'nothing lost');
     assert.equal(log.matching(/kept the Redis state/).length, 1);
   });

@@ -327,7 +327,7 @@ mail: { enabled: false }
       const schedule = String(message.parsed.headers.get('x-batchwatch-schedule'));
       output(owners[schedule] ?? 'onsite', `mail ${index + 1} (${schedule}, ${events(message)})`, mailText(message));
     });
-    oauthSmtp.messages.forEach((message, index) => output('oauth', `OAuth2 test mail ${index + 1}`, mailText(message)));
+    for (const [index, message] of oauthSmtp.messages.entries()) output('oauth', `OAuth2 test mail ${index + 1}`, mailText(message));
     for (const [owner, prefix] of [['online', 'planted'], ['onsite', 'onsite'], ['ticket', 'ticket'], ['oauth', 'batchwatch']] as const) {
       output(owner, `Redis keys ${prefix}:* and their values`, await dumpRedis(redisUrl, `${prefix}:*`));
     }

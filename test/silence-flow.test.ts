@@ -138,7 +138,10 @@ describe('silences and acknowledgements from poll to mail', () => {
     await w.notifier.start();
     let reads = 0;
     const read = w.deps.silences!;
-    w.deps.silences = () => ((reads += 1), read());
+    w.deps.silences = () => {
+      reads += 1;
+      return read();
+    };
     failTask(5006);
     await w.poll();
     await w.poll();

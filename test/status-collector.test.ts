@@ -41,7 +41,12 @@ describe('status collector', () => {
       schedules: [{ name: 'sales', timing: { every: 60_000 } }],
       snapshots: { get: (name) => (name === 'sales' ? snapshot : undefined), current: () => true },
       controls,
-      history: { recent: (limit) => (historyReads++, history.recent(limit)) },
+      history: {
+        recent: (limit) => {
+          historyReads++;
+          return history.recent(limit);
+        },
+      },
       cacheMs: 2000,
       timeoutMs: 500,
       now: () => clock,

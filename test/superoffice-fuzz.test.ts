@@ -22,7 +22,7 @@ const MAX_HEAP_GROWTH = 200 * 1024 * 1024;
 
 const SEEDS: string[] = [
   batchResponseBody(3, 'GetBatchTaskInfosByAssociates'),
-  batchAnswer(taskXml({ Id: '1' }) + `<BatchTaskInfo i:nil="true"/>` + taskXml({ Id: '2', ParameterObject: '<StringKeyValuePair><Key>k</Key><Value i:nil="true"/></StringKeyValuePair>' })),
+  batchAnswer(`${taskXml({ Id: '1' })}<BatchTaskInfo i:nil="true"/>${taskXml({ Id: '2', ParameterObject: '<StringKeyValuePair><Key>k</Key><Value i:nil="true"/></StringKeyValuePair>' })}`),
   batchAnswer(''),
   batchInBandFailure({ exceptionType: 'SoSessionException', message: 'expired', friendlyText: 'log in' }),
   soapFault('s:Client', 'Ticket unknown'),

@@ -108,7 +108,7 @@ describe('tenant status against the simulator', () => {
   });
 
   it('the maintenance scenario goes offline for a third of every cycle', () => {
-    const state = SCENARIOS['maintenance']!.tenantState!;
+    const state = SCENARIOS.maintenance!.tenantState!;
     assert.deepEqual([0, 11, 12, 23, 24, 35, 36, 48].map(state), ['Running', 'Running', 'OfflineMaintenance', 'OfflineMaintenance', 'Running', 'Running', 'Running', 'OfflineMaintenance']);
   });
 });

@@ -28,12 +28,12 @@ const FLAGS: Record<string, string> = {
 
 /** The person running the command: $BATCHWATCH_AUTHOR, else the OS user. */
 export function defaultAuthor(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['BATCHWATCH_AUTHOR']?.trim();
+  const fromEnv = env.BATCHWATCH_AUTHOR?.trim();
   if (fromEnv) return fromEnv;
   try {
     return userInfo().username || 'unknown';
   } catch {
-    return env['USER'] ?? env['USERNAME'] ?? 'unknown';
+    return env.USER ?? env.USERNAME ?? 'unknown';
   }
 }
 

@@ -2,7 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { quoted } from './quoted.ts';
 
 const ALIASES = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely']);
-const FIELD = /^[0-9A-Za-z*?/,#\-]+$/;
+const FIELD = /^[0-9A-Za-z*?/,#-]+$/;
 
 /** Why `expression` is not a usable cron expression, or undefined when it is. */
 export function cronProblem(expression: string): string | undefined {

@@ -45,7 +45,7 @@ export class ConfigError extends Error {
 
 /** --config, else $BATCHWATCH_CONFIG, else config/batchwatch.yaml; relative paths are against the cwd. */
 export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  const chosen = flag !== undefined && flag !== '' ? flag : env['BATCHWATCH_CONFIG'] || DEFAULT_CONFIG_PATH;
+  const chosen = flag !== undefined && flag !== '' ? flag : env.BATCHWATCH_CONFIG || DEFAULT_CONFIG_PATH;
   return resolve(chosen);
 }
 
@@ -245,7 +245,7 @@ function fromZod(zodIssue: z.core.$ZodIssue): PathIssue[] {
 }
 
 function logLevelFromEnv(env: NodeJS.ProcessEnv): { value?: Config['log']['level']; issue?: PathIssue } {
-  const wanted = env['BATCHWATCH_LOG_LEVEL']?.trim().toLowerCase();
+  const wanted = env.BATCHWATCH_LOG_LEVEL?.trim().toLowerCase();
   if (!wanted) return {};
   const level = LOG_LEVELS.find((it) => it === wanted);
   if (level) return { value: level };

@@ -9,11 +9,11 @@ import { contextIdentifierOf } from './tenant.ts';
 export function checkRelations(document: unknown): PathIssue[] {
   if (!isMapping(document)) return [];
   return [
-    ...checkCredentials(document['superoffice']),
-    ...checkSchedules(document['schedules']),
-    ...checkMail(document['mail'], document['schedules']),
-    ...checkRedis(document['redis']),
-    ...checkMaintenance(document['maintenance'], document['schedules']),
+    ...checkCredentials(document.superoffice),
+    ...checkSchedules(document.schedules),
+    ...checkMail(document.mail, document.schedules),
+    ...checkRedis(document.redis),
+    ...checkMaintenance(document.maintenance, document.schedules),
   ];
 }
 
@@ -37,10 +37,10 @@ function presentMapping(value: unknown): value is Mapping {
 
 function checkCredentials(superoffice: unknown): PathIssue[] {
   if (!isMapping(superoffice)) return [];
-  const ticket = present(superoffice['ticket']);
-  const username = present(superoffice['username']);
-  const password = present(superoffice['password']);
-  const systemUser = presentMapping(superoffice['systemUser']) ? superoffice['systemUser'] : null;
+  const ticket = present(superoffice.ticket);
+  const username = present(superoffice.username);
+  const password = present(superoffice.password);
+  const systemUser = presentMapping(superoffice.systemUser) ? superoffice.systemUser : null;
   const issues: PathIssue[] = [];
   if (username && !password) issues.push(issue(['superoffice', 'password'], 'is required with username'));
   if (password && !username) issues.push(issue(['superoffice', 'username'], 'is required with password'));
@@ -55,7 +55,7 @@ function checkCredentials(superoffice: unknown): PathIssue[] {
     issues.push(issue(['superoffice'], `give exactly one of ticket, username+password, systemUser (found ${given.join(' and ')})`));
   }
   if (systemUser) issues.push(...checkSystemUser(superoffice, systemUser));
-  if (present(superoffice['tenantStatusUrl']) && !hasContextIdentifier(superoffice['url'])) {
+  if (present(superoffice.tenantStatusUrl) && !hasContextIdentifier(superoffice.url)) {
     issues.push(issue(['superoffice', 'url'], 'must end with the tenant\'s ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when tenantStatusUrl is set'));
   }
   return issues;
@@ -63,17 +63,17 @@ function checkCredentials(superoffice: unknown): PathIssue[] {
 
 function checkSystemUser(superoffice: Mapping, systemUser: Mapping): PathIssue[] {
   const issues: PathIssue[] = [];
-  const inline = present(systemUser['privateKey']);
-  const file = present(systemUser['privateKeyFile']);
+  const inline = present(systemUser.privateKey);
+  const file = present(systemUser.privateKeyFile);
   if (inline && file) {
     issues.push(issue(['superoffice', 'systemUser', 'privateKeyFile'], 'give either privateKey (PEM text) or privateKeyFile, not both'));
   } else if (!inline && !file) {
     issues.push(issue(['superoffice', 'systemUser'], "needs privateKey (the app's RSA private key as PEM text, e.g. ${SO_PRIVATE_KEY}) or privateKeyFile"));
   }
-  if (!present(superoffice['applicationToken'])) {
+  if (!present(superoffice.applicationToken)) {
     issues.push(issue(['superoffice', 'applicationToken'], "is required with systemUser (the app's client secret)"));
   }
-  if (!hasContextIdentifier(superoffice['url'])) {
+  if (!hasContextIdentifier(superoffice.url)) {
     issues.push(issue(['superoffice', 'url'], "must end with the tenant's ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when systemUser is set"));
   }
   return issues;
@@ -103,33 +103,33 @@ function checkSchedules(schedules: unknown): PathIssue[] {
   const associateAt = new Map<number, number>();
   const label = (index: number): string => {
     const schedule: unknown = schedules[index];
-    const name = isMapping(schedule) ? schedule['name'] : undefined;
+    const name = isMapping(schedule) ? schedule.name : undefined;
     return typeof name === 'string' ? `${quoted(name)} (schedules[${index}])` : `schedules[${index}]`;
   };
 
   schedules.forEach((schedule: unknown, index) => {
     if (!isMapping(schedule)) return;
-    const hasEvery = schedule['every'] !== undefined;
-    const hasCron = schedule['cron'] !== undefined;
+    const hasEvery = schedule.every !== undefined;
+    const hasCron = schedule.cron !== undefined;
     if (hasEvery && hasCron) {
       issues.push(issue(['schedules', index], 'give either every or cron, not both'));
     } else if (!hasEvery && !hasCron) {
       issues.push(issue(['schedules', index], 'needs every (e.g. 60s) or cron (e.g. "*/5 * * * *")'));
     }
-    if (schedule['tz'] !== undefined && !hasCron) {
+    if (schedule.tz !== undefined && !hasCron) {
       issues.push(issue(['schedules', index, 'tz'], 'applies only to cron schedules'));
     }
 
-    const name = schedule['name'];
+    const name = schedule.name;
     if (typeof name === 'string') {
       const first = nameAt.get(name);
       if (first === undefined) nameAt.set(name, index);
       else issues.push(issue(['schedules', index, 'name'], `${quoted(name)} is already the name of schedules[${first}]; names must be unique`));
     }
 
-    const associates = schedule['associates'];
+    const associates = schedule.associates;
     if (!Array.isArray(associates)) return;
-    if (schedule['includeSystemTasks'] !== undefined) {
+    if (schedule.includeSystemTasks !== undefined) {
       issues.push(issue(['schedules', index, 'includeSystemTasks'], 'applies only to associates: all (to watch system tasks with a list, list associate 0)'));
     }
     associates.forEach((value: unknown, position) => {
@@ -165,7 +165,7 @@ function checkAllSchedules(schedules: unknown[], associateAt: Map<number, number
   const issues: PathIssue[] = [];
   let first: number | undefined;
   schedules.forEach((schedule: unknown, index) => {
-    if (!isMapping(schedule) || !isAll(schedule['associates'])) return;
+    if (!isMapping(schedule) || !isAll(schedule.associates)) return;
     if (first !== undefined) {
       issues.push(
         issue(
@@ -177,7 +177,7 @@ function checkAllSchedules(schedules: unknown[], associateAt: Map<number, number
     }
     first = index;
     const owner = associateAt.get(0);
-    if (enabledFlag(schedule['includeSystemTasks']) && present(schedule['includeSystemTasks']) && owner !== undefined) {
+    if (enabledFlag(schedule.includeSystemTasks) && present(schedule.includeSystemTasks) && owner !== undefined) {
       issues.push(
         issue(
           ['schedules', index, 'includeSystemTasks'],
@@ -196,16 +196,16 @@ function enabledFlag(value: unknown): boolean {
 
 function checkMail(mail: unknown, schedules: unknown): PathIssue[] {
   const section = isMapping(mail) ? mail : {};
-  if (!enabledFlag(section['enabled'])) return [];
+  if (!enabledFlag(section.enabled)) return [];
   const issues: PathIssue[] = [];
   const why = 'while mail.enabled is true';
-  if (!present(section['smtp'])) issues.push(issue(['mail', 'smtp'], `is required ${why}`));
-  if (!present(section['from'])) issues.push(issue(['mail', 'from'], `is required ${why}`));
+  if (!present(section.smtp)) issues.push(issue(['mail', 'smtp'], `is required ${why}`));
+  if (!present(section.from)) issues.push(issue(['mail', 'from'], `is required ${why}`));
   const everyScheduleHasMailTo =
     Array.isArray(schedules) &&
     schedules.length > 0 &&
-    schedules.every((schedule: unknown) => isMapping(schedule) && present(schedule['mailTo']));
-  if (!present(section['to']) && !everyScheduleHasMailTo) {
+    schedules.every((schedule: unknown) => isMapping(schedule) && present(schedule.mailTo));
+  if (!present(section.to) && !everyScheduleHasMailTo) {
     issues.push(issue(['mail', 'to'], `is required ${why} (unless every schedule has mailTo)`));
   }
   return issues;
@@ -225,14 +225,14 @@ function checkRedis(redis: unknown): PathIssue[] {
       ),
     ];
   }
-  const tls = redis['tls'];
-  if (!isMapping(tls) || !present(tls['ca'])) return [];
+  const tls = redis.tls;
+  if (!isMapping(tls) || !present(tls.ca)) return [];
   const topology = given[0] ?? 'url';
   const section = redis[topology];
   const usesTls =
     topology === 'url'
       ? typeof section === 'string' && /^\s*rediss:/i.test(section)
-      : isMapping(section) && enabledFlag(section['tls']) && section['tls'] !== undefined;
+      : isMapping(section) && enabledFlag(section.tls) && section.tls !== undefined;
   if (usesTls) return [];
   const how = topology === 'url' ? 'use a rediss:// URL in redis.url' : `set redis.${topology}.tls: true`;
   return [issue(['redis', 'tls', 'ca'], `applies to TLS connections only: ${how}, or remove redis.tls.ca`)];
@@ -242,20 +242,20 @@ function checkRedis(redis: unknown): PathIssue[] {
 function checkMaintenance(maintenance: unknown, schedules: unknown): PathIssue[] {
   if (!Array.isArray(maintenance)) return [];
   const scheduleNames = Array.isArray(schedules)
-    ? schedules.flatMap((schedule: unknown) => (isMapping(schedule) && typeof schedule['name'] === 'string' ? [schedule['name']] : []))
+    ? schedules.flatMap((schedule: unknown) => (isMapping(schedule) && typeof schedule.name === 'string' ? [schedule.name] : []))
     : [];
   const issues: PathIssue[] = [];
   const nameAt = new Map<string, number>();
   maintenance.forEach((window: unknown, index) => {
     if (!isMapping(window)) return;
-    const name = window['name'];
+    const name = window.name;
     if (typeof name === 'string' && name.trim() !== '') {
       const first = nameAt.get(name.trim());
       if (first === undefined) nameAt.set(name.trim(), index);
       else issues.push(issue(['maintenance', index, 'name'], `"${name.trim()}" is already the name of maintenance[${first}]; names must be unique`));
     }
-    const match = window['match'];
-    const schedule = isMapping(match) ? match['schedule'] : undefined;
+    const match = window.match;
+    const schedule = isMapping(match) ? match.schedule : undefined;
     if (typeof schedule === 'string' && schedule.trim() !== '' && !scheduleNames.includes(schedule.trim())) {
       issues.push(issue(['maintenance', index, 'match', 'schedule'], `no schedule named "${schedule.trim()}" (configured: ${scheduleNames.join(', ') || 'none'})`));
     }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { MATCHER_KEYS } from '../core/matchers.ts';
+import type { MATCHER_KEYS } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
 import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
 import { DEFAULT_MAX_EXPORTED_TASKS } from '../metrics/limits.ts';

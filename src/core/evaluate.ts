@@ -94,7 +94,7 @@ class Transition {
     if (!this.rules.sendResolved) return;
     const event = resolvedEvent(this.schedule, this.now, alert, reason, facts);
     const ack = Object.hasOwn(this.acks, alert.eventId) ? this.acks[alert.eventId] : undefined;
-    if (ack) event.acknowledged = { author: ack.author, comment: ack.comment, at: ack.at };
+    if (ack) event.acknowledged = { author: ack.author, comment: ack.comment, at: ack.at, ...(ack.untold ? { untold: true } : {}) };
     this.events.push(event);
   }
 }
@@ -223,7 +223,10 @@ function checkStalled(t: Transition, schedule: string, now: number, s: TaskStep,
   const running = RUNNING_STATES.includes(s.task.state);
   if (active) {
     const reason = stallEnd(s.before, s.task, s.change, running);
-    if (!reason) return t.keep(active, { since: s.record.progressSince, task: s.task });
+    if (!reason) {
+      t.keep(active, { since: s.record.progressSince, task: s.task });
+      return;
+    }
     t.resolve(active, reason, { since: s.before?.progressSince ?? active.firedAt, task: s.task });
   }
   if (running && now - s.record.progressSince >= s.rules.stallAfter) {
@@ -235,7 +238,10 @@ function checkStuck(t: Transition, schedule: string, now: number, s: TaskStep, a
   if (!watches('stuck', s.rules)) return;
   if (active) {
     const reason = stuckEnd(s.before, s.task, s.change);
-    if (!reason) return t.keep(active, { since: s.record.stateSince, task: s.task });
+    if (!reason) {
+      t.keep(active, { since: s.record.stateSince, task: s.task });
+      return;
+    }
     t.resolve(active, reason, { since: s.before?.stateSince ?? active.firedAt, task: s.task });
   }
   if (s.task.state === 'New' && now - s.record.stateSince >= s.rules.queuedTimeout) {

@@ -1,5 +1,4 @@
 import { redactedConfig } from '../redact/config.ts';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';
@@ -14,6 +13,7 @@ import { statusRoutes } from '../http/status-routes.ts';
 import { NotificationHistory } from '../notify/history.ts';
 import { StatusCollector } from '../status/collector.ts';
 import { startHttpServer } from '../http/server.ts';
+import { endedAckKeepMs } from '../silence/ack-store.ts';
 import { SilenceApi } from '../silence/api.ts';
 import { SilenceControls } from '../silence/controls.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
@@ -85,6 +85,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     ...(tenantStatus ? { tenantStatus } : {}),
     silences: () => silenceStore.all(),
     windows: config.maintenance ?? [],
+    ackKeepMs: endedAckKeepMs(config.mail.retryFor),
   };
   const scheduler = new PollScheduler({
     redis: config.redis,

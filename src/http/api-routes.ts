@@ -46,7 +46,7 @@ export function silenceApiRoutes(api: SilenceApi, log: ApiLog = () => {}): Route
       handler: (ctx) =>
         answer(ctx, async () => {
           authorized(ctx);
-          return api.expireSilence(ctx.params['id']!, ctx.url.searchParams.get('author') ?? undefined);
+          return api.expireSilence(ctx.params.id!, ctx.url.searchParams.get('author') ?? undefined);
         }),
     },
     {

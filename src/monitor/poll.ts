@@ -53,6 +53,11 @@ export interface PollDeps {
   silences?: () => Promise<readonly Silence[]>;
   /** Maintenance windows from the config. */
   windows?: readonly MaintenanceWindow[];
+  /**
+   * How long the acknowledgement of an ended episode is kept for the notifier (endedAckKeepMs(mail.retryFor));
+   * default: for mail.retryFor 24h.
+   */
+  ackKeepMs?: number;
 }
 
 export interface PollReport {

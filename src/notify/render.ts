@@ -263,7 +263,7 @@ function renderText(batch: NotificationBatch, firing: number, resolved: number, 
 function renderHtml(subject: string, batch: NotificationBatch, firing: number, resolved: number, sections: EventSection[], footer: string[]): string {
   const out: string[] = [
     '<!DOCTYPE html>',
-    '<html><head><meta charset="utf-8">',
+    '<html lang="en"><head><meta charset="utf-8">',
     `<title>${escapeHtml(subject)}</title>`,
     '</head><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
     `<p>${escapeHtml(introLine(batch, firing, resolved))}</p>`,

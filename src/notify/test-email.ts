@@ -34,7 +34,7 @@ export function testMessage(host: string, to: readonly string[], now: number, id
   return {
     subject: `[batchwatch] test message from ${host}`,
     text: `${text}\n`,
-    html: `<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>${text
+    html: `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"></head><body>${text
       .split('\n')
       .map((line) => `<p>${escapeHtml(line)}</p>`)
       .join('\n')}</body></html>\n`,

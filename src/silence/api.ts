@@ -28,9 +28,7 @@ export interface ApiAnswer {
   body: unknown;
 }
 
-export interface SilenceApiLog {
-  (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void;
-}
+export type SilenceApiLog = (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void
 
 export class SilenceApi {
   private readonly check: ReturnType<typeof adminCheck>;

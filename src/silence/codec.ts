@@ -42,6 +42,8 @@ export interface StoredAck {
   at: number;
   kind: AlertKind;
   subject: string;
+  /** The episode was muted since its first event and not told when acknowledged (Acknowledgement.untold). */
+  untold?: boolean;
 }
 
 const ackSchema = z.object({
@@ -50,6 +52,7 @@ const ackSchema = z.object({
   at: z.number(),
   kind: z.enum(ALERT_KINDS),
   subject: z.string(),
+  untold: z.boolean().optional(),
 });
 
 function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
@@ -71,5 +74,8 @@ export const decodeSilence = (raw: string): Silence | null => {
   return silence ? withoutUndefined({ ...silence, matchers: withoutUndefined(silence.matchers) as AlertMatchers }) : null;
 };
 export const decodeMuted = (raw: string): MutedAlert | null => parse(mutedSchema, raw);
-export const decodeAck = (raw: string): StoredAck | null => parse(ackSchema, raw);
+export const decodeAck = (raw: string): StoredAck | null => {
+  const ack = parse(ackSchema, raw);
+  return ack ? withoutUndefined(ack) : null;
+};
 export const encode = (value: Silence | MutedAlert | StoredAck): string => JSON.stringify(value);

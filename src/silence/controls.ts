@@ -127,16 +127,29 @@ export class SilenceControls implements StatusControls {
     }));
   }
 
-  /** Acknowledges every active alert of the task (RequestError when it has none). */
+  /**
+   * Acknowledges every active alert of the task (RequestError when it has none). An alert still muted since its
+   * first event (its muted entry names that event) is acknowledged as untold: its resolution is not mailed.
+   */
   async acknowledge(request: unknown, defaultAuthor?: string): Promise<AckResult[]> {
     const ack = ackFromRequest(request, this.requestContext(defaultAuthor));
     const at = this.now();
     const found: AckResult[] = [];
     for (const snapshot of await this.deps.snapshots()) {
       if (ack.schedule !== undefined && snapshot.schedule !== ack.schedule) continue;
-      for (const alert of Object.values(snapshot.alerts)) {
-        if (alert.kind === 'superoffice-down' || alert.subject !== String(ack.taskId)) continue;
-        await this.acks.put(snapshot.schedule, alert.eventId, { author: ack.author, comment: ack.comment, at, kind: alert.kind, subject: alert.subject });
+      const alerts = Object.values(snapshot.alerts).filter((alert) => alert.kind !== 'superoffice-down' && alert.subject === String(ack.taskId));
+      const muted = alerts.length > 0 ? (await this.muted.all(snapshot.schedule)).entries : {};
+      for (const alert of alerts) {
+        const entry = muted[alertKey(alert.kind, alert.subject)];
+        const untold = entry !== undefined && entry.episode === alert.eventId && entry.eventId === alert.eventId;
+        await this.acks.put(snapshot.schedule, alert.eventId, {
+          author: ack.author,
+          comment: ack.comment,
+          at,
+          kind: alert.kind,
+          subject: alert.subject,
+          ...(untold ? { untold: true } : {}),
+        });
         found.push({ schedule: snapshot.schedule, kind: alert.kind, episode: alert.eventId });
       }
     }

@@ -326,7 +326,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const handleAuth = (env: SoapEnvelope, res: http.ServerResponse) => {
     stats.authCalls += 1;
     const operation = env.body.children[0];
-    if (!operation || operation.name !== 'AuthenticateUsernamePassword' || operation.ns !== SO_NS) {
+    if (operation?.name !== 'AuthenticateUsernamePassword' || operation.ns !== SO_NS) {
       throw new HttpError(500, 'body does not match the SOAPAction');
     }
     if (!servicesAvailable(tenantState())) {

@@ -56,6 +56,12 @@ export class SystemUserService {
   private foreign: Promise<KeyPair> | null = null;
   private readonly appPublicKey: KeyObject;
 
+  /** A key pair SuperOffice never published, made on first use (key generation is slow). */
+  private foreignKeys(): Promise<KeyPair> {
+    this.foreign ??= rsaKeyPair();
+    return this.foreign;
+  }
+
   private constructor(
     private readonly user: SimulatedSystemUser,
     private readonly signing: KeyPair,
@@ -87,11 +93,11 @@ export class SystemUserService {
   ): Promise<LoginAnswer> {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return { status: 400, json: { Message: 'The request is invalid.' } };
     const fields = body as Record<string, unknown>;
-    const signedSystemToken = typeof fields['SignedSystemToken'] === 'string' ? fields['SignedSystemToken'] : '';
+    const signedSystemToken = typeof fields.SignedSystemToken === 'string' ? fields.SignedSystemToken : '';
     if (signedSystemToken) record(signedSystemToken);
-    if (fields['ContextIdentifier'] !== context.contextIdentifier) return refused(`Unknown customer ${String(fields['ContextIdentifier'])}`);
-    if (fields['ApplicationToken'] !== this.user.applicationToken) return refused('Invalid application token');
-    if (fields['ReturnTokenType'] !== 'JWT') return refused('ReturnTokenType must be JWT');
+    if (fields.ContextIdentifier !== context.contextIdentifier) return refused(`Unknown customer ${String(fields.ContextIdentifier)}`);
+    if (fields.ApplicationToken !== this.user.applicationToken) return refused('Invalid application token');
+    if (fields.ReturnTokenType !== 'JWT') return refused('ReturnTokenType must be JWT');
 
     const signatureAt = signedSystemToken.lastIndexOf('.');
     const signed = signatureAt > 0 ? signedSystemToken.slice(0, signatureAt) : '';
@@ -122,7 +128,7 @@ export class SystemUserService {
       'http://schemes.superoffice.net/identity/ctx': context.contextIdentifier,
     };
     if (fault !== 'no-ticket') claims[TICKET_CLAIM] = ticket;
-    const key = fault === 'foreign' ? (await (this.foreign ??= rsaKeyPair())).privateKey : this.signing.privateKey;
+    const key = fault === 'foreign' ? (await this.foreignKeys()).privateKey : this.signing.privateKey;
     const jwt = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
       .setIssuer('SuperOffice AS')

@@ -242,7 +242,7 @@ export function renderPage(view: StatusView, refreshSeconds: number = DEFAULT_RE
 <title>${pageTitle(view)}</title>
 <link rel="stylesheet" href="/status.css">
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<script src="/status.js" defer></script>
+<script type="module" src="/status.js"></script>
 </head>
 <body>
 <header>

@@ -1,7 +1,7 @@
 /** The body reader of one Batch call: the answer streamed into tasks, then judged like any SOAP answer (response.ts). */
 import type { BatchTaskInfo } from '../core/task.ts';
 import { short } from './batch-task-info.ts';
-import { BatchResponseReader, type ListedProblem } from './batch-response.ts';
+import { type BatchAnswer, BatchResponseReader, type ListedProblem } from './batch-response.ts';
 import type { BodyReader, ResponseHead } from './http-transport.ts';
 import { judgeEnvelope, unreadableAnswer, type Redact, type Refusal } from './response.ts';
 
@@ -31,7 +31,7 @@ export function batchCallReader(operation: string, expected: string, timeZone: s
         }
       },
       end() {
-        let answer;
+        let answer: BatchAnswer;
         try {
           answer = reader.end();
         } catch (error) {

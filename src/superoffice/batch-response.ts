@@ -22,7 +22,7 @@ export interface BatchAnswer {
 }
 
 /** What each open element is to the reader. */
-const enum Kind {
+enum Kind {
   Envelope,
   Header,
   Body,

@@ -20,7 +20,7 @@ const clip = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}...` 
  * A response without a Succeeded header counts as success. Throws TransportError or MalformedResponseError.
  */
 export function readResponse(res: RawHttpResponse, expected: string, operation: string, redact: Redact): ReadResult {
-  let envelope;
+  let envelope: SoapEnvelope;
   try {
     envelope = readEnvelope(res.body);
   } catch (err) {

@@ -81,7 +81,10 @@ export class SaxDriver {
       }
       const name = attribute.name;
       if (name.charCodeAt(0) === 120 /* x */ && (name === 'xmlns' || name.startsWith('xmlns:'))) this.declaresNamespaces = true;
-      else if (name === 'nil' || name.endsWith(':nil')) (this.nilPrefixes ??= []).push(name);
+      else if (name === 'nil' || name.endsWith(':nil')) {
+        this.nilPrefixes ??= [];
+        this.nilPrefixes.push(name);
+      }
     };
     parser.onopentag = (tag) => this.onOpen(tag as sax.Tag);
     parser.onclosetag = () => {

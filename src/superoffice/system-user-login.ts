@@ -6,7 +6,7 @@ import { parsePrivateKey } from '../config/system-user.ts';
 import type { SystemUserConfig } from '../config/types.ts';
 import { privateKeyParts } from '../redact/config.ts';
 import { scrubSecrets, secrets } from '../redact/secrets.ts';
-import { AuthError, MalformedResponseError, SuperOfficeError, TransportError } from './errors.ts';
+import { AuthError, MalformedResponseError, type SuperOfficeError, TransportError } from './errors.ts';
 import { requestJson } from './json-http.ts';
 
 const CLAIMS = 'http://schemes.superoffice.net/identity';

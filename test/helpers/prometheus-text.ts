@@ -9,7 +9,7 @@ export interface ParsedSample {
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
 
-function unescape(value: string): string {
+function unescapeLabelValue(value: string): string {
   return value.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
@@ -21,7 +21,7 @@ export function parseSamples(body: string): ParsedSample[] {
     const match = SAMPLE.exec(line);
     if (!match) throw new Error(`unparseable sample line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const [, key, raw] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = unescape(raw!);
+    for (const [, key, raw] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = unescapeLabelValue(raw!);
     samples.push({ name: match[1]!, labels, value: Number(match[3]) });
   }
   return samples;
@@ -33,7 +33,7 @@ export function find(samples: ParsedSample[], name: string, labels: Record<strin
 }
 
 /** The single value of `name` with `labels`; throws when there is none or more than one. */
-export function valueOf(samples: ParsedSample[], name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(samples: ParsedSample[], name: string, labels: Record<string, string> = {}): number {
   const found = find(samples, name, labels);
   if (found.length !== 1) throw new Error(`expected one ${name}${JSON.stringify(labels)}, found ${found.length}`);
   return found[0]!.value;

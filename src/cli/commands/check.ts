@@ -50,7 +50,10 @@ async function checkRedis(config: Config): Promise<CheckLine> {
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(lastError ? explainRedisError(lastError) : 'no connection within 3 s')), 3000);
-      redis.once('ready', () => (clearTimeout(timer), resolve()));
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
     const { ms } = await timed(() => redis.ping());
     const info = await redis.info('server');
