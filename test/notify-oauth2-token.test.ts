@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { MailOAuth2Config } from '../src/config/types.ts';
 import { OAuth2TokenError, OAuth2TokenSource, TOKEN_EXPIRY_MARGIN_MS } from '../src/notify/oauth2-token.ts';
-import { scrubSecrets } from '../src/redact/secrets.ts';
+import { ROTATING_VALUES_KEPT, scrubSecrets, secrets } from '../src/redact/secrets.ts';
 import { freePort } from '../src/runtime/private-redis.ts';
 import { startTokenServer, type TokenServer } from './helpers/oauth2-server.ts';
 
@@ -64,6 +64,17 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     await source.token(true);
     assert.deepEqual(server.requests.map((r) => r.refresh_token), ['first-refresh-token', 'rotated-refresh-token-1', 'rotated-refresh-token-2']);
     assert.equal(scrubSecrets(`token ${first.accessToken} and rotated-refresh-token-1`), 'token *** and ***');
+  });
+
+  it('renewing the token again and again does not grow the process-wide secret list (old tokens rotate out)', async () => {
+    server = await startTokenServer({ ...base, refreshToken: 'first-refresh-token', rotateRefreshTokens: true });
+    const source = new OAuth2TokenSource(config({ scope: undefined, refreshToken: 'first-refresh-token' }));
+    await source.token();
+    const before = secrets.size;
+    for (let i = 0; i < 30; i++) await source.token(true);
+    assert.ok(secrets.size - before <= 2 * ROTATING_VALUES_KEPT, `grew by ${secrets.size - before} after 30 renewals`);
+    const newest = server.issued.at(-1)!;
+    assert.equal(scrubSecrets(`token ${newest} refresh rotated-refresh-token-30`), 'token *** refresh ***');
   });
 
   it('a refusal names the key to change; an outage is temporary', async () => {

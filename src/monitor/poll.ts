@@ -77,7 +77,7 @@ async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: 
   try {
     const answer = await source.tasksFor(schedule);
     // Where SuperOffice's text enters: everything downstream (snapshot, mail, metrics, API) starts from these.
-    const tasks = scrubTasks(answer.tasks);
+    const tasks = await scrubTasks(answer.tasks);
     const unreadable = answer.unreadable.map((task) => ({ ...task, field: scrubSecrets(task.field), problem: scrubSecrets(task.problem) }));
     if (unreadable.length === 0) return { ok: true, tasks };
     deps.instruments.tasksUnreadable(schedule.name, unreadable.length);

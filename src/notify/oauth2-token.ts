@@ -112,10 +112,11 @@ export class OAuth2TokenSource {
       throw new OAuth2TokenError(`token endpoint ${where} answered ${response.status} without an access_token: check mail.oauth2.tokenUrl`, true);
     }
     const { access_token: accessToken, expires_in: expiresIn, refresh_token: rotated } = parsed.data;
-    secrets.add(accessToken);
+    // Rotating slots: a token replaced now and then must not grow the list every scrub searches.
+    secrets.replace(`mail.oauth2 access token (${this.config.tokenUrl})`, accessToken);
     // Some providers (Microsoft) hand out a new refresh token with each use; the newest is the one to keep.
     if (rotated !== undefined && this.refreshToken !== undefined) {
-      secrets.add(rotated);
+      secrets.replace(`mail.oauth2 refresh token (${this.config.tokenUrl})`, rotated);
       this.refreshToken = rotated;
     }
     const lifetimeMs = expiresIn !== undefined ? expiresIn * 1000 : DEFAULT_TOKEN_LIFETIME_MS;

@@ -149,7 +149,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     } else if (username !== undefined && password !== undefined) {
       login = () => this.login(username, password);
     }
-    this.tickets = new TicketCache(config.ticket ?? null, login, now);
+    this.tickets = new TicketCache(config.ticket ?? null, login, now, `superoffice ticket (${config.url})`);
     const configured = [config.ticket, config.password, config.applicationToken];
     this.redact = (text) =>
       scrubSecrets(

@@ -50,11 +50,17 @@ export function loginTimestamp(ms: number): string {
 /** `TOKEN.yyyyMMddHHmm.base64(RSA-SHA256 PKCS#1 v1.5 signature of "TOKEN.yyyyMMddHHmm")`. */
 export function signSystemUserToken(token: string, privateKey: KeyObject, now: number): string {
   const signed = `${token}.${loginTimestamp(now)}`;
-  secrets.add(signed);
+  // Rotating slots (one value per login), keyed by the system user token: the list every scrub searches stays bounded.
+  secrets.replace(`superoffice.systemUser signed token (${token})`, signed);
   const signature = sign('sha256', Buffer.from(signed, 'utf8'), privateKey).toString('base64');
   const signedSystemToken = `${signed}.${signature}`;
-  secrets.add(signedSystemToken);
+  secrets.replace(`superoffice.systemUser signed token with signature (${token})`, signedSystemToken);
   return signedSystemToken;
+}
+
+/** The rotating secret slot of the tickets the system user login hands out for a tenant. */
+export function ticketSlot(contextIdentifier: string): string {
+  return `superoffice ticket (${contextIdentifier})`;
 }
 
 // Keys are matched without regard to case: the documentation writes IsSuccessful, a JSON serializer may write isSuccessful.
@@ -129,7 +135,7 @@ export class SystemUserLogin {
       );
     }
     const { issuccessful, token, errormessage } = answer.data;
-    if (token) secrets.add(token);
+    if (token) secrets.replace(`superoffice.systemUser JWT (${contextIdentifier})`, token);
     if (!issuccessful) {
       const why = errormessage ? clean(errormessage) : '(no ErrorMessage)';
       throw new AuthError(
@@ -151,7 +157,7 @@ export class SystemUserLogin {
     const payload = certificate ? await this.verify(jwt, certificate) : this.decode(jwt);
     const ticket = stringClaim(payload, TICKET_CLAIM);
     if (!ticket) throw new MalformedResponseError(`system user login: the JWT carries no ${TICKET_CLAIM} claim`);
-    secrets.add(ticket);
+    secrets.replace(ticketSlot(this.options.contextIdentifier), ticket);
     return {
       ticket,
       contextIdentifier: this.options.contextIdentifier,
