@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScheduleConfig, SuperOfficeConfig } from '../config/types.ts';
 import type { PollErrorKind, UnreadableTask } from '../core/model.ts';
 import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
+import { readCaFile } from '../config/pem-file.ts';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../config/schema.ts';
 import { batchCallReader, describeProblem, type BatchCallResult, type BatchOperation } from './batch-call.ts';
 import type { ListedProblem } from './batch-response.ts';
@@ -84,9 +84,9 @@ function connectionPool(config: SuperOfficeConfig): ConnectionPool {
   if (caPath === undefined) return createConnectionPool(config.url);
   let ca: string;
   try {
-    ca = readFileSync(caPath, 'utf8');
+    ca = readCaFile(caPath);
   } catch (error) {
-    throw new ClientSetupError(`superoffice.tls.ca: cannot read ${caPath} (${error instanceof Error ? error.message : String(error)})`);
+    throw new ClientSetupError(`superoffice.tls.ca: ${error instanceof Error ? error.message : String(error)}`);
   }
   return createConnectionPool(config.url, ca);
 }
