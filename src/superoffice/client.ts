@@ -3,13 +3,12 @@ import { fileURLToPath } from 'node:url';
 import type { ScheduleConfig, SuperOfficeConfig } from '../config/types.ts';
 import type { PollErrorKind, UnreadableTask } from '../core/model.ts';
 import { SYSTEM_ASSOCIATE_ID, type BatchTaskInfo } from '../core/task.ts';
-import { readCaFile } from '../config/pem-file.ts';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../config/schema.ts';
 import { batchCallReader, describeProblem, type BatchCallResult, type BatchOperation } from './batch-call.ts';
 import type { ListedProblem } from './batch-response.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
-import { AuthError, ClientSetupError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import { AuthError, MalformedResponseError, SuperOfficeError } from './errors.ts';
 import { createConnectionPool, type ConnectionPool } from './http-transport.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { Limiter } from './limiter.ts';
@@ -18,6 +17,7 @@ import { SoapOperation } from './soap-operation.ts';
 import type { SystemUserSession } from './system-user-login.ts';
 import { SystemUserTickets } from './system-user-tickets.ts';
 import { TicketCache } from './ticket-cache.ts';
+import { superofficeCa } from './trust.ts';
 import { childElement, escapeXml, textOrNull } from './xml.ts';
 
 /** The tasks one poll of a schedule sees: those it could read, and those left out because a field could not be read. */
@@ -80,15 +80,8 @@ type TaskAnswer = Pick<Extract<BatchCallResult, { ok: true }>, 'tasks' | 'proble
 
 /** Keep-alive connections for one installation, trusting superoffice.tls.ca when it is set. */
 function connectionPool(config: SuperOfficeConfig): ConnectionPool {
-  const caPath = config.tls?.ca;
-  if (caPath === undefined) return createConnectionPool(config.url);
-  let ca: string;
-  try {
-    ca = readCaFile(caPath);
-  } catch (error) {
-    throw new ClientSetupError(`superoffice.tls.ca: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return createConnectionPool(config.url, ca);
+  const ca = superofficeCa(config);
+  return ca === undefined ? createConnectionPool(config.url) : createConnectionPool(config.url, ca);
 }
 
 interface PollState {
@@ -143,7 +136,10 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     let login: (() => Promise<string>) | null = null;
     if (systemUser) {
       const cooldown = options.reloginCooldownMs;
-      const tickets = new SystemUserTickets({ ...config, systemUser }, { now, log: this.log, ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}) });
+      const tickets = new SystemUserTickets(
+        { ...config, systemUser },
+        { now, log: this.log, ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}), ...(pool.ca !== undefined ? { ca: pool.ca } : {}) },
+      );
       this.systemUser = tickets;
       login = () => tickets.newTicket();
     } else if (username !== undefined && password !== undefined) {

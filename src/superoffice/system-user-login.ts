@@ -38,6 +38,8 @@ export interface SystemUserLoginOptions {
   contextIdentifier: string;
   timeoutMs: number;
   now?: () => number;
+  /** PEM text of the CAs to trust besides the public ones (superoffice.tls.ca). */
+  ca?: string;
 }
 
 /** UTC yyyyMMddHHmm, the timestamp SuperOffice expects in a signed system user token. */
@@ -124,6 +126,7 @@ export class SystemUserLogin {
       },
       timeoutMs: this.options.timeoutMs,
       what: 'system user login',
+      ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
     });
     const answer = answerShape.safeParse(response.json);
     if (!answer.success) {
