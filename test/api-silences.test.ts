@@ -94,6 +94,16 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.deepEqual([expired.json?.state, expired.json?.expiredBy], ['expired', 'bob']);
     const unknown = await call(daemon, 'DELETE', '/api/v1/silences/no-such-id', undefined, admin);
     assert.equal(unknown.status, 404);
+    // ?author= is checked like a body's author: bounded, one line, a secret pasted into it masked.
+    const other = (await call(daemon, 'POST', '/api/v1/silences', aSilence, admin)).json as { id: string };
+    for (const [author, pattern] of [['x'.repeat(201), /at most 200 characters/], ['bob\r\nINFO forged log line', /control characters/]] as const) {
+      const bad = await call(daemon, 'DELETE', `/api/v1/silences/${other.id}?author=${encodeURIComponent(author)}`, undefined, admin);
+      assert.deepEqual([bad.status, bad.json?.field], [400, 'author'], bad.text);
+      assert.match(String(bad.json?.error), pattern);
+    }
+    const masked = await call(daemon, 'DELETE', `/api/v1/silences/${other.id}?author=${encodeURIComponent(`bob ${TOKEN}`)}`, undefined, admin);
+    assert.equal(masked.status, 200, masked.text);
+    assert.equal(masked.json?.expiredBy, 'bob ***');
     assert.equal(unknown.json?.field, 'id');
     assert.ok(logs.some((line) => /silence added through the API/.test(line)));
   });
@@ -162,7 +172,7 @@ http: { host: 127.0.0.1, port: 0${extra} }
     }, 40_000, 'batchwatch_silences to count the active silence (read every 15 s)');
     const body = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
     const samples = parseSamples(body);
-    assert.equal(sampleValue(samples, 'batchwatch_silences', { state: 'expired' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_silences', { state: 'expired' }), 2, 'the two expired in the DELETE test');
     assert.equal(sampleValue(samples, 'batchwatch_notifications_silenced_total', { schedule: 'sales', kind: 'stalled' }), 0);
     if (hasPromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
   });

@@ -103,6 +103,13 @@ maintenance:
     const unknown = await runCli(['silence', 'expire', '--config', config, 'nope'], env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no silence with id nope/);
+    const other = (await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'x'], env)).stdout.trim();
+    for (const [author, pattern] of [['x'.repeat(201), /--author must be at most 200 characters/], ['bob\nforged', /--author must be one line without control characters/]] as const) {
+      const bad = await runCli(['silence', 'expire', '--config', config, '--author', author, other], env);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, pattern);
+    }
+    assert.equal((await new SilenceStore(redis, PREFIX).get(other))?.expiredAt, undefined, 'a refused expire changes nothing');
   });
 
   it('usage errors exit 2 naming the flag', async () => {

@@ -11,7 +11,7 @@ import type { BatchTaskInfo } from '../core/task.ts';
 import type { RedisClient } from '../redis/connections.ts';
 import { AckStore } from './ack-store.ts';
 import { MutedStore } from './muted-store.ts';
-import { ackFromRequest, silenceFromRequest, RequestError, type RequestContext } from './requests.ts';
+import { ackFromRequest, expiringAuthor, silenceFromRequest, RequestError, type RequestContext } from './requests.ts';
 import { SilenceStore } from './silence-store.ts';
 
 export type SilenceView = Silence & { state: SilenceState };
@@ -106,8 +106,9 @@ export class SilenceControls implements StatusControls {
     return { ...silence, state: silenceState(silence, this.now()) };
   }
 
-  async expireSilence(id: string, by: string): Promise<SilenceView> {
-    const silence = await this.store.expire(id, by);
+  /** Validates `by` (RequestError naming author; absent or blank: `defaultAuthor`) and ends the silence now. */
+  async expireSilence(id: string, by: string | undefined, defaultAuthor: string): Promise<SilenceView> {
+    const silence = await this.store.expire(id, expiringAuthor(by, this.requestContext(defaultAuthor)));
     return { ...silence, state: silenceState(silence, this.now()) };
   }
 

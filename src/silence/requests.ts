@@ -40,6 +40,10 @@ const wholeNumber = (min: number) =>
 const text = (max: number) => z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 /** Free text kept in Redis and shown in mail, logs and answers: a secret pasted into it is masked before it is stored. */
 const freeText = (max: number) => text(max).transform((value) => scrubSecrets(value));
+/** Who did it: free text on one line (it is quoted in logs, the status page and the CLI's table). */
+const authorText = text(MAX_AUTHOR_LENGTH)
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must be one line without control characters')
+  .transform((value) => scrubSecrets(value));
 
 /** An instant with a date, a time and a zone (Z or an offset): a silence must not depend on whose clock reads it. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -90,14 +94,14 @@ const silenceSchema = z.strictObject({
   /** When the silence starts (default now): a silence for tonight can be made now. */
   from: instant.optional(),
   comment: freeText(MAX_COMMENT_LENGTH),
-  author: freeText(MAX_AUTHOR_LENGTH).optional(),
+  author: authorText.optional(),
 });
 
 const ackSchema = z.strictObject({
   taskId: wholeNumber(1),
   schedule: text(100).optional(),
   comment: freeText(MAX_COMMENT_LENGTH),
-  author: freeText(MAX_AUTHOR_LENGTH).optional(),
+  author: authorText.optional(),
 });
 
 export interface RequestContext {
@@ -160,4 +164,13 @@ export function ackFromRequest(input: unknown, context: RequestContext): AckRequ
   const request = parseOrThrow(ackSchema, input);
   checkSchedule(request.schedule, context);
   return { taskId: request.taskId, ...(request.schedule !== undefined ? { schedule: request.schedule } : {}), comment: request.comment, author: authorOf(request.author, context) };
+}
+
+/**
+ * Who expires a silence (the API's ?author=, the CLI's --author): checked like a request's author; when none
+ * is given (or it is blank), the context's default. RequestError naming `author`.
+ */
+export function expiringAuthor(author: string | undefined, context: RequestContext): string {
+  const given = author === undefined || author.trim() === '' ? {} : { author };
+  return authorOf(parseOrThrow(z.strictObject({ author: authorText.optional() }), given).author, context);
 }

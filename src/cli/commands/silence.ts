@@ -73,7 +73,7 @@ async function list(argv: string[]): Promise<number> {
 async function expire(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgsWithPositionals(argv, { config: { type: 'string' }, author: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('expire takes one silence id (batchwatch silence list shows them)');
-  const silence = await withControls(values.config, (controls) => controls.expireSilence(positionals[0]!, values.author ?? defaultAuthor()));
+  const silence = await withControls(values.config, (controls) => controls.expireSilence(positionals[0]!, values.author, defaultAuthor()));
   process.stdout.write(`${silence.id} expired at ${iso(silence.endsAt)}\n`);
   return 0;
 }
