@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { scrubSecrets } from '../redact/secrets.ts';
-import { DurationError, parseDuration } from '../config/duration.ts';
+import { DurationError, formatDuration, MAX_DURATION_MS, parseDuration } from '../config/duration.ts';
 import { hasMatchers, normalizeMatchers, type AlertMatchers } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
 import { GlobError } from '../core/glob.ts';
@@ -62,6 +62,11 @@ const durationText = z.string({ error: 'must be a duration such as 2h' }).transf
     const ms = parseDuration(value);
     if (ms <= 0) {
       ctx.addIssue({ code: 'custom', message: 'must be longer than 0s' });
+      return z.NEVER;
+    }
+    if (ms > MAX_DURATION_MS) {
+      // Beyond that, startsAt + for could pass what a date holds: stored, it could not be shown.
+      ctx.addIssue({ code: 'custom', message: `must be at most ${formatDuration(MAX_DURATION_MS)}` });
       return z.NEVER;
     }
     return ms;
