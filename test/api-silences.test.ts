@@ -118,6 +118,7 @@ http: { host: 127.0.0.1, port: 0${extra} }
       [{ ...aSilence, until: '2020-01-01T00:00:00Z', for: undefined }, 'until', /in the past/],
       [{ ...aSilence, until: 'soon', for: undefined }, 'until', /not an ISO-8601 time/],
       [{ ...aSilence, for: '99999999999d' }, 'for', /must be at most 3650d/],
+      [{ ...aSilence, from: '2020-01-01T00:00:00Z' }, 'for', /ends in the past/],
       [{ ...aSilence, comment: '' }, 'comment', /must not be empty/],
       [{ ...aSilence, comment: undefined }, 'comment', /is required/],
       [{ ...aSilence, author: undefined }, 'author', /is required/],

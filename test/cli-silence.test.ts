@@ -115,6 +115,7 @@ maintenance:
 
   it('usage errors exit 2 naming the flag', async () => {
     const cases: [string[], RegExp][] = [
+      [['--task', 'X', '--from', '2020-01-01T00:00:00Z', '--for', '1h', '--comment', 'x'], /--for ends in the past/],
       [['--for', '1h', '--comment', 'x'], /give at least one matcher: --task, --task-id, --associate, --schedule or --kind/],
       [['--task', 'X', '--comment', 'x'], /give either --for DURATION or --until ISO-8601/],
       [['--task', 'X', '--for', '1h', '--until', '2030-01-01T00:00:00Z', '--comment', 'x'], /give either --for/],

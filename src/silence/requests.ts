@@ -153,7 +153,11 @@ export function silenceFromRequest(input: unknown, context: RequestContext): New
   }
   const startsAt = request.from ?? context.now;
   const endsAt = request.until ?? startsAt + request.for!;
-  if (request.until !== undefined && endsAt <= context.now) throw new RequestError('until', 'is in the past');
+  if (endsAt <= context.now) {
+    // An already-ended silence would be stored only to be listed as expired.
+    if (request.until !== undefined) throw new RequestError('until', 'is in the past');
+    throw new RequestError('for', 'ends in the past (from + for is before now)', '--for ends in the past (--from + --for is before now)');
+  }
   if (endsAt <= startsAt) throw new RequestError('until', 'must be after from', '--until must be after --from');
   return { matchers, startsAt, endsAt, comment: request.comment, author: authorOf(request.author, context) };
 }
