@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import type { MailOAuth2Config } from '../src/config/types.ts';
 import { OAuth2TokenError, OAuth2TokenSource, TOKEN_EXPIRY_MARGIN_MS } from '../src/notify/oauth2-token.ts';
@@ -95,5 +97,43 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     const unreachable = await refusal(new OAuth2TokenSource(config({ tokenUrl: `http://127.0.0.1:${await freePort()}/token` })));
     assert.equal(unreachable.refused, false);
     assert.match(unreachable.message, /not reachable: .*ECONNREFUSED/);
+  });
+
+  it('an answer larger than 64 KiB is not read whole: a wrong tokenUrl (200) or a failing endpoint (503)', async () => {
+    let sentBytes = 0;
+    let status = 200;
+    const big = createServer((req, res) => {
+      req.resume();
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      const chunk = `${' '.repeat(64 * 1024)}`;
+      // Up to 64 MiB, written as the client reads: a reader that stops early stops the writing too.
+      let left = 1024;
+      const write = () => {
+        while (left > 0) {
+          left -= 1;
+          sentBytes += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', write);
+        }
+        res.end();
+      };
+      res.on('close', () => {
+        left = 0;
+      });
+      write();
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    try {
+      const tokenUrl = `http://127.0.0.1:${(big.address() as AddressInfo).port}/token`;
+      const wrongUrl = await refusal(new OAuth2TokenSource({ ...base, tokenUrl, scope: 'mail.send' }));
+      assert.match(wrongUrl.message, /answer is larger than 64 KiB: check mail\.oauth2\.tokenUrl/);
+      assert.equal(wrongUrl.refused, true);
+      assert.ok(sentBytes < 32 * 1024 * 1024, `the rest was not read (${sentBytes} bytes sent)`);
+      status = 503;
+      const failing = await refusal(new OAuth2TokenSource({ ...base, tokenUrl, scope: 'mail.send' }));
+      assert.equal(failing.refused, false, failing.message);
+    } finally {
+      big.closeAllConnections();
+      await new Promise<void>((resolve) => big.close(() => resolve()));
+    }
   });
 });
