@@ -157,6 +157,18 @@ http: { host: 127.0.0.1, port: 0${extra} }
     const alerts = (await call(daemon, 'GET', '/api/v1/alerts')).json?.alerts as Record<string, unknown>[];
     const alert = alerts[0]!;
     assert.deepEqual([alert.schedule, alert.kind, (alert.task as { id: number }).id], ['sales', 'failed', 4711]);
+    // associate as the answer gives it ("101", "system") is accepted back; associateId is the number.
+    const task = alert.task as { associate: string; associateId: number };
+    assert.deepEqual([task.associate, task.associateId], ['101', 101]);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    for (const [associate, stored] of [[task.associate, 101], ['system', 0], [' System ', 0]] as const) {
+      const made = await call(daemon, 'POST', '/api/v1/silences', { associate, from: tomorrow, for: '1h', comment: 'later', author: 'bob' }, admin);
+      assert.equal(made.status, 201, `${associate}: ${made.text}`);
+      assert.deepEqual(made.json?.matchers, { associate: stored });
+    }
+    const wrong = await call(daemon, 'POST', '/api/v1/silences', { associate: 'systems', for: '1h', comment: 'x', author: 'bob' }, admin);
+    assert.deepEqual([wrong.status, wrong.json?.field], [400, 'associate']);
+    assert.match(String(wrong.json?.error), /whole number or "system"/);
     assert.deepEqual({ ...(alert.acknowledged as object), at: 'x' }, { author: 'bob', comment: 'restarting the relay', at: 'x' });
     assert.deepEqual((alert.silencedBy as { comment: string }[]).map((s) => s.comment), [`token is ***`], 'the active silence on Mailing* failed');
     const none = await call(daemon, 'POST', '/api/v1/acks', { taskId: 999, comment: 'x', author: 'a' }, admin);

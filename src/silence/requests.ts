@@ -10,6 +10,7 @@ import { hasMatchers, normalizeMatchers, type AlertMatchers } from '../core/matc
 import { ALERT_KINDS } from '../core/model.ts';
 import { GlobError } from '../core/glob.ts';
 import { compileTaskGlob } from '../core/task-rules.ts';
+import { SYSTEM_ASSOCIATE_ID, SYSTEM_ASSOCIATE_LABEL } from '../core/task.ts';
 import type { NewSilence } from './silence-store.ts';
 
 /** Longer comments and names are refused rather than cut (they are shown in mail history, the status page, the CLI). */
@@ -36,6 +37,15 @@ const wholeNumber = (min: number) =>
     (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
     z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`),
   );
+
+/** An associate id, or "system" (any case) for the system tasks' associate 0: how the API's answers and mails show it. */
+const associateId = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim().toLowerCase() === SYSTEM_ASSOCIATE_LABEL ? SYSTEM_ASSOCIATE_ID : value),
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    z.number({ error: 'must be a whole number or "system"' }).int('must be a whole number or "system"').min(0, 'must be a whole number or "system"'),
+  ),
+);
 
 const text = (max: number) => z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 /** Free text kept in Redis and shown in mail, logs and answers: a secret pasted into it is masked before it is stored. */
@@ -91,7 +101,7 @@ const kind = z.enum(ALERT_KINDS, { error: `must be one of: ${ALERT_KINDS.join(',
 const silenceSchema = z.strictObject({
   task: taskGlob.optional(),
   taskId: wholeNumber(1).optional(),
-  associate: wholeNumber(0).optional(),
+  associate: associateId.optional(),
   schedule: text(100).optional(),
   kind: kind.optional(),
   for: durationText.optional(),

@@ -42,7 +42,7 @@ async function add(argv: string[]): Promise<number> {
   const request = {
     task: values.task,
     taskId: values['task-id'],
-    associate: values.associate === 'system' ? '0' : values.associate,
+    associate: values.associate,
     schedule: values.schedule,
     kind: values.kind,
     for: values.for,
