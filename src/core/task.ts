@@ -22,10 +22,6 @@ export function associateLabel(associateId: number): string {
   return associateId === SYSTEM_ASSOCIATE_ID ? SYSTEM_ASSOCIATE_LABEL : String(associateId);
 }
 
-export function isKnownState(state: string): state is KnownState {
-  return (KNOWN_STATES as readonly string[]).includes(state);
-}
-
 export interface BatchTaskInfo {
   id: number;
   name: string;
