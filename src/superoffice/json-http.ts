@@ -2,7 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { MalformedResponseError, TransportError } from './errors.ts';
-import { TLS_CODE, tlsMessage } from './http-transport.ts';
+import { describeUrl, TLS_CODE, tlsMessage } from './http-transport.ts';
 
 export interface JsonResponse {
   status: number;
@@ -28,18 +28,13 @@ export interface JsonRequest {
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 
-/** Scheme, host and path: never a query string or userinfo. */
-function where(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
-}
-
 /**
  * Sends one request and parses the JSON answer, whatever the HTTP status (callers judge it).
  * Rejects with TransportError (refused, reset, timeout, TLS, too big) or MalformedResponseError (not JSON).
  */
 export function requestJson(request: JsonRequest): Promise<JsonResponse> {
   const url = new URL(request.url);
-  const target = where(url);
+  const target = describeUrl(url);
   const transport = url.protocol === 'https:' ? https : http;
   const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
   const maxBytes = request.maxBytes ?? DEFAULT_MAX_BYTES;

@@ -7,6 +7,8 @@ import type { SystemUserConfig } from '../config/types.ts';
 import { privateKeyParts } from '../redact/config.ts';
 import { scrubSecrets, secrets } from '../redact/secrets.ts';
 import { AuthError, MalformedResponseError, type SuperOfficeError, TransportError } from './errors.ts';
+import { oneLine } from '../core/text.ts';
+import { describeUrl } from './http-transport.ts';
 import { requestJson } from './json-http.ts';
 
 const CLAIMS = 'http://schemes.superoffice.net/identity';
@@ -82,7 +84,7 @@ const MAX_MESSAGE = 300;
 
 /** Text from SuperOffice for an error message: no secrets, no control characters, bounded. */
 function clean(text: string): string {
-  const flat = scrubSecrets(text).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const flat = oneLine(scrubSecrets(text));
   return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}...` : flat;
 }
 
@@ -151,8 +153,7 @@ export class SystemUserLogin {
   }
 
   private describeLoginUrl(): string {
-    const url = new URL(this.loginUrl);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    return describeUrl(new URL(this.loginUrl));
   }
 
   private async sessionFrom(jwt: string): Promise<SystemUserSession> {

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { SuperOfficeConfig } from '../config/types.ts';
 import { contextIdentifierOf } from '../config/tenant.ts';
 import { MalformedResponseError, TransportError } from './errors.ts';
+import { oneLine } from '../core/text.ts';
+import { describeUrl } from './http-transport.ts';
 import { requestJson } from './json-http.ts';
 import { superofficeCa } from './trust.ts';
 
@@ -45,7 +47,7 @@ const answerShape = z.preprocess(
 
 /** A state name fit for logs, metrics' neighbours and the status page: no control characters, bounded. */
 function cleanState(state: string): string {
-  const flat = state.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const flat = oneLine(state);
   return flat.length > MAX_STATE_LENGTH ? `${flat.slice(0, MAX_STATE_LENGTH)}...` : flat;
 }
 
@@ -107,8 +109,7 @@ export class TenantStatus {
   }
 
   private describe(): string {
-    const url = new URL(this.url);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    return describeUrl(new URL(this.url));
   }
 }
 

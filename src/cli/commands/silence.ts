@@ -3,7 +3,8 @@ import { describeMatchers } from '../../core/matchers.ts';
 import { formatDuration } from '../../config/duration.ts';
 import type { SilenceView, WindowView } from '../../silence/controls.ts';
 import { silenceJson, windowJson } from '../../silence/json.ts';
-import { oneLine, truncate } from '../../notify/format.ts';
+import { oneLine } from '../../core/text.ts';
+import { truncate } from '../../notify/format.ts';
 import { parseCommandArgs, parseCommandArgsWithPositionals, UsageError } from '../args.ts';
 import { defaultAuthor, withControls } from '../silence-session.ts';
 
