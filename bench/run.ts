@@ -55,12 +55,18 @@ function benchCore(): void {
   );
 }
 
-function benchScrubbing(): void {
+async function benchScrubbing(): Promise<void> {
+  const rows: string[][] = [];
+  for (const [tasks, rotations] of [[10_000, 0], [100_000, 0], [30_000, 720], [100_000, 10_000]] as const) rows.push(scrubRow(await benchScrub(tasks, rotations)));
   printTable(
     'Secret scrubbing: SuperOffice task text as a poll receives it, and a text answer',
-    ['tasks', 'secrets', 'scrubTasks ms', 'text', 'scrub text ms'],
-    [10_000, 100_000].map((tasks) => scrubRow(benchScrub(tasks))),
-    ['Median of 5 runs; the secrets of a typical config registered (each searched in all its forms, any case).'],
+    ['tasks', 'rotations', 'secrets', 'scrubTasks ms', 'text', 'scrub text ms'],
+    rows,
+    [
+      'Median of 5 runs; the secrets of a typical config registered (each searched in all its forms, any case).',
+      'rotations: tickets, JWTs and OAuth2 access tokens issued before (a long uptime); each replaces an older one in its slot,',
+      'so the secrets searched stay bounded (before, every issued value stayed: a review measured 39 ms with 5 secrets, 888 ms with 720).',
+    ],
   );
 }
 
@@ -304,7 +310,7 @@ async function main(): Promise<number> {
     }
     benchCore();
     await benchRendering();
-    benchScrubbing();
+    await benchScrubbing();
     await benchParsing();
     const figures = await benchAtScale(res);
     printScale(figures);

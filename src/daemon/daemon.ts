@@ -54,7 +54,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 
   let notifierDepth: () => Promise<number> = async () => 0;
   // Silences by state for batchwatch_silences, read in the background (the command connection waits for Redis at start).
-  const silenceCensus = new SilenceCensus({ store: new SilenceStore(commandRedis, config.redis.prefix), log: logCallback(log.child({ component: 'silences' })) });
+  const silencesLog = log.child({ component: 'silences' });
+  // The census reads every silence every 15 s: it is the one that reports a stored silence it cannot read.
+  const censusStore = new SilenceStore(commandRedis, config.redis.prefix, Date.now, (msg, fields) => silencesLog.warn(fields, msg));
+  const silenceCensus = new SilenceCensus({ store: censusStore, log: logCallback(silencesLog) });
   const metrics = createMetrics({
     snapshots: refresher,
     queueDepth: () => notifierDepth(),
