@@ -145,7 +145,7 @@ describe('silences and acknowledgements: exactly once', () => {
     await crashing.close();
 
     // The silence ends while the job waits for its retry: the next poll releases the alert and it is mailed.
-    await w.controls.expireSilence(s.id, 'alice');
+    await w.controls.expireSilence(s.id, 'alice', 'test');
     await w.use({ retryDelay: HOUR });
     const released = await w.poll();
     assert.equal(released.events.length, 1);
@@ -216,7 +216,7 @@ describe('silences and acknowledgements: exactly once', () => {
     await w.settled();
     await w.controls.acknowledge({ taskId: 6003, comment: 'known, vendor is on it', author: 'bob' }, 'test');
     await w.poll();
-    await w.controls.expireSilence(s.id, 'alice');
+    await w.controls.expireSilence(s.id, 'alice', 'test');
     await w.poll();
     await w.settled();
     assert.equal(smtp.messages.length, 0, 'muted, then acknowledged: never told');
