@@ -8,6 +8,7 @@ import { createLogger } from '../src/log.ts';
 import { pollSchedule } from '../src/monitor/poll.ts';
 import { PollScheduler } from '../src/schedule/poll-scheduler.ts';
 import { POLL_QUEUE } from '../src/store/keys.ts';
+import { PollLock } from '../src/store/poll-lock.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
@@ -101,6 +102,34 @@ describe('BullMQ poll schedules', () => {
     await scheduler.close();
   });
 
+  it('a tick stranded in active by a reply lost in an outage does not silence the schedule', async () => {
+    // BullMQ makes a scheduler's next job when a worker receives the current one. A moveToActive (or
+    // moveToFinished, which hands out the next job) that ran in Redis just before it stopped, but whose reply
+    // was lost, leaves a job in active that no worker holds and no next job: until BullMQ's stall check
+    // (lock 30 s + stall interval 30 s) nothing polls. That state, made by hand here:
+    const polls: number[] = [];
+    const scheduler = new PollScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'stranded',
+      schedules: [fast],
+      store: new SnapshotStore(redis, 'stranded'),
+      runPoll: async () => {
+        polls.push(Date.now());
+      },
+      log,
+    });
+    await scheduler.register();
+    const key = (name: string) => `stranded:${POLL_QUEUE}:${name}`;
+    const [jobId] = [...(await redis.lrange(key('wait'), 0, -1)), ...(await redis.zrange(key('delayed'), '0', '-1'))];
+    assert.ok(jobId, 'the scheduler made its first job');
+    await redis.multi().lrem(key('wait'), 0, jobId).zrem(key('delayed'), jobId).lpush(key('active'), jobId).set(`${key(jobId)}:lock`, 'a worker that lost the reply', 'PX', 30_000).exec();
+    scheduler.start();
+    // The outage: every connection but this one is dropped, and reconnects.
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal');
+    await waitUntil(() => polls.length >= 2, 10_000, 'polls after the reconnect (not only after the stall check)');
+    await scheduler.close();
+  });
+
   it('a poll that ends during a Redis outage does not leave its lock behind', async () => {
     const store = new SnapshotStore(redis, 'lock');
     const polls: number[] = [];
@@ -126,6 +155,35 @@ describe('BullMQ poll schedules', () => {
     await redisServer.start();
     const restarted = Date.now();
     await waitUntil(() => polls.some((t) => t > restarted), 10_000, 'a poll after the restart (the lock TTL is 60 s)');
+    await scheduler.close();
+  });
+
+  it('a lock taken by a SET whose reply was lost in an outage is given back', async () => {
+    /** The SET reached Redis and took the lock; its reply did not come back (the caller sees an error). */
+    class ReplyLost extends PollLock {
+      lost = false;
+      override async tryLock(schedule: string, token: string, ttlMs: number): Promise<boolean> {
+        const taken = await super.tryLock(schedule, token, ttlMs);
+        if (this.lost) return taken;
+        this.lost = true;
+        throw new Error('Connection is closed.');
+      }
+    }
+    const polls: number[] = [];
+    const scheduler = new PollScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'lostset',
+      schedules: [fast],
+      store: { pollLock: () => new ReplyLost(redis, 'lostset') },
+      runPoll: async () => {
+        polls.push(Date.now());
+      },
+      lockTtlMs: 60_000,
+      log,
+    });
+    await scheduler.register();
+    scheduler.start();
+    await waitUntil(() => polls.length >= 2, 10_000, 'polls after the failed tick (the lock TTL is 60 s)');
     await scheduler.close();
   });
 
