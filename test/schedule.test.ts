@@ -15,6 +15,14 @@ import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { pollDeps, RecordingSink } from './helpers/monitor.ts';
 import { waitUntil } from './helpers/wait.ts';
 
+/** The scheduler's JSON log lines, kept for assertions. */
+class LogLines {
+  readonly lines: string[] = [];
+  write(line: string): void {
+    this.lines.push(line);
+  }
+}
+
 const fast: ScheduleConfig = { name: 'fast', associates: [101, 102], timing: { every: 200 } };
 
 describe('BullMQ poll schedules', () => {
@@ -23,7 +31,7 @@ describe('BullMQ poll schedules', () => {
   let simulator: Simulator;
   const log = createLogger('silent');
 
-  function replica(prefix: string, schedules: ScheduleConfig[], sink: RecordingSink) {
+  function replica(prefix: string, schedules: ScheduleConfig[], sink: RecordingSink, schedulerLog = log) {
     const store = new SnapshotStore(redis, prefix);
     const deps = pollDeps(simulator.url, store, sink);
     return new PollScheduler({
@@ -33,7 +41,7 @@ describe('BullMQ poll schedules', () => {
       store,
       runPoll: (schedule) => pollSchedule(schedule, deps),
       lockTtlMs: 30_000,
-      log,
+      log: schedulerLog,
     });
   }
 
@@ -58,7 +66,17 @@ describe('BullMQ poll schedules', () => {
       r.start();
     }
     await waitUntil(() => sinks.some((s) => s.batches.length > 0), 5000, 'the failure to be detected');
-    await sleep(1000); // several more ticks: nobody may report it again
+    // Five more polls committed and handed over (the outbox empty): nobody may report it again.
+    const store = new SnapshotStore(redis, 'two');
+    const seen = (await store.load('fast')).snapshot.version;
+    await waitUntil(
+      async () => {
+        const state = await store.load('fast');
+        return state.snapshot.version >= seen + 5 && state.pendingBatches.length === 0;
+      },
+      10_000,
+      'five more polls',
+    );
     await Promise.all(replicas.map((r) => r.close()));
     assert.equal(sinks.flatMap((s) => s.eventIds('failed')).length, 1);
     const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'two' });
@@ -86,12 +104,14 @@ describe('BullMQ poll schedules', () => {
 
   it('keeps polling after Redis restarts mid-run', async () => {
     const store = new SnapshotStore(redis, 'restart');
-    const scheduler = replica('restart', [fast], new RecordingSink());
+    const logged = new LogLines();
+    const scheduler = replica('restart', [fast], new RecordingSink(), createLogger('debug', logged));
     await scheduler.register();
     scheduler.start();
     await waitUntil(async () => (await store.load('fast')).snapshot.version > 2, 5000, 'first polls');
+    const seen = logged.lines.length;
     await redisServer.stop();
-    await sleep(1500);
+    await waitUntil(() => logged.lines.slice(seen).some((l) => /poll worker: Redis error/.test(l)), 10_000, 'the worker to notice the outage');
     await redisServer.start();
     const afterRestart = Date.now();
     await waitUntil(
@@ -131,14 +151,26 @@ describe('BullMQ poll schedules', () => {
   });
 
   it('a poll that ends during a Redis outage does not leave its lock behind', async () => {
-    const store = new SnapshotStore(redis, 'lock');
+    /** Counts releases that failed (Redis down): the scheduler retries them. */
+    class CountedUnlocks extends PollLock {
+      failed = 0;
+      override async unlock(schedule: string, token: string): Promise<void> {
+        try {
+          await super.unlock(schedule, token);
+        } catch (error) {
+          this.failed++;
+          throw error;
+        }
+      }
+    }
+    const lock = new CountedUnlocks(redis, 'lock');
     const polls: number[] = [];
     let inFlight: (() => void) | null = null;
     const scheduler = new PollScheduler({
       redisUrl: redisServer.url,
       prefix: 'lock',
       schedules: [fast],
-      store,
+      store: { pollLock: () => lock },
       runPoll: async () => {
         polls.push(Date.now());
         if (polls.length === 1) await new Promise<void>((resolve) => (inFlight = resolve)); // a slow SOAP call
@@ -151,7 +183,7 @@ describe('BullMQ poll schedules', () => {
     await waitUntil(() => inFlight !== null, 5000, 'the first poll to start');
     await redisServer.stop();
     (inFlight as unknown as () => void)(); // the poll finishes while Redis is down: its unlock fails
-    await sleep(1000);
+    await waitUntil(() => lock.failed > 0, 10_000, 'the release to fail while Redis is down');
     await redisServer.start();
     const restarted = Date.now();
     await waitUntil(() => polls.some((t) => t > restarted), 10_000, 'a poll after the restart (the lock TTL is 60 s)');
@@ -203,10 +235,11 @@ describe('BullMQ poll schedules', () => {
           runPoll: async () => {
             polls++;
             maxRunning = Math.max(maxRunning, ++running);
-            await sleep(1500); // five times the lock TTL below
+            await sleep(2000); // twice the lock TTL below: only renewals keep it
             running--;
           },
-          lockTtlMs: 300,
+          // Renewed every third of it; a longer TTL than needed, so a loaded machine does not lose it between renewals.
+          lockTtlMs: 1000,
           log,
         }),
     );
