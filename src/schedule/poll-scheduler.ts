@@ -62,12 +62,12 @@ export class PollScheduler {
       defaultJobOptions: { attempts: 1, removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } },
     });
     this.queue.on('error', (error) => options.log.warn({ err: error.message }, 'poll queue: Redis error'));
-    this.reschedulesAfterReconnect();
+    this.restoresNextJobsAfterReconnect();
   }
 
   /** Upserts the configured schedulers and removes the ones no longer configured. */
   async register(): Promise<void> {
-    await this.upsertSchedulers();
+    for (const schedule of this.options.schedules) await this.upsertScheduler(schedule);
     const wanted = new Set(this.options.schedules.map((s) => schedulerId(s.name)));
     for (const existing of await this.queue.getJobSchedulers()) {
       const id = existing.id ?? existing.key;
@@ -79,17 +79,11 @@ export class PollScheduler {
     this.registered = true;
   }
 
-  /**
-   * Upserting is idempotent: with the next job of a scheduler in place it is put back as it was; without
-   * one (see reschedulesAfterReconnect) the scheduler gets its next job again.
-   */
-  private async upsertSchedulers(): Promise<void> {
-    for (const schedule of this.options.schedules) {
-      const repeat = 'every' in schedule.timing
-        ? { every: schedule.timing.every }
-        : { pattern: schedule.timing.cron, ...(schedule.timing.tz ? { tz: schedule.timing.tz } : {}) };
-      await this.queue.upsertJobScheduler(schedulerId(schedule.name), repeat, { name: 'poll', data: { schedule: schedule.name } });
-    }
+  private async upsertScheduler(schedule: ScheduleConfig): Promise<void> {
+    const repeat = 'every' in schedule.timing
+      ? { every: schedule.timing.every }
+      : { pattern: schedule.timing.cron, ...(schedule.timing.tz ? { tz: schedule.timing.tz } : {}) };
+    await this.queue.upsertJobScheduler(schedulerId(schedule.name), repeat, { name: 'poll', data: { schedule: schedule.name } });
   }
 
   /**
@@ -97,24 +91,33 @@ export class PollScheduler {
    * after running a worker's moveToActive or moveToFinished (which also hands out the next job) but before the
    * reply reached us, the command is resent after the reconnect: the job it had already moved to active is
    * never received, so no next job is created, and the schedule stays silent until BullMQ's stall check puts
-   * that job back (lock duration + stall interval, up to a minute). Upserting the schedulers once the
-   * connection is back restores the next job at once; the stranded job, when the stall check returns it,
-   * no longer matches the scheduler and does not start a second chain.
+   * that job back (lock duration + stall interval, up to a minute). So once the connection is back, a
+   * scheduler whose next job is not waiting is upserted again, which creates it; the stranded job, when the
+   * stall check returns it, no longer matches the scheduler and does not start a second chain.
    */
-  private reschedulesAfterReconnect(): void {
+  private restoresNextJobsAfterReconnect(): void {
     let lost = false;
     this.connection.on('close', () => (lost = true));
     this.connection.on('ready', () => {
       if (!lost || this.closed || !this.registered) return;
       lost = false;
-      this.upsertSchedulers().then(
-        () => this.options.log.debug({}, 'Redis connection back: job schedulers upserted again'),
-        (error: unknown) => {
-          lost = true; // try again on the next reconnect
-          this.options.log.warn({ err: (error as Error).message }, 'could not upsert the job schedulers after a reconnect');
-        },
-      );
+      this.restoreMissingNextJobs().catch((error: unknown) => {
+        lost = true; // try again on the next reconnect
+        this.options.log.warn({ err: (error as Error).message }, 'could not check the job schedulers after a reconnect');
+      });
     });
+  }
+
+  private async restoreMissingNextJobs(): Promise<void> {
+    for (const schedule of this.options.schedules) {
+      const id = schedulerId(schedule.name);
+      const next = (await this.queue.getJobScheduler(id))?.next;
+      const state = next == null ? 'unknown' : await this.queue.getJobState(`repeat:${id}:${next}`);
+      // An upsert of a scheduler whose next job is waiting would move a due cron tick to the next slot.
+      if (state === 'delayed' || state === 'waiting' || state === 'prioritized') continue;
+      await this.upsertScheduler(schedule);
+      this.options.log.info({ schedule: schedule.name, stranded: state }, 'the schedule had no next poll after the Redis outage; scheduled it again');
+    }
   }
 
   start(): void {
