@@ -10,7 +10,8 @@ import { checkMailServer } from './mail-checks.ts';
 import { showValues, type Substitution } from './quoted.ts';
 import { checkRelations } from './relations.ts';
 import { defaultLoginUrl } from './tenant.ts';
-import { DEFAULT_REDIS_URL, errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
+import { LOG_LEVELS } from '../log-levels.ts';
+import { DEFAULT_REDIS_URL, errorMap, fileSchema, KNOWN_KEYS, type ParsedFile } from './schema.ts';
 import type { Config, RedisClusterConfig, RedisConfig, RedisSentinelConfig, ScheduleConfig } from './types.ts';
 
 export type { ConfigIssue } from './issues.ts';

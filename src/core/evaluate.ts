@@ -255,7 +255,7 @@ function failedRecently(task: BatchTaskInfo, now: number, window: number): boole
   return started !== null && window > 0 && Math.max(0, now - started) <= window;
 }
 
-function taskAlerts(prev: Snapshot, id: string): Record<'failed' | 'stalled' | 'stuck', ActiveAlert | undefined> {
+function taskAlerts(prev: Snapshot, id: string): Record<Exclude<AlertKind, 'superoffice-down'>, ActiveAlert | undefined> {
   return {
     failed: prev.alerts[alertKey('failed', id)],
     stalled: prev.alerts[alertKey('stalled', id)],

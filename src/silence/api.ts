@@ -9,6 +9,7 @@ import { NoActiveAlertError, type SilenceControls } from './controls.ts';
 import { ackJson, alertJson, silenceJson, windowJson } from './json.ts';
 import { RequestError } from './requests.ts';
 import { SilenceNotFoundError } from './silence-store.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -29,7 +30,7 @@ export interface ApiAnswer {
 }
 
 export interface SilenceApiLog {
-  (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void;
+  (level: Extract<CallbackLevel, 'info' | 'warn'>, msg: string, fields?: Record<string, unknown>): void;
 }
 
 export class SilenceApi {

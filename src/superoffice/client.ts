@@ -10,6 +10,7 @@ import type { ListedProblem } from './batch-response.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
 import { AuthError, ClientSetupError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 import { createConnectionPool, type ConnectionPool } from './http-transport.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { Limiter } from './limiter.ts';
@@ -50,7 +51,7 @@ export interface AuthenticationInfo {
   systemUser?: Omit<SystemUserSession, 'ticket'>;
 }
 
-export type ClientLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+export type ClientLog = (level: Exclude<CallbackLevel, 'error'>, msg: string, fields?: Record<string, unknown>) => void;
 
 export interface SuperOfficeClientOptions {
   /** Called once per SOAP call that finally failed (after the one re-authentication retry), for metrics. */
