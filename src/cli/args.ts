@@ -13,6 +13,8 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T) 
   }
 }
 
+export function parsePort(value: string, flag: string): number;
+export function parsePort(value: string | undefined, flag: string): number | undefined;
 export function parsePort(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);

@@ -73,8 +73,8 @@ export interface RecordedRequest {
   associateIds: number[];
   /** Only for GetBatchTaskInfosByState: the State asked for. */
   state?: string;
-  ticket?: string;
-  applicationToken?: string;
+  ticket: string | undefined;
+  applicationToken: string | undefined;
   /** ApplicationToken/Credentials were inside soap:Header (and nowhere else). */
   headersInSoapHeader: boolean;
 }
