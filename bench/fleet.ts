@@ -49,7 +49,7 @@ export class Fleet {
   private readonly frozen = new Set<number>();
   private nextId = 100_000;
 
-  constructor(private readonly opts: FleetOptions) {
+  constructor(opts: FleetOptions) {
     this.random = prng(opts.seed ?? 42);
     for (let i = 0; i < opts.tasks; i++) {
       const task = this.newTask(1 + (i % opts.associates), opts.now, this.pickState());

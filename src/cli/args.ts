@@ -1,3 +1,4 @@
+/** Command-line argument parsing for the CLI commands, with usage errors (exit 2). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {}

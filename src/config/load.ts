@@ -1,3 +1,4 @@
+/** Reads, interpolates and validates the config file into a Config; every problem with its key and line. */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';

@@ -1,3 +1,4 @@
+/** The zod schema of the YAML config file, field by field, with the messages an operator reads. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MATCHER_KEYS } from '../core/matchers.ts';

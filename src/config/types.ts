@@ -1,3 +1,4 @@
+/** The validated configuration's types (durations in milliseconds). */
 import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
 import type { Rules } from '../core/model.ts';
 import type { LogLevel } from '../log-levels.ts';

@@ -1,3 +1,4 @@
+/** The pure evaluation of a poll: previous snapshot + tasks read -> next snapshot and the events to mail. */
 import { RUNNING_STATES } from './task.ts';
 import type {
   Acknowledgement, ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord, UnreadableTask,

@@ -1,3 +1,4 @@
+/** Builds alert events (firing, reminder, resolved) and their fixed order in a batch. */
 import { ALERT_KINDS, type ActiveAlert, type AlertEvent, type BatchTaskInfo, type PollError } from './model.ts';
 import { resolvedEventId } from './event-id.ts';
 

@@ -20,10 +20,6 @@ export function associateLabel(associateId: number): string {
   return associateId === SYSTEM_ASSOCIATE_ID ? 'system' : String(associateId);
 }
 
-export function isKnownState(state: string): state is KnownState {
-  return (KNOWN_STATES as readonly string[]).includes(state);
-}
-
 export interface BatchTaskInfo {
   id: number;
   name: string;

@@ -1,5 +1,5 @@
+/** The daemon: wires config, Redis, SuperOffice client, scheduler, notifier and HTTP server together. */
 import { redactedConfig } from '../redact/config.ts';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { logCallback } from '../log.ts';

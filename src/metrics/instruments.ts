@@ -1,3 +1,4 @@
+/** What the adapters report to the metrics as it happens (the Instruments interface), and its label values. */
 import type { EventKind, PollErrorKind } from '../core/model.ts';
 import type { MailProblemCause } from '../notify/mail-problem.ts';
 

@@ -55,7 +55,6 @@ export const DEFAULT_SCRAPE_TIMEOUT_MS = 2000;
 export const POLL_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 const SCRAPE_PARTS = ['snapshots', 'queue'] as const;
-export type ScrapePart = (typeof SCRAPE_PARTS)[number];
 
 
 export function createMetrics(deps: MetricsDeps): Metrics {

@@ -1,3 +1,4 @@
+/** Renders one notification batch into one mail (subject, text, HTML, threading headers); pure. */
 import { EVENT_KINDS, type AlertEvent, type EventKind, type NotificationBatch } from '../core/model.ts';
 import { associateLabel } from '../core/task.ts';
 import { atomSafe, block, escapeHtml, formatElapsed, isoUtc, messageIdDomain, oneLine, truncate } from './format.ts';

@@ -1,3 +1,4 @@
+/** The SuperOffice simulator: an HTTP server answering the batch task SOAP calls, with injectable faults. */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';

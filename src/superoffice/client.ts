@@ -1,3 +1,4 @@
+/** The SuperOffice client a poll uses: the batch tasks of a schedule's associates; a refused call gets one fresh ticket and one retry. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -66,17 +66,6 @@ export function textReader(head: ResponseHead): BodyReader<RawHttpResponse> {
   };
 }
 
-/** POSTs XML and collects the whole response. Rejects only with TransportError; any HTTP status resolves. */
-export function postXml(
-  target: string,
-  body: string,
-  headers: Record<string, string>,
-  limits: CallLimits,
-  pool?: ConnectionPool,
-): Promise<RawHttpResponse> {
-  return exchange(target, body, headers, limits, pool ?? createConnectionPool(target), textReader);
-}
-
 /**
  * POSTs `body` and hands the response body to the reader made for its status line. Resolves with what the
  * reader's end() returns; rejects with TransportError, or with what the reader threw.

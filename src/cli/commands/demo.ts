@@ -1,3 +1,4 @@
+/** `batchwatch demo`: the whole system on this machine (simulator, private Redis, mail catcher), no set-up. */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
