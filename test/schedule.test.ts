@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -30,11 +30,18 @@ describe('BullMQ poll schedules', () => {
   let redis: Redis;
   let simulator: Simulator;
   const log = createLogger('silent');
+  /** Every scheduler a test made, closed after it even when it failed half-way (or the process would not exit). */
+  const open: PollScheduler[] = [];
+  const newScheduler = (options: ConstructorParameters<typeof PollScheduler>[0]): PollScheduler => {
+    const made = new PollScheduler(options);
+    open.push(made);
+    return made;
+  };
 
   function replica(prefix: string, schedules: ScheduleConfig[], sink: RecordingSink, schedulerLog = log) {
     const store = new SnapshotStore(redis, prefix);
     const deps = pollDeps(simulator.url, store, sink);
-    return new PollScheduler({
+    return newScheduler({
       redisUrl: redisServer.url,
       prefix,
       schedules,
@@ -50,6 +57,9 @@ describe('BullMQ poll schedules', () => {
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
     simulator = await startSimulator({ scenario: 'empty' });
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
   });
   after(async () => {
     redis.disconnect();
@@ -128,7 +138,7 @@ describe('BullMQ poll schedules', () => {
     // was lost, leaves a job in active that no worker holds and no next job: until BullMQ's stall check
     // (lock 30 s + stall interval 30 s) nothing polls. That state, made by hand here:
     const polls: number[] = [];
-    const scheduler = new PollScheduler({
+    const scheduler = newScheduler({
       redisUrl: redisServer.url,
       prefix: 'stranded',
       schedules: [fast],
@@ -166,7 +176,7 @@ describe('BullMQ poll schedules', () => {
     const lock = new CountedUnlocks(redis, 'lock');
     const polls: number[] = [];
     let inFlight: (() => void) | null = null;
-    const scheduler = new PollScheduler({
+    const scheduler = newScheduler({
       redisUrl: redisServer.url,
       prefix: 'lock',
       schedules: [fast],
@@ -202,7 +212,7 @@ describe('BullMQ poll schedules', () => {
       }
     }
     const polls: number[] = [];
-    const scheduler = new PollScheduler({
+    const scheduler = newScheduler({
       redisUrl: redisServer.url,
       prefix: 'lostset',
       schedules: [fast],
@@ -227,7 +237,7 @@ describe('BullMQ poll schedules', () => {
     // Two replicas: each worker takes a tick while the other's poll is still running.
     const replicas = [1, 2].map(
       () =>
-        new PollScheduler({
+        newScheduler({
           redisUrl: redisServer.url,
           prefix: 'renew',
           schedules: [fast],
