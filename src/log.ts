@@ -1,12 +1,12 @@
 /** The structured JSON logger (pino) every component logs through; every line is scrubbed of secrets. */
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
-import type { Config } from './config/types.ts';
+import type { CallbackLevel, LogLevel } from './log-levels.ts';
 import { scrubSecrets } from './redact/secrets.ts';
 
 export type Logger = PinoLogger;
 
 /** JSON lines on stdout (or `destination`). Config-shaped secrets are censored by key; any registered secret anywhere in a line is scrubbed. */
-export function createLogger(level: Config['log']['level'] = 'info', destination?: DestinationStream): Logger {
+export function createLogger(level: LogLevel = 'info', destination?: DestinationStream): Logger {
   return pino(
     {
       level,
@@ -25,7 +25,7 @@ export function createLogger(level: Config['log']['level'] = 'info', destination
 
 /** Adapts a pino logger to the small `(level, msg, fields)` callback that adapters accept. */
 export function logCallback(logger: Logger) {
-  return (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => {
+  return (level: CallbackLevel, msg: string, fields?: Record<string, unknown>) => {
     logger[level](fields ?? {}, msg);
   };
 }

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { freePort } from '../src/runtime/private-redis.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { runCli, startCli } from './helpers/cli.ts';
+import { pollsSettled } from './helpers/settle.ts';
 
 function configYaml(o: { simulatorUrl: string; redisUrl: string; smtpPort: number; httpPort: number }): string {
   return `
@@ -42,14 +44,17 @@ describe('batchwatch run as a child process', () => {
   let simulator: Simulator;
   let smtp: TestSmtpServer;
   let dir: string;
+  let client: Redis;
 
   before(async () => {
     redis = await startRedis();
+    client = new Redis(redis.url, { maxRetriesPerRequest: null });
     simulator = await startSimulator({ scenario: 'empty' });
     smtp = await startSmtpServer();
     dir = mkdtempSync(join(tmpdir(), 'batchwatch-e2e-'));
   });
   after(async () => {
+    client.disconnect();
     await smtp.stop();
     await simulator.close();
     await redis.close();
@@ -75,6 +80,8 @@ describe('batchwatch run as a child process', () => {
       assert.match(body, /superoffice_batch_task_stalled\{[^}]*task_id="4712"[^}]*\} 1/);
       assert.match(body, /batchwatch_superoffice_up\{schedule="sales"\} 1/);
       assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 200);
+      await pollsSettled(client, 'e2e', 'sales', 3);
+      assert.equal(smtp.messages.length, 2, 'no duplicate mail');
     } finally {
       const signalled = Date.now();
       daemon.proc.kill('SIGTERM');
@@ -83,8 +90,6 @@ describe('batchwatch run as a child process', () => {
       assert.equal(code, 0, daemon.stderr());
       assert.ok(took < 10_000, `shutdown took ${took} ms`);
     }
-    await sleep(300);
-    assert.equal(smtp.messages.length, 2, 'no duplicate mail');
   });
 
   it('with Redis unreachable: stays up, /readyz 503, and still exits 0 within 10 s of SIGTERM', async () => {
@@ -96,7 +101,8 @@ describe('batchwatch run as a child process', () => {
     await daemon.waitForOutput(/HTTP listening/, 15_000);
     assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 503);
     assert.equal((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status, 200);
-    await sleep(1000);
+    // Shut down while it keeps retrying Redis.
+    await daemon.waitForOutput(/Redis unreachable; retrying/, 15_000);
     const signalled = Date.now();
     daemon.proc.kill('SIGTERM');
     // A daemon that hangs must fail this test, not hang it.

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { parseConfig } from '../src/config/load.ts';
 import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
+import { pollsSettled } from './helpers/settle.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -18,6 +19,9 @@ class LogLines {
   has(pattern: RegExp): boolean {
     return this.lines.some((l) => pattern.test(l.msg));
   }
+  count(pattern: RegExp): number {
+    return this.lines.filter((l) => pattern.test(l.msg)).length;
+  }
 }
 
 const status = (url: string) => fetch(url).then((r) => r.status, () => 0);
@@ -28,9 +32,13 @@ describe('the daemon keeps running through outages and says so', () => {
   let smtp: TestSmtpServer;
   let daemon: Daemon;
   const logs = new LogLines();
+  let client: Redis;
+
 
   before(async () => {
     redis = await startRedis();
+    client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    client.on('error', () => undefined);
     simulator = await startSimulator({ scenario: 'empty' });
     smtp = await startSmtpServer();
     const config = parseConfig(
@@ -47,6 +55,7 @@ http: { host: 127.0.0.1, port: 0 }
   });
   after(async () => {
     await daemon.close();
+    client.disconnect();
     await smtp.stop();
     await simulator.close();
     await redis.close();
@@ -69,7 +78,8 @@ http: { host: 127.0.0.1, port: 0 }
     const scrape = await fetch(`${daemon.httpUrl}/metrics`);
     assert.equal(scrape.status, 200, 'scrapes still answer');
     await waitUntil(() => logs.has(/Redis unreachable/), 5000, 'the outage in the log');
-    await sleep(1500);
+    // Several reconnect attempts, so that 'one warning, not one per retry' below means something.
+    await waitUntil(() => logs.count(/Redis still unreachable/) >= 6, 15_000, 'several reconnect attempts');
     await redis.start();
     await waitUntil(async () => (await status(`${daemon.httpUrl}/readyz`)) === 200, 15_000, '/readyz 200 after restart');
     await waitUntil(() => logs.has(/Redis connection restored/), 5000, 'the recovery in the log');
@@ -86,7 +96,7 @@ http: { host: 127.0.0.1, port: 0 }
     const messages = await smtp.waitForMessages(before + 1, 15_000);
     assert.equal(messages[before]!.parsed.headers.get('x-batchwatch-events'), 'superoffice-down=sales');
     assert.ok(logs.has(/SuperOffice poll failed/));
-    await sleep(1000);
+    await pollsSettled(client, 'outage', 'sales', 3);
     assert.equal(smtp.messages.length, before + 1, 'down is notified once while it lasts');
     simulator.clearFaults();
     const all = await smtp.waitForMessages(before + 2, 15_000);

@@ -7,6 +7,7 @@ import { OAuth2TokenError, OAuth2TokenSource, TOKEN_EXPIRY_MARGIN_MS } from '../
 import { ROTATING_VALUES_KEPT, scrubSecrets, secrets } from '../src/redact/secrets.ts';
 import { freePort } from '../src/runtime/private-redis.ts';
 import { startTokenServer, type TokenServer } from './helpers/oauth2-server.ts';
+import { withOverrides, type Overrides } from './helpers/overrides.ts';
 
 const base = { user: 'alerts@example.com', clientId: 'app', clientSecret: 'Secret-Of-The-App' };
 
@@ -27,7 +28,7 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     server = undefined;
   });
 
-  const config = (overrides: Partial<MailOAuth2Config> = {}): MailOAuth2Config => ({ ...base, tokenUrl: server!.url, scope: 'mail.send', ...overrides });
+  const config = (overrides: Overrides<MailOAuth2Config> = {}): MailOAuth2Config => withOverrides({ ...base, tokenUrl: server!.url, scope: 'mail.send' }, overrides);
 
   it('caches a token until shortly before expires_in, then fetches a new one', async () => {
     server = await startTokenServer({ ...base, scope: 'mail.send', expiresIn: 3600 });

@@ -17,6 +17,7 @@ import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { makeTestPki, type TestPki } from './helpers/tls.ts';
 import { waitUntil } from './helpers/wait.ts';
 import { batch, cases, event, task } from './notify-fixtures.ts';
+import { withOverrides, type Overrides } from './helpers/overrides.ts';
 
 const USER = 'alerts@example.com';
 const CLIENT_ID = 'batchwatch-app';
@@ -47,15 +48,9 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
   const open: Notifier[] = [];
   const queues: Queue[] = [];
 
-  const oauth2 = (overrides: Partial<MailOAuth2Config> = {}): MailOAuth2Config => ({
-    user: USER,
-    tokenUrl: tokens.url,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    scope: SCOPE,
-    ...overrides,
-  });
-  const server = (overrides: Partial<MailOAuth2Config> = {}): MailServerConfig => ({ smtp: smtp.url, oauth2: oauth2(overrides), tls: { ca: pki.caFile } });
+  const oauth2 = (overrides: Overrides<MailOAuth2Config> = {}): MailOAuth2Config =>
+    withOverrides({ user: USER, tokenUrl: tokens.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scope: SCOPE }, overrides);
+  const server = (overrides: Overrides<MailOAuth2Config> = {}): MailServerConfig => ({ smtp: smtp.url, oauth2: oauth2(overrides), tls: { ca: pki.caFile } });
 
   before(async () => {
     pki = makeTestPki();
@@ -115,7 +110,7 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
     return n;
   }
 
-  const mailConfig = (overrides: Partial<MailOAuth2Config> = {}): MailConfig => ({
+  const mailConfig = (overrides: Overrides<MailOAuth2Config> = {}): MailConfig => ({
     enabled: true,
     ...server(overrides),
     from: envelope.from,

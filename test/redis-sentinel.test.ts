@@ -104,7 +104,14 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
       assert.equal(fence.failoverInProgress, true);
       const closing = client();
       const waiting = client();
-      await new Promise((r) => setTimeout(r, 300));
+      // The same connection without the fence: once it is up, the held one could have been too.
+      const unfenced = new Redis({ sentinels: sentinel.nodes, name: sentinel.name, retryStrategy: () => 50 });
+      unfenced.on('error', () => undefined);
+      try {
+        await waitUntil(() => unfenced.status === 'ready', 10_000, 'an unfenced client to connect');
+      } finally {
+        unfenced.disconnect();
+      }
       assert.equal(waiting.status, 'connecting', 'held while the failover runs');
       closing.disconnect();
       await waitUntil(() => closing.status === 'end', 1000, 'the closed client to end without waiting for the failover');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -8,11 +8,20 @@ import { createLogger } from '../src/log.ts';
 import { pollSchedule } from '../src/monitor/poll.ts';
 import { PollScheduler } from '../src/schedule/poll-scheduler.ts';
 import { POLL_QUEUE } from '../src/store/keys.ts';
+import { PollLock } from '../src/store/poll-lock.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { pollDeps, RecordingSink } from './helpers/monitor.ts';
 import { waitUntil } from './helpers/wait.ts';
+
+/** The scheduler's JSON log lines, kept for assertions. */
+class LogLines {
+  readonly lines: string[] = [];
+  write(line: string): void {
+    this.lines.push(line);
+  }
+}
 
 const fast: ScheduleConfig = { name: 'fast', associates: [101, 102], timing: { every: 200 } };
 
@@ -21,18 +30,25 @@ describe('BullMQ poll schedules', () => {
   let redis: Redis;
   let simulator: Simulator;
   const log = createLogger('silent');
+  /** Every scheduler a test made, closed after it even when it failed half-way (or the process would not exit). */
+  const open: PollScheduler[] = [];
+  const newScheduler = (options: ConstructorParameters<typeof PollScheduler>[0]): PollScheduler => {
+    const made = new PollScheduler(options);
+    open.push(made);
+    return made;
+  };
 
-  function replica(prefix: string, schedules: ScheduleConfig[], sink: RecordingSink) {
+  function replica(prefix: string, schedules: ScheduleConfig[], sink: RecordingSink, schedulerLog = log) {
     const store = new SnapshotStore(redis, prefix);
     const deps = pollDeps(simulator.url, store, sink);
-    return new PollScheduler({
+    return newScheduler({
       redisUrl: redisServer.url,
       prefix,
       schedules,
       store,
       runPoll: (schedule) => pollSchedule(schedule, deps),
       lockTtlMs: 30_000,
-      log,
+      log: schedulerLog,
     });
   }
 
@@ -41,6 +57,9 @@ describe('BullMQ poll schedules', () => {
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
     simulator = await startSimulator({ scenario: 'empty' });
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
   });
   after(async () => {
     redis.disconnect();
@@ -57,7 +76,17 @@ describe('BullMQ poll schedules', () => {
       r.start();
     }
     await waitUntil(() => sinks.some((s) => s.batches.length > 0), 5000, 'the failure to be detected');
-    await sleep(1000); // several more ticks: nobody may report it again
+    // Five more polls committed and handed over (the outbox empty): nobody may report it again.
+    const store = new SnapshotStore(redis, 'two');
+    const seen = (await store.load('fast')).snapshot.version;
+    await waitUntil(
+      async () => {
+        const state = await store.load('fast');
+        return state.snapshot.version >= seen + 5 && state.pendingBatches.length === 0;
+      },
+      10_000,
+      'five more polls',
+    );
     await Promise.all(replicas.map((r) => r.close()));
     assert.equal(sinks.flatMap((s) => s.eventIds('failed')).length, 1);
     const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'two' });
@@ -85,12 +114,14 @@ describe('BullMQ poll schedules', () => {
 
   it('keeps polling after Redis restarts mid-run', async () => {
     const store = new SnapshotStore(redis, 'restart');
-    const scheduler = replica('restart', [fast], new RecordingSink());
+    const logged = new LogLines();
+    const scheduler = replica('restart', [fast], new RecordingSink(), createLogger('debug', logged));
     await scheduler.register();
     scheduler.start();
     await waitUntil(async () => (await store.load('fast')).snapshot.version > 2, 5000, 'first polls');
+    const seen = logged.lines.length;
     await redisServer.stop();
-    await sleep(1500);
+    await waitUntil(() => logged.lines.slice(seen).some((l) => /poll worker: Redis error/.test(l)), 10_000, 'the worker to notice the outage');
     await redisServer.start();
     const afterRestart = Date.now();
     await waitUntil(
@@ -101,15 +132,55 @@ describe('BullMQ poll schedules', () => {
     await scheduler.close();
   });
 
+  it('a tick stranded in active by a reply lost in an outage does not silence the schedule', async () => {
+    // BullMQ makes a scheduler's next job when a worker receives the current one. A moveToActive (or
+    // moveToFinished, which hands out the next job) that ran in Redis just before it stopped, but whose reply
+    // was lost, leaves a job in active that no worker holds and no next job: until BullMQ's stall check
+    // (lock 30 s + stall interval 30 s) nothing polls. That state, made by hand here:
+    const polls: number[] = [];
+    const scheduler = newScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'stranded',
+      schedules: [fast],
+      store: new SnapshotStore(redis, 'stranded'),
+      runPoll: async () => {
+        polls.push(Date.now());
+      },
+      log,
+    });
+    await scheduler.register();
+    const key = (name: string) => `stranded:${POLL_QUEUE}:${name}`;
+    const [jobId] = [...(await redis.lrange(key('wait'), 0, -1)), ...(await redis.zrange(key('delayed'), '0', '-1'))];
+    assert.ok(jobId, 'the scheduler made its first job');
+    await redis.multi().lrem(key('wait'), 0, jobId).zrem(key('delayed'), jobId).lpush(key('active'), jobId).set(`${key(jobId)}:lock`, 'a worker that lost the reply', 'PX', 30_000).exec();
+    scheduler.start();
+    // The outage: every connection but this one is dropped, and reconnects.
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal');
+    await waitUntil(() => polls.length >= 2, 10_000, 'polls after the reconnect (not only after the stall check)');
+    await scheduler.close();
+  });
+
   it('a poll that ends during a Redis outage does not leave its lock behind', async () => {
-    const store = new SnapshotStore(redis, 'lock');
+    /** Counts releases that failed (Redis down): the scheduler retries them. */
+    class CountedUnlocks extends PollLock {
+      failed = 0;
+      override async unlock(schedule: string, token: string): Promise<void> {
+        try {
+          await super.unlock(schedule, token);
+        } catch (error) {
+          this.failed++;
+          throw error;
+        }
+      }
+    }
+    const lock = new CountedUnlocks(redis, 'lock');
     const polls: number[] = [];
     let inFlight: (() => void) | null = null;
-    const scheduler = new PollScheduler({
+    const scheduler = newScheduler({
       redisUrl: redisServer.url,
       prefix: 'lock',
       schedules: [fast],
-      store,
+      store: { pollLock: () => lock },
       runPoll: async () => {
         polls.push(Date.now());
         if (polls.length === 1) await new Promise<void>((resolve) => (inFlight = resolve)); // a slow SOAP call
@@ -122,10 +193,39 @@ describe('BullMQ poll schedules', () => {
     await waitUntil(() => inFlight !== null, 5000, 'the first poll to start');
     await redisServer.stop();
     (inFlight as unknown as () => void)(); // the poll finishes while Redis is down: its unlock fails
-    await sleep(1000);
+    await waitUntil(() => lock.failed > 0, 10_000, 'the release to fail while Redis is down');
     await redisServer.start();
     const restarted = Date.now();
     await waitUntil(() => polls.some((t) => t > restarted), 10_000, 'a poll after the restart (the lock TTL is 60 s)');
+    await scheduler.close();
+  });
+
+  it('a lock taken by a SET whose reply was lost in an outage is given back', async () => {
+    /** The SET reached Redis and took the lock; its reply did not come back (the caller sees an error). */
+    class ReplyLost extends PollLock {
+      lost = false;
+      override async tryLock(schedule: string, token: string, ttlMs: number): Promise<boolean> {
+        const taken = await super.tryLock(schedule, token, ttlMs);
+        if (this.lost) return taken;
+        this.lost = true;
+        throw new Error('Connection is closed.');
+      }
+    }
+    const polls: number[] = [];
+    const scheduler = newScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'lostset',
+      schedules: [fast],
+      store: { pollLock: () => new ReplyLost(redis, 'lostset') },
+      runPoll: async () => {
+        polls.push(Date.now());
+      },
+      lockTtlMs: 60_000,
+      log,
+    });
+    await scheduler.register();
+    scheduler.start();
+    await waitUntil(() => polls.length >= 2, 10_000, 'polls after the failed tick (the lock TTL is 60 s)');
     await scheduler.close();
   });
 
@@ -137,7 +237,7 @@ describe('BullMQ poll schedules', () => {
     // Two replicas: each worker takes a tick while the other's poll is still running.
     const replicas = [1, 2].map(
       () =>
-        new PollScheduler({
+        newScheduler({
           redisUrl: redisServer.url,
           prefix: 'renew',
           schedules: [fast],
@@ -145,10 +245,11 @@ describe('BullMQ poll schedules', () => {
           runPoll: async () => {
             polls++;
             maxRunning = Math.max(maxRunning, ++running);
-            await sleep(1500); // five times the lock TTL below
+            await sleep(2000); // twice the lock TTL below: only renewals keep it
             running--;
           },
-          lockTtlMs: 300,
+          // Renewed every third of it; a longer TTL than needed, so a loaded machine does not lose it between renewals.
+          lockTtlMs: 1000,
           log,
         }),
     );

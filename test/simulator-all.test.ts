@@ -70,7 +70,7 @@ describe('simulator: GetBatchTaskInfosByState and system tasks', () => {
 
   it('batchwatch simulator prints an associates: all example that is a valid config', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(path.join(repoRoot, 'src/simulator/command.ts'))}); process.exitCode = await m.runSimulatorCommand({ port: 0, scenario: 'quiet' });`], {
+      `const m = await import(${JSON.stringify(path.join(repoRoot, 'src/simulator/command.ts'))}); process.exitCode = await m.runSimulatorCommand({ port: 0, smtpPort: 0, scenario: 'quiet' });`], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -10,7 +10,7 @@ import { startCli } from './helpers/cli.ts';
 
 describe('batchwatch simulator: the Online kit', () => {
   it('prints a token, a client secret, a private key file, a certificate and a config snippet that logs in', async () => {
-    const cli = startCli(['simulator', '--port', '0', '--scenario', 'quiet']);
+    const cli = startCli(['simulator', '--port', '0', '--smtp-port', '0', '--scenario', 'quiet']);
     try {
       await cli.waitForOutput(/Ctrl-C stops it/, 20_000);
       const out = cli.stdout();

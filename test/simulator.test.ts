@@ -219,7 +219,7 @@ describe('batchwatch simulator command', () => {
     });
 
   it('prints its URL and a config snippet, serves, and exits 0 on SIGINT', async () => {
-    const child = run(`{ port: 0, scenario: 'quiet' }`);
+    const child = run(`{ port: 0, smtpPort: 0, scenario: 'quiet' }`);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -1,3 +1,4 @@
+/** Command-line argument parsing for the CLI commands, with usage errors (exit 2). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {}
@@ -13,6 +14,8 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T) 
   }
 }
 
+export function parsePort(value: string, flag: string): number;
+export function parsePort(value: string | undefined, flag: string): number | undefined;
 export function parsePort(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);

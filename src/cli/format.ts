@@ -1,3 +1,4 @@
+/** Text and JSON output of `poll-once`: tasks and events of a poll. */
 import type { AlertEvent, TaskRecord } from '../core/model.ts';
 import { associateLabel } from '../core/task.ts';
 import { oneLine } from '../core/text.ts';

@@ -1,3 +1,4 @@
+/** The CLI entry: usage text and dispatch to the commands; maps errors to exit codes. */
 import { readFileSync } from 'node:fs';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { UsageError } from './args.ts';

@@ -1,3 +1,4 @@
+/** Whether a schedule's cron expression is usable, and why not. */
 import { CronExpressionParser } from 'cron-parser';
 import { quoted } from './quoted.ts';
 

@@ -1,3 +1,4 @@
+/** ${NAME} and ${NAME:-fallback} environment references in the config file, resolved. */
 import { formatPath, issue, type PathIssue } from './issues.ts';
 import type { Substitution } from './quoted.ts';
 

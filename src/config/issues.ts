@@ -1,3 +1,4 @@
+/** The shape of a config problem (key path, message, line) and how key paths are written. */
 export interface ConfigIssue {
   /** Key path as an operator writes it: `schedules[1].every`; '' for the whole file. */
   path: string;

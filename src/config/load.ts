@@ -1,3 +1,4 @@
+/** Reads, interpolates and validates the config file into a Config; every problem with its key and line. */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
@@ -10,7 +11,8 @@ import { checkMailServer } from './mail-checks.ts';
 import { showValues, type Substitution } from './quoted.ts';
 import { checkRelations } from './relations.ts';
 import { defaultLoginUrl } from './tenant.ts';
-import { DEFAULT_REDIS_URL, errorMap, fileSchema, KNOWN_KEYS, LOG_LEVELS, type ParsedFile } from './schema.ts';
+import { LOG_LEVELS } from '../log-levels.ts';
+import { DEFAULT_REDIS_URL, errorMap, fileSchema, KNOWN_KEYS, type ParsedFile } from './schema.ts';
 import type { Config, RedisClusterConfig, RedisConfig, RedisSentinelConfig, ScheduleConfig } from './types.ts';
 
 export type { ConfigIssue } from './issues.ts';

@@ -1,3 +1,4 @@
+/** Config checks that relate several fields (credentials, every vs cron, unique names, ...). */
 import { issue, type PathIssue } from './issues.ts';
 import { quoted } from './quoted.ts';
 import { contextIdentifierOf } from './tenant.ts';

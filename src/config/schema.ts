@@ -1,7 +1,9 @@
+/** The zod schema of the YAML config file, field by field, with the messages an operator reads. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { MATCHER_KEYS } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
+import { LOG_LEVELS } from '../log-levels.ts';
 import { parseHostPort, parseRedisUrl } from '../redis/url.ts';
 import { DEFAULT_MAX_EXPORTED_TASKS } from '../metrics/limits.ts';
 import { cronProblem } from './cron.ts';
@@ -20,8 +22,6 @@ import { canonicalTimeZone } from './time-zone.ts';
  * unique names, ...) are checked in relations.ts so that they are reported even when some other
  * field is wrong; zod skips an object's refinements once a child failed.
  */
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';

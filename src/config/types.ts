@@ -1,5 +1,7 @@
+/** The validated configuration's types (durations in milliseconds). */
 import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
 import type { Rules } from '../core/model.ts';
+import type { LogLevel } from '../log-levels.ts';
 
 /** The validated configuration. Durations are milliseconds. */
 export interface SuperOfficeConfig {
@@ -156,7 +158,7 @@ export interface Config {
   mail: MailConfig;
   http: HttpConfig;
   metrics: MetricsConfig;
-  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  log: { level: LogLevel };
   /** Recurring periods whose matching alerts are not mailed (`maintenance:`); absent when none are configured. */
   maintenance?: MaintenanceWindow[];
 }

@@ -1,3 +1,4 @@
+/** The pure evaluation of a poll: previous snapshot + tasks read -> next snapshot and the events to mail. */
 import { RUNNING_STATES } from './task.ts';
 import type {
   Acknowledgement, ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord, UnreadableTask,
@@ -261,7 +262,7 @@ function failedRecently(task: BatchTaskInfo, now: number, window: number): boole
   return started !== null && window > 0 && Math.max(0, now - started) <= window;
 }
 
-function taskAlerts(prev: Snapshot, id: string): Record<'failed' | 'stalled' | 'stuck', ActiveAlert | undefined> {
+function taskAlerts(prev: Snapshot, id: string): Record<Exclude<AlertKind, 'superoffice-down'>, ActiveAlert | undefined> {
   return {
     failed: prev.alerts[alertKey('failed', id)],
     stalled: prev.alerts[alertKey('stalled', id)],

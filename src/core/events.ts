@@ -1,4 +1,5 @@
-import type { ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, PollError } from './model.ts';
+/** Builds alert events (firing, reminder, resolved) and their fixed order in a batch. */
+import { ALERT_KINDS, type ActiveAlert, type AlertEvent, type BatchTaskInfo, type PollError } from './model.ts';
 import { resolvedEventId } from './event-id.ts';
 
 export interface EventFacts {
@@ -30,15 +31,13 @@ function withFacts(event: AlertEvent, facts: EventFacts): AlertEvent {
   return event;
 }
 
-const KIND_ORDER: Record<AlertKind, number> = { 'superoffice-down': 0, failed: 1, stalled: 2, stuck: 3 };
-
 /** Firing (and reminders) before resolutions; the schedule's own alert first, then by task id, kind, id. */
 export function compareEvents(a: AlertEvent, b: AlertEvent): number {
   return (
     Number(a.kind === 'resolved') - Number(b.kind === 'resolved') ||
     Number(a.alertKind !== 'superoffice-down') - Number(b.alertKind !== 'superoffice-down') ||
     compareSubjects(a.subject, b.subject) ||
-    KIND_ORDER[a.alertKind] - KIND_ORDER[b.alertKind] ||
+    ALERT_KINDS.indexOf(a.alertKind) - ALERT_KINDS.indexOf(b.alertKind) ||
     (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
   );
 }

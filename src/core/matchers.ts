@@ -56,7 +56,7 @@ export function describeMatchers(matchers: AlertMatchers): string {
 }
 
 /** The matchers with only the given keys, in MATCHER_KEYS order (equal matchers serialize equally). */
-export function normalizeMatchers(matchers: AlertMatchers): AlertMatchers {
+export function normalizeMatchers(matchers: { [K in keyof AlertMatchers]?: AlertMatchers[K] | undefined }): AlertMatchers {
   const out: AlertMatchers = {};
   if (matchers.task !== undefined) out.task = matchers.task;
   if (matchers.taskId !== undefined) out.taskId = matchers.taskId;

@@ -83,7 +83,9 @@ export interface UnreadableTask {
   problem: string;
 }
 
-export type PollErrorKind = 'transport' | 'soap-fault' | 'superoffice' | 'auth' | 'malformed' | 'internal';
+/** Why a poll failed, the one list (poll errors, the call-error metric). */
+export const POLL_ERROR_KINDS = ['transport', 'soap-fault', 'superoffice', 'auth', 'malformed', 'internal'] as const;
+export type PollErrorKind = (typeof POLL_ERROR_KINDS)[number];
 
 export interface PollError {
   kind: PollErrorKind;

@@ -1,3 +1,4 @@
+/** Resolution reasons in the words an operator reads in the mail. */
 import { SUCCESS_STATES } from './task.ts';
 import type { BatchTaskInfo, TaskRecord } from './model.ts';
 import type { TaskChange } from './task-diff.ts';

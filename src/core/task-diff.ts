@@ -1,3 +1,4 @@
+/** How a task differs from its record of the previous poll, and the record's next timers. */
 import type { BatchTaskInfo, TaskRecord } from './model.ts';
 import { sameTaskInfo } from './task.ts';
 

@@ -1,3 +1,4 @@
+/** Per-task rule overrides (rules.tasks[] globs) and the effective rules of a task. */
 import { compileGlob } from './glob.ts';
 import type { Rules } from './model.ts';
 

@@ -10,7 +10,7 @@ export type TaskState = KnownState | (string & {});
 
 export const RUNNING_STATES: readonly TaskState[] = ['Aquired', 'Started'];
 export const SUCCESS_STATES: readonly TaskState[] = ['Succeeded', 'SucceededManualCleanup'];
-export const FINISHED_STATES: readonly TaskState[] = ['Succeeded', 'SucceededManualCleanup', 'Failed'];
+export const FINISHED_STATES: readonly TaskState[] = [...SUCCESS_STATES, 'Failed'];
 
 /** AssociateId of system tasks (run by the system, not by a user). */
 export const SYSTEM_ASSOCIATE_ID = 0;

@@ -1,3 +1,4 @@
+/** The daemon: wires config, Redis, SuperOffice client, scheduler, notifier and HTTP server together. */
 import { redactedConfig } from '../redact/config.ts';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';

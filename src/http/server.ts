@@ -8,8 +8,9 @@ import { scrubSecrets } from '../redact/secrets.ts';
 import { HttpError } from './http-error.ts';
 import { JSON_TYPE, TEXT } from './respond.ts';
 import { Router, type Route } from './router.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 
-export type HttpLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+export type HttpLog = (level: CallbackLevel, msg: string, fields?: Record<string, unknown>) => void;
 
 /** Socket limits; the defaults suit a Prometheus scraper and a browser. */
 export interface HttpLimits {

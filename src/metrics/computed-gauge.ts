@@ -1,3 +1,4 @@
+/** A prom-client gauge whose series are computed afresh on every scrape. */
 import { Gauge } from 'prom-client';
 
 export interface Sample<L extends string> {

@@ -1,8 +1,11 @@
+/** What the adapters report to the metrics as it happens (the Instruments interface), and its label values. */
 import type { EventKind, PollErrorKind } from '../core/model.ts';
 import type { MailProblemCause } from '../notify/mail-problem.ts';
 
-export type PollResult = 'success' | 'failure' | 'conflict';
-export type NotificationOutcome = 'sent' | 'retried' | 'given_up' | 'rejected';
+export const POLL_RESULTS = ['success', 'failure', 'conflict'] as const;
+export type PollResult = (typeof POLL_RESULTS)[number];
+export const NOTIFICATION_OUTCOMES = ['sent', 'retried', 'given_up', 'rejected'] as const;
+export type NotificationOutcome = (typeof NOTIFICATION_OUTCOMES)[number];
 
 /**
  * What the adapters report as it happens. The metrics module implements it with prom-client;

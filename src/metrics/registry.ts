@@ -5,12 +5,12 @@
  * blocks the event loop.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { EVENT_KINDS, type PollErrorKind } from '../core/model.ts';
+import { EVENT_KINDS, POLL_ERROR_KINDS } from '../core/model.ts';
 import { SILENCE_STATES, type SilenceState } from '../core/silences.ts';
 import { MAIL_PROBLEM_CAUSES } from '../notify/mail-problem.ts';
 import { ComputedGauge } from './computed-gauge.ts';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.ts';
-import type { Instruments, NotificationOutcome, PollResult } from './instruments.ts';
+import { NOTIFICATION_OUTCOMES, POLL_RESULTS, type Instruments } from './instruments.ts';
 import { DEFAULT_MAX_EXPORTED_TASKS } from './limits.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 import { sharedRead } from './scrape-cache.ts';
@@ -54,12 +54,8 @@ export const DEFAULT_FINISHED_RETENTION_MS = 60 * 60 * 1000;
 export const DEFAULT_SCRAPE_TIMEOUT_MS = 2000;
 export const POLL_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
-export type ScrapePart = 'snapshots' | 'queue';
+const SCRAPE_PARTS = ['snapshots', 'queue'] as const;
 
-const POLL_RESULTS: readonly PollResult[] = ['success', 'failure', 'conflict'];
-const POLL_ERROR_KINDS: readonly PollErrorKind[] = ['transport', 'soap-fault', 'superoffice', 'auth', 'malformed', 'internal'];
-const NOTIFICATION_OUTCOMES: readonly NotificationOutcome[] = ['sent', 'retried', 'given_up', 'rejected'];
-const SCRAPE_PARTS: readonly ScrapePart[] = ['snapshots', 'queue'];
 
 export function createMetrics(deps: MetricsDeps): Metrics {
   const registry = new Registry();

@@ -1,3 +1,4 @@
+/** One read of the snapshots per scrape, shared by every metric collected in it. */
 import { withTimeout } from './timeout.ts';
 
 export type ReadResult<T> = { ok: true; value: T } | { ok: false; error: unknown };

@@ -2,11 +2,9 @@
  * Every series derived from the snapshots, defined in one place: the schedule-level families (one
  * entry each; add new ones here) and the per-task families. Pure: values come from plain data.
  */
-import type { AlertKind, Snapshot, TaskRecord } from '../core/model.ts';
+import { ALERT_KINDS, type AlertKind, type Snapshot, type TaskRecord } from '../core/model.ts';
 import { FINISHED_STATES, KNOWN_STATES, RUNNING_STATES } from '../core/task.ts';
 import { labelText, sampleLine } from './exposition.ts';
-
-const ALERT_KINDS: readonly AlertKind[] = ['failed', 'stalled', 'stuck', 'superoffice-down'];
 
 const seconds = (ms: number) => ms / 1000;
 

@@ -5,6 +5,7 @@
  */
 import type { Snapshot } from '../core/model.ts';
 import type { SnapshotCache } from '../store/snapshot-cache.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 
 export interface SnapshotView {
   /** The schedule's snapshot as this process knows it; undefined before it was first read or written. */
@@ -15,7 +16,7 @@ export interface SnapshotView {
   current(): boolean;
 }
 
-export type RefreshLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+export type RefreshLog = (level: Exclude<CallbackLevel, 'error'>, msg: string, fields?: Record<string, unknown>) => void;
 
 export interface RefresherOptions {
   cache: SnapshotCache;

@@ -8,11 +8,12 @@ import type { Snapshot, TaskRecord } from '../core/model.ts';
 import { KNOWN_STATES } from '../core/task.ts';
 import { Slicer } from '../runtime/event-loop.ts';
 import { exportClass, exportUntil, renderTask, type TaskRow } from './snapshot-series.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 
 /** A row as a scrape gets it: with its lines. */
 export type ExportedRow = TaskRow & { text: readonly string[] };
 
-export type IndexLog = (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+export type IndexLog = (level: Extract<CallbackLevel, 'info' | 'warn'>, msg: string, fields: Record<string, unknown>) => void;
 
 export interface TaskIndexOptions {
   /** Configured schedules, in config order (the first one wins a task id two schedules hold). */

@@ -1,3 +1,4 @@
+/** A promise with a deadline (TimeoutError), whose timer never keeps the process alive. */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
   constructor(what: string, readonly timeoutMs: number) {

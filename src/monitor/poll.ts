@@ -1,3 +1,4 @@
+/** One poll of one schedule: load the snapshot, read the tasks, evaluate, commit, hand the batch to the notifier. */
 import { evaluate } from '../core/evaluate.ts';
 import type { MaintenanceWindow } from '../core/maintenance-windows.ts';
 import type { AlertEvent, NotificationBatch, PollError, PollOutcome, Rules, Snapshot, UnreadableTask } from '../core/model.ts';

@@ -4,11 +4,12 @@ import type { Instruments } from '../metrics/instruments.ts';
 import { withTimeout } from '../metrics/timeout.ts';
 import type { HistoryEntry, NotificationHistory } from './history.ts';
 import type { Outcome } from './pipeline.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 
 /** A history write waits at most this long (Redis down): the history is best effort, the job must go on. */
 const HISTORY_WRITE_TIMEOUT_MS = 5000;
 
-export type NotifyLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+export type NotifyLog = (level: CallbackLevel, msg: string, fields?: Record<string, unknown>) => void;
 
 export interface OutcomeReportDeps {
   log: NotifyLog;

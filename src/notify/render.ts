@@ -1,4 +1,5 @@
-import type { AlertEvent, EventKind, NotificationBatch } from '../core/model.ts';
+/** Renders one notification batch into one mail (subject, text, HTML, threading headers); pure. */
+import { EVENT_KINDS, type AlertEvent, type EventKind, type NotificationBatch } from '../core/model.ts';
 import { associateLabel } from '../core/task.ts';
 import { oneLine } from '../core/text.ts';
 import { atomSafe, block, escapeHtml, formatElapsed, isoUtc, messageIdDomain, truncate } from './format.ts';
@@ -21,7 +22,7 @@ export interface RenderOptions {
 }
 
 /** Fixed order of kinds in the subject summary and in X-Batchwatch-Events. */
-const KIND_ORDER: readonly EventKind[] = ['failed', 'stalled', 'stuck', 'superoffice-down', 'resolved'];
+const KIND_ORDER = EVENT_KINDS;
 const MAX_REFERENCES = 20;
 const SUBJECT_NAME_MAX = 80;
 const SUBJECT_MAX = 250;

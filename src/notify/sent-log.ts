@@ -1,3 +1,4 @@
+/** The notification log in Redis: which events were mailed (or settled otherwise) and when an episode was last told. */
 import { episodeOf } from '../core/event-id.ts';
 import type { AlertEvent } from '../core/model.ts';
 import type { EpisodeLog } from '../core/mute-decision.ts';

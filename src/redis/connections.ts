@@ -1,5 +1,5 @@
 /** The one connection factory: every Redis client batchwatch or BullMQ uses is built here, for one node, Sentinel or Cluster. */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisClusterConfig, RedisSentinelConfig, RedisTarget } from '../config/types.ts';
 import { explainRedisError } from './errors.ts';
 import { fencedSentinelConnector, SentinelFence } from './sentinel-fence.ts';
@@ -127,7 +127,10 @@ function sentinelOptions(sentinel: RedisSentinelConfig, target: RedisTarget, log
   };
 }
 
-function clusterOptions(cluster: RedisClusterConfig, target: RedisTarget, profile: RoleProfile, connectionName: string): ClusterOptions {
+/** What Cluster's constructor takes (ioredis's own ClusterOptions type does not fit it under exactOptionalPropertyTypes). */
+type ClusterConstructorOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>;
+
+function clusterOptions(cluster: RedisClusterConfig, target: RedisTarget, profile: RoleProfile, connectionName: string): ClusterConstructorOptions {
   return {
     enableOfflineQueue: profile.enableOfflineQueue,
     clusterRetryStrategy: reconnectDelay,
@@ -190,7 +193,8 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
       clusterOptions(target.cluster, target, profile, connectionName),
     );
   } else {
-    client = new Redis({
+    // Without replyMapping: ioredis's RedisOptions spells it `| undefined`, which its constructor does not take.
+    const options: Omit<RedisOptions, 'replyMapping'> = {
       ...(target.sentinel ? sentinelOptions(target.sentinel, target, log) : singleNodeOptions(target.url, target)),
       connectionName,
       connectTimeout: profile.connectTimeout,
@@ -198,7 +202,8 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
       enableOfflineQueue: profile.enableOfflineQueue,
       ...(profile.blockingTimeout ? { blockingTimeout: profile.blockingTimeout } : {}),
       retryStrategy: reconnectDelay,
-    });
+    };
+    client = new Redis(options);
   }
   // An 'error' event without a listener would crash the process.
   if (log) reportOutages(client, role, log);

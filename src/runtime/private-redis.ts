@@ -1,3 +1,4 @@
+/** A private redis-server child process on a free loopback port (demo and tests), stoppable and restartable. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';

@@ -1,3 +1,4 @@
+/** The poll schedules as BullMQ job schedulers: one job per tick across replicas, one poll of a schedule at a time. */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { RedisTarget, ScheduleConfig } from '../config/types.ts';
@@ -61,16 +62,12 @@ export class PollScheduler {
       defaultJobOptions: { attempts: 1, removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } },
     });
     this.queue.on('error', (error) => options.log.warn({ err: error.message }, 'poll queue: Redis error'));
+    this.restoresNextJobsAfterReconnect();
   }
 
   /** Upserts the configured schedulers and removes the ones no longer configured. */
   async register(): Promise<void> {
-    for (const schedule of this.options.schedules) {
-      const repeat = 'every' in schedule.timing
-        ? { every: schedule.timing.every }
-        : { pattern: schedule.timing.cron, ...(schedule.timing.tz ? { tz: schedule.timing.tz } : {}) };
-      await this.queue.upsertJobScheduler(schedulerId(schedule.name), repeat, { name: 'poll', data: { schedule: schedule.name } });
-    }
+    for (const schedule of this.options.schedules) await this.upsertScheduler(schedule);
     const wanted = new Set(this.options.schedules.map((s) => schedulerId(s.name)));
     for (const existing of await this.queue.getJobSchedulers()) {
       const id = existing.id ?? existing.key;
@@ -80,6 +77,47 @@ export class PollScheduler {
       }
     }
     this.registered = true;
+  }
+
+  private async upsertScheduler(schedule: ScheduleConfig): Promise<void> {
+    const repeat = 'every' in schedule.timing
+      ? { every: schedule.timing.every }
+      : { pattern: schedule.timing.cron, ...(schedule.timing.tz ? { tz: schedule.timing.tz } : {}) };
+    await this.queue.upsertJobScheduler(schedulerId(schedule.name), repeat, { name: 'poll', data: { schedule: schedule.name } });
+  }
+
+  /**
+   * BullMQ creates a scheduler's next job when a worker receives the current one. When Redis goes away just
+   * after running a worker's moveToActive or moveToFinished (which also hands out the next job) but before the
+   * reply reached us, the command is resent after the reconnect: the job it had already moved to active is
+   * never received, so no next job is created, and the schedule stays silent until BullMQ's stall check puts
+   * that job back (lock duration + stall interval, up to a minute). So once the connection is back, a
+   * scheduler whose next job is not waiting is upserted again, which creates it; the stranded job, when the
+   * stall check returns it, no longer matches the scheduler and does not start a second chain.
+   */
+  private restoresNextJobsAfterReconnect(): void {
+    let lost = false;
+    this.connection.on('close', () => (lost = true));
+    this.connection.on('ready', () => {
+      if (!lost || this.closed || !this.registered) return;
+      lost = false;
+      this.restoreMissingNextJobs().catch((error: unknown) => {
+        lost = true; // try again on the next reconnect
+        this.options.log.warn({ err: (error as Error).message }, 'could not check the job schedulers after a reconnect');
+      });
+    });
+  }
+
+  private async restoreMissingNextJobs(): Promise<void> {
+    for (const schedule of this.options.schedules) {
+      const id = schedulerId(schedule.name);
+      const next = (await this.queue.getJobScheduler(id))?.next;
+      const state = next == null ? 'unknown' : await this.queue.getJobState(`repeat:${id}:${next}`);
+      // An upsert of a scheduler whose next job is waiting would move a due cron tick to the next slot.
+      if (state === 'delayed' || state === 'waiting' || state === 'prioritized') continue;
+      await this.upsertScheduler(schedule);
+      this.options.log.info({ schedule: schedule.name, stranded: state }, 'the schedule had no next poll after the Redis outage; scheduled it again');
+    }
   }
 
   start(): void {
@@ -105,7 +143,16 @@ export class PollScheduler {
       return 'skipped: schedule not in this replica\'s config';
     }
     const token = randomUUID();
-    if (!(await this.lock.tryLock(schedule.name, token, this.lockTtlMs))) {
+    let locked: boolean;
+    try {
+      locked = await this.lock.tryLock(schedule.name, token, this.lockTtlMs);
+    } catch (error) {
+      // The SET may have taken the lock before its reply was lost (Redis went away): give it back, or every
+      // tick would be skipped until the lock expired.
+      void this.release(schedule.name, token);
+      throw error;
+    }
+    if (!locked) {
       this.options.log.warn({ schedule: schedule.name }, 'previous poll of this schedule still running; skipping this tick');
       return 'skipped: previous poll still running';
     }

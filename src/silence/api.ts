@@ -9,6 +9,7 @@ import { NoActiveAlertError, type SilenceControls } from './controls.ts';
 import { ackJson, alertJson, silenceJson, windowJson } from './json.ts';
 import { RequestError } from './requests.ts';
 import { SilenceNotFoundError } from './silence-store.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -28,7 +29,7 @@ export interface ApiAnswer {
   body: unknown;
 }
 
-export type SilenceApiLog = (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void
+export type SilenceApiLog = (level: Extract<CallbackLevel, 'info' | 'warn'>, msg: string, fields?: Record<string, unknown>) => void;
 
 export class SilenceApi {
   private readonly check: ReturnType<typeof adminCheck>;

@@ -69,8 +69,8 @@ function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
 }
 
 /** Optional keys left out rather than undefined, so a value reads back as it was written. */
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
 export const decodeSilence = (raw: string): Silence | null => {

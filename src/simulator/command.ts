@@ -121,6 +121,8 @@ export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<n
   }
   const described = SCENARIOS[scenario];
   const smtpUrl = `smtp://${host.includes(':') ? `[${host}]` : host}:${catcher.port}`;
+  // Listening for Ctrl-C before saying it stops us: a Ctrl-C right after the banner must not kill us half-way.
+  const stopped = untilSignal();
   say(
     [
       `SuperOffice simulator listening at ${simulator.url}`,
@@ -155,7 +157,7 @@ export async function runSimulatorCommand(args: SimulatorCommandArgs): Promise<n
       '',
     ].join('\n'),
   );
-  const signal = await untilSignal();
+  const signal = await stopped;
   say(`${signal}: stopping the simulator`);
   await catcher.close();
   await simulator.close();

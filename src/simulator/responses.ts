@@ -1,3 +1,4 @@
+/** The simulator's SOAP answers (WCF-style SOAP 1.1), written by hand with every value escaped. */
 import type { BatchTaskInfo } from '../core/task.ts';
 import type { BatchOperation } from '../superoffice/batch-call.ts';
 import { formatSoDate } from '../superoffice/dates.ts';

@@ -1,3 +1,4 @@
+/** The simulator's scenarios: scripted steps that change the task table over time. */
 import { SYSTEM_ASSOCIATE_ID } from '../core/task.ts';
 import type { TaskPatch, TaskTable } from './task-table.ts';
 

@@ -1,3 +1,4 @@
+/** The SuperOffice simulator: an HTTP server answering the batch task SOAP calls, with injectable faults. */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -73,8 +74,8 @@ export interface RecordedRequest {
   associateIds: number[];
   /** Only for GetBatchTaskInfosByState: the State asked for. */
   state?: string;
-  ticket?: string;
-  applicationToken?: string;
+  ticket: string | undefined;
+  applicationToken: string | undefined;
   /** ApplicationToken/Credentials were inside soap:Header (and nowhere else). */
   headersInSoapHeader: boolean;
 }

@@ -1,3 +1,4 @@
+/** The simulated batch task table that the simulator's answers read. */
 import type { BatchTaskInfo } from '../core/task.ts';
 
 export type TaskPatch = Partial<BatchTaskInfo> & { id: number; associateId: number };

@@ -4,7 +4,7 @@
  * field by field on the way back: Redis is a boundary too (an older version, a hand edit).
  */
 import { z } from 'zod';
-import { emptySnapshot, type ActiveAlert, type Snapshot, type TaskRecord } from '../core/model.ts';
+import { ALERT_KINDS, emptySnapshot, type ActiveAlert, type Snapshot, type TaskRecord } from '../core/model.ts';
 import type { BatchTaskInfo } from '../core/task.ts';
 import { compactRecord } from './compact-record.ts';
 import type { StringPool } from './string-pool.ts';
@@ -88,7 +88,7 @@ export function decodeTaskRecord(raw: string, pool: StringPool): TaskRecord | st
 }
 
 const alertShape = z.object({
-  kind: z.enum(['failed', 'stalled', 'stuck', 'superoffice-down']),
+  kind: z.enum(ALERT_KINDS),
   subject: z.string(),
   eventId: z.string(),
   firedAt: z.number(),

@@ -1,3 +1,4 @@
+/** The SuperOffice client a poll uses: the batch tasks of a schedule's associates; a refused call gets one fresh ticket and one retry. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScheduleConfig, SuperOfficeConfig } from '../config/types.ts';
@@ -9,6 +10,7 @@ import type { ListedProblem } from './batch-response.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
 import { AuthError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import type { CallbackLevel } from '../log-levels.ts';
 import { createConnectionPool, type ConnectionPool } from './http-transport.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { Limiter } from './limiter.ts';
@@ -50,7 +52,7 @@ export interface AuthenticationInfo {
   systemUser?: Omit<SystemUserSession, 'ticket'>;
 }
 
-export type ClientLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+export type ClientLog = (level: Exclude<CallbackLevel, 'error'>, msg: string, fields?: Record<string, unknown>) => void;
 
 export interface SuperOfficeClientOptions {
   /** Called once per SOAP call that finally failed (after the one re-authentication retry), for metrics. */

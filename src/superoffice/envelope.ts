@@ -1,3 +1,4 @@
+/** Reads a SOAP 1.1/1.2 envelope: header, body and fault. */
 import { childElement, parseXml, textOrNull, isNil, type XmlElement } from './xml.ts';
 
 export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';

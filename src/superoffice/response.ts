@@ -1,3 +1,4 @@
+/** Judges a SuperOffice answer: transport failure, refusal (fault or in-band error) or the expected result. */
 import { bodyElement, EnvelopeError, faultOf, inBandFailureOf, readEnvelope, type SoapEnvelope } from './envelope.ts';
 import { MalformedResponseError, SoapFaultError, SuperOfficeInBandError, TransportError } from './errors.ts';
 import type { RawHttpResponse, ResponseHead } from './http-transport.ts';

@@ -1,3 +1,4 @@
+/** One SOAP operation through node-soap, with our transport doing the HTTP (timeout, size limit, streaming reader). */
 import { createClientAsync, type Client, type IHttpClient } from 'soap';
 import { ClientSetupError, TransportError } from './errors.ts';
 import { exchange, textReader, type BodyReader, type ConnectionPool, type RawHttpResponse, type ResponseHead } from './http-transport.ts';

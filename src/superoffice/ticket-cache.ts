@@ -1,3 +1,4 @@
+/** The one SuperOffice ticket a client uses, shared by concurrent callers and renewed when refused. */
 import { secrets } from '../redact/secrets.ts';
 import { AuthError } from './errors.ts';
 

@@ -1,6 +1,7 @@
 import { after, before } from 'node:test';
 import type { SuperOfficeConfig } from '../../src/config/types.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.ts';
+import { withOverrides, type Overrides } from './overrides.ts';
 
 export type { Simulator, SimulatorOptions };
 
@@ -38,8 +39,8 @@ export async function usingSimulator<T>(opts: SimulatorOptions, fn: (sim: Simula
 }
 
 /** Client config for a simulator: users demo/demo, short timeout, UTC. */
-export function simulatorConfig(url: string, overrides: Partial<SuperOfficeConfig> = {}): SuperOfficeConfig {
-  return {
+export function simulatorConfig(url: string, overrides: Overrides<SuperOfficeConfig> = {}): SuperOfficeConfig {
+  const defaults: SuperOfficeConfig = {
     url,
     username: 'demo',
     password: 'demo',
@@ -47,6 +48,6 @@ export function simulatorConfig(url: string, overrides: Partial<SuperOfficeConfi
     associatesPerRequest: 100,
     maxConcurrentRequests: 2,
     timeZone: 'UTC',
-    ...overrides,
   };
+  return withOverrides(defaults, overrides);
 }

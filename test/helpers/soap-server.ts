@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SuperOfficeConfig } from '../../src/config/types.ts';
+import { withOverrides, type Overrides } from './overrides.ts';
 
 export const S11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const SO = 'http://www.superoffice.net/ws/crm/NetServer/Services85';
@@ -88,6 +89,7 @@ export async function startSoapServer(): Promise<SoapTestServer> {
 }
 
 /** Client config for a test server: a static ticket, UTC. */
-export function soapConfig(url: string, overrides: Partial<SuperOfficeConfig> = {}): SuperOfficeConfig {
-  return { url, ticket: '7T:fixed-ticket-for-tests==', timeout: 5000, associatesPerRequest: 100, maxConcurrentRequests: 2, timeZone: 'UTC', ...overrides };
+export function soapConfig(url: string, overrides: Overrides<SuperOfficeConfig> = {}): SuperOfficeConfig {
+  const defaults: SuperOfficeConfig = { url, ticket: '7T:fixed-ticket-for-tests==', timeout: 5000, associatesPerRequest: 100, maxConcurrentRequests: 2, timeZone: 'UTC' };
+  return withOverrides(defaults, overrides);
 }

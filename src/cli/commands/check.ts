@@ -1,3 +1,4 @@
+/** `batchwatch check`: validates the config and reaches Redis, SuperOffice and SMTP, saying what is wrong. */
 import { ConfigError, loadConfig, resolveConfigPath } from '../../config/load.ts';
 import type { Config } from '../../config/types.ts';
 import { oneLine } from '../../core/text.ts';

@@ -1,3 +1,4 @@
+/** `batchwatch demo`: the whole system on this machine (simulator, private Redis, mail catcher), no set-up. */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,9 +90,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     say(`  mail (SMTP)            smtp://127.0.0.1:${catcher.port}  (local catcher: shown below and saved as .eml files in ${mailDir})`);
     say('The story: a task that succeeds, one that fails (~15 s), one that stalls (~30 s), one stuck in New (~35 s).');
     say(`Try:  curl -s ${daemon.httpUrl}/metrics | grep superoffice_batch_task_state`);
+    // Listening for Ctrl-C before saying it stops us: a Ctrl-C right after the banner must not skip the clean-up.
+    const stopped = untilSignal();
     say('Press Ctrl-C to stop everything the demo started.');
-
-    await untilSignal();
+    await stopped;
     say('\nstopping the demo…');
     await cleanup();
     return 0;

@@ -1,3 +1,4 @@
+/** `batchwatch poll-once`: polls each schedule once and prints tasks and events (optionally without writing). */
 import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger, logCallback } from '../../log.ts';
 import { noopInstruments } from '../../metrics/instruments.ts';

@@ -1,3 +1,4 @@
+/** `batchwatch run`: starts the daemon and shuts it down within the service manager's budget on a signal. */
 import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { createLogger } from '../../log.ts';
 import { startDaemon } from '../../daemon/daemon.ts';

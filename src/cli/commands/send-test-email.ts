@@ -1,3 +1,4 @@
+/** `batchwatch send-test-email`: sends one test message through the configured SMTP server. */
 import { loadConfig, resolveConfigPath } from '../../config/load.ts';
 import { sendTestEmail } from '../../notify/test-email.ts';
 import { parseCommandArgs, UsageError } from '../args.ts';

@@ -1,3 +1,4 @@
+/** `batchwatch simulator`: runs the SuperOffice simulator and a mail catcher. */
 import { runSimulatorCommand } from '../../simulator/command.ts';
 import { parseCommandArgs, parsePort } from '../args.ts';
 
