@@ -120,7 +120,9 @@ export async function benchDaemon(
   const httpPort = await freePort();
   writeFileSync(config, configYaml(url, env.redisUrl, env.smtp.port, httpPort, opts.everyMs, perRequest));
   const firstMail = env.smtp.mails.length;
-  const daemon = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_DAEMON_NODE_ARGS: node flags for the daemon only (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof, --trace-gc).
+  const nodeArgs = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const daemon = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2_000_000));
   daemon.stdout.on('data', keep);

@@ -133,6 +133,20 @@ function sizes(): number[] {
   return configured && configured.length > 0 ? configured : [1000, 10_000, 100_000];
 }
 
+/**
+ * Sections to run: BENCH_ONLY=daemon (comma-separated: core, render, scrub, parse, poll, scrape, daemon, startup)
+ * runs just those; unset runs all. Without `poll`, the daemon's interval comes from BENCH_DAEMON_EVERY_MS or DEFAULT_EVERY_MS.
+ */
+const SECTIONS = ['core', 'render', 'scrub', 'parse', 'poll', 'scrape', 'daemon', 'startup'] as const;
+type Section = (typeof SECTIONS)[number];
+function selected(): Set<Section> {
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s): s is Section => (SECTIONS as readonly string[]).includes(s));
+  return new Set(only && only.length > 0 ? only : SECTIONS);
+}
+const run = selected();
+/** The daemon's poll interval when the whole-poll section did not measure a poll first (1.5 x a poll on this machine). */
+const DEFAULT_EVERY_MS: Record<number, number> = { 1000: 1000, 10_000: 2000, 100_000: 19_000 };
+
 /** requestsPerPoll: the client refuses answers over 64 MiB, and 100,000 tasks are ~86 MiB of XML, so two calls. */
 const PLAN: Record<number, { polls: number; scrapes: number; mails: number; requestsPerPoll: number }> = {
   1000: { polls: 8, scrapes: 10, mails: 8, requestsPerPoll: 1 },
@@ -157,15 +171,22 @@ async function benchAtScale(res: Resources): Promise<Figures> {
   const figures: Figures = { polls: [], scrapes: [], daemons: [] };
   for (const tasks of sizes()) {
     const plan = planFor(tasks);
-    console.error(`# ${int(tasks)} tasks: whole poll vs node-soap...`);
-    const poll = await benchWholePoll({ sim: res.sim, redisPort: res.redis.port, observer: res.observer, dir: res.dir }, tasks, { polls: plan.polls, quietPolls: 3, requestsPerPoll: plan.requestsPerPoll });
-    figures.polls.push(poll);
-    console.error(`# ${int(tasks)} tasks: /metrics...`);
-    figures.scrapes.push(await benchScrape(res.redis.url, `bench-poll-${tasks}`, 'tenant', tasks, res.dir, { scrapes: plan.scrapes }));
-    console.error(`# ${int(tasks)} tasks: the daemon...`);
+    let everyMs = Number(process.env.BENCH_DAEMON_EVERY_MS) || (DEFAULT_EVERY_MS[tasks] ?? 1000);
+    if (run.has('poll')) {
+      console.error(`# ${int(tasks)} tasks: whole poll vs node-soap...`);
+      const poll = await benchWholePoll({ sim: res.sim, redisPort: res.redis.port, observer: res.observer, dir: res.dir }, tasks, { polls: plan.polls, quietPolls: 3, requestsPerPoll: plan.requestsPerPoll });
+      figures.polls.push(poll);
+      everyMs = intervalFor(poll.poll.wall.median);
+    }
+    if (run.has('scrape')) {
+      console.error(`# ${int(tasks)} tasks: /metrics...`);
+      figures.scrapes.push(await benchScrape(res.redis.url, `bench-poll-${tasks}`, 'tenant', tasks, res.dir, { scrapes: plan.scrapes }));
+    }
+    if (!run.has('daemon')) continue;
+    console.error(`# ${int(tasks)} tasks: the daemon (every ${everyMs} ms)...`);
     figures.daemons.push(
       await benchDaemon({ redisUrl: res.redis.url, observer: res.observer, sim: res.sim, smtp: res.smtp, dir: res.dir }, tasks, {
-        everyMs: intervalFor(poll.poll.wall.median),
+        everyMs,
         mails: plan.mails,
         budgetMs: 20 * 60_000,
         requestsPerPoll: plan.requestsPerPoll,
@@ -277,19 +298,21 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    benchCore();
-    await benchRendering();
-    benchScrubbing();
-    await benchParsing();
+    if (run.has('core')) benchCore();
+    if (run.has('render')) await benchRendering();
+    if (run.has('scrub')) benchScrubbing();
+    if (run.has('parse')) await benchParsing();
     const figures = await benchAtScale(res);
     printScale(figures);
-    const startup = await benchStartup(res.sim!, res.redis!.url, res.dir!, 6);
-    printTable(
-      'Start-up (TypeScript through tsx today; to compare with a compiled build)',
-      ['batchwatch --version', 'run: start to /healthz 200', 'idle daemon RSS'],
-      [[`${ms(startup.cliVersion.median, 0)} ms`, `${ms(startup.daemonHealthy.median, 0)} ms`, mib(startup.idleRss)]],
-      ['Medians of a few runs; idle RSS 10 s after start, one schedule polling an empty tenant.'],
-    );
+    if (run.has('startup')) {
+      const startup = await benchStartup(res.sim!, res.redis!.url, res.dir!, 6);
+      printTable(
+        'Start-up (TypeScript through tsx today; to compare with a compiled build)',
+        ['batchwatch --version', 'run: start to /healthz 200', 'idle daemon RSS'],
+        [[`${ms(startup.cliVersion.median, 0)} ms`, `${ms(startup.daemonHealthy.median, 0)} ms`, mib(startup.idleRss)]],
+        ['Medians of a few runs; idle RSS 10 s after start, one schedule polling an empty tenant.'],
+      );
+    }
     printGoals(figures);
   } catch (error) {
     console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
