@@ -124,6 +124,7 @@ export async function benchDaemon(
   const nodeArgs = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const daemon = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  const timeline: string[] = [];
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2_000_000));
   daemon.stdout.on('data', keep);
   daemon.stderr.on('data', keep);
@@ -149,6 +150,7 @@ export async function benchDaemon(
     const { answers, failedIn } = await env.sim.request({ type: 'answers' }, 'answers');
     const generationOf = new Map(failedIn);
     const latencies: number[] = [];
+    const iso = (ms: number) => new Date(ms).toISOString();
     for (const mail of env.smtp.mails.slice(firstMail)) {
       const generations = mail.failedIds.map((id) => generationOf.get(id)).filter((g): g is number => g !== undefined);
       if (generations.length === 0) continue;
@@ -158,6 +160,8 @@ export async function benchDaemon(
       // The poll's answer has arrived once its last response has.
       const ended = answers.filter((a) => a.generation === generation).map((a) => a.endedAt);
       if (ended.length > 0) latencies.push(mail.acceptedAt - Math.max(...ended));
+      // With BENCH_DAEMON_LOG the daemon's log is kept: these lines put its timestamps next to the answer's end.
+      if (ended.length > 0) timeline.push(`bench: generation ${generation}: answer ended ${iso(Math.max(...ended))}, SMTP accepted ${iso(mail.acceptedAt)}`);
     }
 
     const scrapes = [];
@@ -176,7 +180,7 @@ export async function benchDaemon(
       scrape: { ms: summarize(scrapes.map((s) => s.ms)), bytes: scrapes.at(-1)!.bytes, samples: countSamples(join(env.dir, 'daemon-metrics.txt')) },
     };
   } finally {
-    if (process.env.BENCH_DAEMON_LOG) writeFileSync(join(env.dir, '..', `bench-daemon-${tasks}.log`), output);
+    if (process.env.BENCH_DAEMON_LOG) writeFileSync(join(env.dir, '..', `bench-daemon-${tasks}.log`), `${output}\n${timeline.join('\n')}\n`);
     await env.sim.request({ type: 'auto-step', on: false }, 'ok').catch(() => undefined);
     daemon.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);

@@ -135,7 +135,8 @@ function sizes(): number[] {
 
 /**
  * Sections to run: BENCH_ONLY=daemon (comma-separated: core, render, scrub, parse, poll, scrape, daemon, startup)
- * runs just those; unset runs all. Without `poll`, the daemon's interval comes from BENCH_DAEMON_EVERY_MS or DEFAULT_EVERY_MS.
+ * runs just those; unset runs all. Without `poll`, the daemon's interval comes from BENCH_DAEMON_EVERY_MS or DEFAULT_EVERY_MS;
+ * BENCH_DAEMON_MAILS sets how many alert mails the daemon run waits for (more latency samples).
  */
 const SECTIONS = ['core', 'render', 'scrub', 'parse', 'poll', 'scrape', 'daemon', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -187,7 +188,7 @@ async function benchAtScale(res: Resources): Promise<Figures> {
     figures.daemons.push(
       await benchDaemon({ redisUrl: res.redis.url, observer: res.observer, sim: res.sim, smtp: res.smtp, dir: res.dir }, tasks, {
         everyMs,
-        mails: plan.mails,
+        mails: Number(process.env.BENCH_DAEMON_MAILS) || plan.mails,
         budgetMs: 20 * 60_000,
         requestsPerPoll: plan.requestsPerPoll,
       }),
