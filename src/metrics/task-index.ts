@@ -126,7 +126,7 @@ export class TaskIndex {
     let rows = 0;
     for (const { rows: scheduleRows } of this.bySchedule.values()) rows += scheduleRows.size;
     const delay = rows >= LARGE_INDEX_ROWS ? (this.opts.startDelayMs ?? 0) : 0;
-    const start = delay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delay).unref()) : Promise.resolve();
+    const start = delay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delay)) : Promise.resolve();
     this.worker = start.then(() => this.work()).finally(() => {
       this.worker = null;
       if (this.pending.size > 0) this.kick();
