@@ -29,7 +29,7 @@ interface Row {
 const RSS_REASON =
   "V8 lets the heap grow to a multiple of what is live at a poll's peak before a full collection and keeps it between polls; " +
   'live at the peak: the snapshot copy, the poll\'s parsed tasks (~540 B/task), the /metrics line cache (~1.6 KiB per exported ' +
-  'task: 40 MiB at the 25k cap) and the new records; an idle daemon is ~160 MiB RSS under tsx';
+  'task: 40 MiB at the 25k cap) and the new records; an idle daemon already holds ~118 MiB (compiled; ~164 MiB under tsx)';
 /** Where the time after the answer goes at 100k tasks (the daemon's 'poll timings' debug line and CPU profiles). */
 const LATENCY_REASON =
   "evaluate and commit of every task (at 100k ~0.4-0.7 s and ~0.15-0.3 s), then the notification (~0.1 s); the daemon's " +

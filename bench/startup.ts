@@ -1,6 +1,9 @@
-/** How fast the CLI starts and how much memory an idle daemon holds (to compare with a compiled build later). */
+/**
+ * How fast the CLI starts and how much memory an idle daemon holds: the compiled build (dist/, what production
+ * runs) next to the TypeScript sources through tsx (what ran before the build, and a development checkout's fallback).
+ */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './daemon-run.ts';
@@ -8,28 +11,38 @@ import type { SimulatorChild } from './sim-protocol.ts';
 import { summarize, type Summary } from './stats.ts';
 
 const BIN = fileURLToPath(new URL('../bin/batchwatch.js', import.meta.url));
+const COMPILED = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+/** The two ways bin/batchwatch.js starts batchwatch. */
+export const STARTUP_VARIANTS = [
+  { name: 'compiled (dist/)', env: {} },
+  { name: 'tsx (src/)', env: { BATCHWATCH_FROM_SOURCE: '1' } },
+] as const;
 
 export interface StartupResult {
+  variant: string;
   /** `batchwatch --version`: process start to exit. */
   cliVersion: Summary;
+  /** `batchwatch check --help`: a command's usage, process start to exit. */
+  checkHelp: Summary;
   /** `batchwatch run`: process start to the first /healthz 200. */
   daemonHealthy: Summary;
-  /** RSS of a daemon with one schedule, 10 s after its first poll of an empty tenant. */
-  idleRss: number;
+  /** RSS of a daemon with one schedule, `idleMs` after /healthz first answered (median over the idle runs). */
+  idleRss: Summary;
 }
 
-function exitTime(args: string[]): Promise<number> {
+function exitTime(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+    const proc = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
     proc.on('error', reject);
-    proc.on('exit', () => resolve(performance.now() - started));
+    proc.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`batchwatch ${args.join(' ')} exited ${code}`))));
   });
 }
 
-async function daemonStart(config: string, port: number, idleMs: number): Promise<{ healthyMs: number; rss: number }> {
+async function daemonStart(config: string, port: number, idleMs: number, env: NodeJS.ProcessEnv): Promise<{ healthyMs: number; rss: number }> {
   const started = performance.now();
-  const proc = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: 'ignore', env: { ...process.env, ...env } });
   try {
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}`);
@@ -48,29 +61,50 @@ async function daemonStart(config: string, port: number, idleMs: number): Promis
   }
 }
 
-export async function benchStartup(sim: SimulatorChild, redisUrl: string, dir: string, runs: number): Promise<StartupResult> {
-  const versions: number[] = [];
-  for (let i = 0; i < runs; i++) versions.push(await exitTime(['--version']));
+/**
+ * `runs` CLI starts and `daemons` daemon starts per variant (the last `idleRuns` of them idle `idleMs` before RSS
+ * is read), the variants alternating run by run so that load from elsewhere on the machine falls on both alike.
+ */
+export async function benchStartup(
+  sim: SimulatorChild,
+  redisUrl: string,
+  dir: string,
+  opts: { runs: number; daemons: number; idleRuns: number; idleMs: number },
+): Promise<StartupResult[]> {
+  if (!existsSync(COMPILED)) throw new Error('dist/ is missing: `npm run bench` builds it (npm run build)');
+  const samples = STARTUP_VARIANTS.map(() => ({ version: [] as number[], help: [] as number[], healthy: [] as number[], rss: [] as number[] }));
+  for (let i = 0; i < opts.runs; i++) {
+    for (const [v, variant] of STARTUP_VARIANTS.entries()) {
+      samples[v]!.version.push(await exitTime(['--version'], variant.env));
+      samples[v]!.help.push(await exitTime(['check', '--help'], variant.env));
+    }
+  }
   const { url } = await sim.request({ type: 'load', tasks: 0, associates: 1, perRequest: 100, seed: 1, now: Date.now() }, 'loaded');
-  const healthy: number[] = [];
-  let idleRss = NaN;
-  for (let i = 0; i < Math.max(1, Math.floor(runs / 2)); i++) {
-    const port = await freePort();
-    const config = join(dir, 'idle.yaml');
-    writeFileSync(
-      config,
-      `superoffice: { url: "${url}", username: demo, password: demo }
+  const config = join(dir, 'idle.yaml');
+  for (let i = 0; i < opts.daemons; i++) {
+    const idle = i >= opts.daemons - opts.idleRuns;
+    for (const [v, variant] of STARTUP_VARIANTS.entries()) {
+      const port = await freePort();
+      writeFileSync(
+        config,
+        `superoffice: { url: "${url}", username: demo, password: demo }
 redis: { url: "${redisUrl}", prefix: bench-idle }
 schedules: [{ name: idle, associates: [1], every: 60s }]
 mail: { enabled: false }
 http: { host: 127.0.0.1, port: ${port} }
 log: { level: warn }
 `,
-    );
-    const last = i === Math.max(1, Math.floor(runs / 2)) - 1;
-    const result = await daemonStart(config, port, last ? 10_000 : 0);
-    healthy.push(result.healthyMs);
-    if (last) idleRss = result.rss;
+      );
+      const result = await daemonStart(config, port, idle ? opts.idleMs : 0, variant.env);
+      samples[v]!.healthy.push(result.healthyMs);
+      if (idle) samples[v]!.rss.push(result.rss);
+    }
   }
-  return { cliVersion: summarize(versions), daemonHealthy: summarize(healthy), idleRss };
+  return STARTUP_VARIANTS.map((variant, v) => ({
+    variant: variant.name,
+    cliVersion: summarize(samples[v]!.version),
+    checkHelp: summarize(samples[v]!.help),
+    daemonHealthy: summarize(samples[v]!.healthy),
+    idleRss: summarize(samples[v]!.rss),
+  }));
 }

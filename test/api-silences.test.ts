@@ -94,6 +94,16 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.deepEqual([expired.json?.state, expired.json?.expiredBy], ['expired', 'bob']);
     const unknown = await call(daemon, 'DELETE', '/api/v1/silences/no-such-id', undefined, admin);
     assert.equal(unknown.status, 404);
+    // ?author= is checked like a body's author: bounded, one line, a secret pasted into it masked.
+    const other = (await call(daemon, 'POST', '/api/v1/silences', aSilence, admin)).json as { id: string };
+    for (const [author, pattern] of [['x'.repeat(201), /at most 200 characters/], ['bob\r\nINFO forged log line', /control characters/]] as const) {
+      const bad = await call(daemon, 'DELETE', `/api/v1/silences/${other.id}?author=${encodeURIComponent(author)}`, undefined, admin);
+      assert.deepEqual([bad.status, bad.json?.field], [400, 'author'], bad.text);
+      assert.match(String(bad.json?.error), pattern);
+    }
+    const masked = await call(daemon, 'DELETE', `/api/v1/silences/${other.id}?author=${encodeURIComponent(`bob ${TOKEN}`)}`, undefined, admin);
+    assert.equal(masked.status, 200, masked.text);
+    assert.equal(masked.json?.expiredBy, 'bob ***');
     assert.equal(unknown.json?.field, 'id');
     assert.ok(logs.some((line) => /silence added through the API/.test(line)));
   });
@@ -107,6 +117,8 @@ http: { host: 127.0.0.1, port: 0${extra} }
       [{ ...aSilence, for: undefined }, 'for', /either for .* or until/],
       [{ ...aSilence, until: '2020-01-01T00:00:00Z', for: undefined }, 'until', /in the past/],
       [{ ...aSilence, until: 'soon', for: undefined }, 'until', /not an ISO-8601 time/],
+      [{ ...aSilence, for: '99999999999d' }, 'for', /must be at most 3650d/],
+      [{ ...aSilence, from: '2020-01-01T00:00:00Z' }, 'for', /ends in the past/],
       [{ ...aSilence, comment: '' }, 'comment', /must not be empty/],
       [{ ...aSilence, comment: undefined }, 'comment', /is required/],
       [{ ...aSilence, author: undefined }, 'author', /is required/],
@@ -145,6 +157,18 @@ http: { host: 127.0.0.1, port: 0${extra} }
     const alerts = (await call(daemon, 'GET', '/api/v1/alerts')).json?.alerts as Record<string, unknown>[];
     const alert = alerts[0]!;
     assert.deepEqual([alert.schedule, alert.kind, (alert.task as { id: number }).id], ['sales', 'failed', 4711]);
+    // associate as the answer gives it ("101", "system") is accepted back; associateId is the number.
+    const task = alert.task as { associate: string; associateId: number };
+    assert.deepEqual([task.associate, task.associateId], ['101', 101]);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    for (const [associate, stored] of [[task.associate, 101], ['system', 0], [' System ', 0]] as const) {
+      const made = await call(daemon, 'POST', '/api/v1/silences', { associate, from: tomorrow, for: '1h', comment: 'later', author: 'bob' }, admin);
+      assert.equal(made.status, 201, `${associate}: ${made.text}`);
+      assert.deepEqual(made.json?.matchers, { associate: stored });
+    }
+    const wrong = await call(daemon, 'POST', '/api/v1/silences', { associate: 'systems', for: '1h', comment: 'x', author: 'bob' }, admin);
+    assert.deepEqual([wrong.status, wrong.json?.field], [400, 'associate']);
+    assert.match(String(wrong.json?.error), /whole number or "system"/);
     assert.deepEqual({ ...(alert.acknowledged as object), at: 'x' }, { author: 'bob', comment: 'restarting the relay', at: 'x' });
     assert.deepEqual((alert.silencedBy as { comment: string }[]).map((s) => s.comment), [`token is ***`], 'the active silence on Mailing* failed');
     const none = await call(daemon, 'POST', '/api/v1/acks', { taskId: 999, comment: 'x', author: 'a' }, admin);
@@ -162,7 +186,7 @@ http: { host: 127.0.0.1, port: 0${extra} }
     }, 40_000, 'batchwatch_silences to count the active silence (read every 15 s)');
     const body = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
     const samples = parseSamples(body);
-    assert.equal(sampleValue(samples, 'batchwatch_silences', { state: 'expired' }), 1);
+    assert.equal(sampleValue(samples, 'batchwatch_silences', { state: 'expired' }), 2, 'the two expired in the DELETE test');
     assert.equal(sampleValue(samples, 'batchwatch_notifications_silenced_total', { schedule: 'sales', kind: 'stalled' }), 0);
     if (hasPromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
   });

@@ -9,7 +9,8 @@ describe('batchwatch demo', () => {
     const demo = startCli(['demo'], { REDIS_URL: '' });
     let redisPort = 0;
     try {
-      const [, metricsUrl] = await demo.waitForOutput(/metrics\s+(http:\/\/\S+\/metrics)/, 30_000);
+      const [, statusUrl] = await demo.waitForOutput(/batchwatch demo is running\.\n\s+status page\s+(http:\/\/\S+\/)\s/, 30_000);
+      const [, metricsUrl] = await demo.waitForOutput(/metrics\s+(http:\/\/\S+\/metrics)/, 1000);
       redisPort = Number((await demo.waitForOutput(/Redis\s+redis:\/\/127\.0\.0\.1:(\d+) \(private/, 1000))[1]);
       await demo.waitForOutput(/mail \(SMTP\)\s+smtp:\/\/127\.0\.0\.1:\d+ /, 1000);
       const deadline = Date.now() + 90_000;
@@ -21,6 +22,9 @@ describe('batchwatch demo', () => {
       }
       assert.match(body, /superoffice_batch_task_state\{[^}]*state="Failed"[^}]*\} 1/);
       await demo.waitForOutput(/Subject: \[FIRING:\d+\]/, 30_000);
+      // The status page (first line of the demo's output) shows the failure too.
+      const page = await fetch(statusUrl!).then((r) => r.text());
+      assert.match(page, /<span class="badge bad">failed<\/span>/);
     } finally {
       demo.proc.kill('SIGINT');
       const { code } = await demo.exited();

@@ -8,6 +8,7 @@ import { alertKey } from '../src/core/event-id.ts';
 import { pollSchedule } from '../src/monitor/poll.ts';
 import { AckStore } from '../src/silence/ack-store.ts';
 import { SilenceStore } from '../src/silence/silence-store.ts';
+import { silencesKey } from '../src/store/keys.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { runCli } from './helpers/cli.ts';
@@ -103,10 +104,18 @@ maintenance:
     const unknown = await runCli(['silence', 'expire', '--config', config, 'nope'], env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no silence with id nope/);
+    const other = (await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'x'], env)).stdout.trim();
+    for (const [author, pattern] of [['x'.repeat(201), /--author must be at most 200 characters/], ['bob\nforged', /--author must be one line without control characters/]] as const) {
+      const bad = await runCli(['silence', 'expire', '--config', config, '--author', author, other], env);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, pattern);
+    }
+    assert.equal((await new SilenceStore(redis, PREFIX).get(other))?.expiredAt, undefined, 'a refused expire changes nothing');
   });
 
   it('usage errors exit 2 naming the flag', async () => {
     const cases: [string[], RegExp][] = [
+      [['--task', 'X', '--from', '2020-01-01T00:00:00Z', '--for', '1h', '--comment', 'x'], /--for ends in the past/],
       [['--for', '1h', '--comment', 'x'], /give at least one matcher: --task, --task-id, --associate, --schedule or --kind/],
       [['--task', 'X', '--comment', 'x'], /give either --for DURATION or --until ISO-8601/],
       [['--task', 'X', '--for', '1h', '--until', '2030-01-01T00:00:00Z', '--comment', 'x'], /give either --for/],
@@ -151,6 +160,26 @@ maintenance:
     const missing = await runCli(['ack', '--config', config, '--comment', 'x'], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--task-id is required/);
+  });
+
+  it('a stored silence with a time beyond what a date can hold is left out with a warning naming it, not a crash', async () => {
+    const good = (await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'fine'], env)).stdout.trim();
+    const broken = { id: 'far-future', matchers: { schedule: 'sales' }, startsAt: 0, endsAt: 1e17, comment: 'x', author: 'a', createdAt: 0 };
+    await redis.hset(silencesKey(PREFIX), broken.id, JSON.stringify(broken));
+    try {
+      assert.equal(await new SilenceStore(redis, PREFIX).get(broken.id), null, 'the codec rejects it');
+      assert.deepEqual((await new SilenceStore(redis, PREFIX).list()).unreadable, [broken.id]);
+      for (const args of [[], ['--json']]) {
+        const listed = await runCli(['silence', 'list', '--config', config, ...args], env);
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.ok(listed.stdout.includes(good), listed.stdout);
+        assert.ok(!listed.stdout.includes(broken.id), listed.stdout);
+        assert.match(listed.stderr, /far-future/);
+        assert.match(listed.stderr, /cannot be read/);
+      }
+    } finally {
+      await redis.hdel(silencesKey(PREFIX), broken.id);
+    }
   });
 
   it('Redis down: a runtime failure (exit 1) naming Redis', async () => {

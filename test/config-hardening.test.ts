@@ -1,5 +1,7 @@
 // Configs that used to validate and then break at run time, YAML that could exhaust the loader, and values from the environment in errors.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +110,31 @@ describe('YAML that would exhaust the loader', () => {
         return true;
       });
       assert.throws(() => loadConfig('/dev/zero', ENV), /is larger than 1024 KiB/);
+    });
+
+    it('a CA, key or certificate file that is a FIFO or a device is refused at its key (exit 2), never read', { timeout: 120_000 }, async () => {
+      const fifo = join(dir, 'pem.fifo');
+      execFileSync('mkfifo', [fifo]);
+      const keyFile = join(dir, 'key.pem');
+      writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+      const places: [key: string, yaml: (file: string) => string][] = [
+        ['mail.tls.ca', (file) => `${BASE}  tls:\n    ca: ${file}\n`],
+        ['superoffice.tls.ca', (file) => BASE.replace('  timeout: 30s\n', `  timeout: 30s\n  tls:\n    ca: ${file}\n`)],
+        ['redis.tls.ca', (file) => `${BASE}redis:\n  url: rediss://127.0.0.1:6380\n  tls:\n    ca: ${file}\n`],
+        ['superoffice.systemUser.privateKeyFile', (file) => BASE.replace('  ticket: ${SO_TICKET}\n', `  applicationToken: app-secret-1234\n  systemUser:\n    token: SYSTEM-TOKEN-1\n    privateKeyFile: ${file}\n`)],
+        ['superoffice.systemUser.jwtCertificate', (file) => BASE.replace('  ticket: ${SO_TICKET}\n', `  applicationToken: app-secret-1234\n  systemUser:\n    token: SYSTEM-TOKEN-1\n    privateKeyFile: ${keyFile}\n    jwtCertificate: ${file}\n`)],
+      ];
+      const runs = places.flatMap(([key, yaml]) =>
+        [fifo, '/dev/zero'].map(async (file) => {
+          const config = join(dir, `${key}-${file === fifo ? 'fifo' : 'zero'}.yaml`);
+          writeFileSync(config, yaml(file));
+          return { key, file, result: await runCli(['check', '--config', config], ENV) };
+        }),
+      );
+      for (const { key, file, result } of await Promise.all(runs)) {
+        assert.equal(result.code, 2, `${key} = ${file}: ${result.stdout}${result.stderr}`);
+        assert.match(result.stdout, new RegExp(`${key.replace(/\./g, '\\.')}: .*${file.replace(/[./]/g, '\\$&')}.*is not a regular file`), `${key} = ${file}`);
+      }
     });
 
     it('run and check exit 2 on an alias bomb, naming the key', async () => {

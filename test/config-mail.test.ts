@@ -155,6 +155,32 @@ describe('mail.oauth2 and mail.tls', () => {
     parseConfig(oauth2('    scope: x\n').replace('https://login.microsoftonline.com', 'http://127.0.0.1:8080'), env);
   });
 
+  it('bad values of user, clientSecret and scope name their key', () => {
+    const ok = '    scope: https://outlook.office365.com/.default\n';
+    const withUser = (user: string) => oauth2(ok).replace('    user: alerts@example.com\n', `    user: ${user}\n`);
+    assertIssue(withUser('alerts'), 'mail.oauth2.user', /must be a mailbox address \(user@example\.com/, env);
+    assertIssue(withUser('"Alerts <alerts@example.com>"'), 'mail.oauth2.user', /must be a mailbox address/, env);
+    assertIssue(withUser('"alerts@example.com\\u0001auth=Bearer x"'), 'mail.oauth2.user', /control characters/, env);
+    assertIssue(withUser('""'), 'mail.oauth2.user', /must not be empty/, env);
+    assertIssue(oauth2(ok).replace('${SMTP_CLIENT_SECRET}', '"  "'), 'mail.oauth2.clientSecret', /must not be empty/, env);
+    assertIssue(oauth2(ok).replace('${SMTP_CLIENT_SECRET}', '[a, b]'), 'mail.oauth2.clientSecret', /expected a string, got a list/, env);
+    assertIssue(oauth2('    scope: [https://outlook.office365.com/.default]\n'), 'mail.oauth2.scope', /expected a string, got a list/, env);
+    assertIssue(oauth2('    scope: "a\\nb"\n'), 'mail.oauth2.scope', /control characters/, env);
+  });
+
+  it('check exits 2 naming mail.oauth2.user when it is not a mailbox', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'batchwatch-oauth2-user-'));
+    try {
+      const file = join(dir, 'config.yaml');
+      writeFileSync(file, oauth2('    scope: x\n').replace('user: alerts@example.com', 'user: alerts'));
+      const result = await runCli(['check', '--config', file], env);
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.match(result.stdout, /mail\.oauth2\.user: must be a mailbox address/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the commented mail.oauth2 and mail.tls blocks of config/batchwatch.example.yaml load once uncommented', () => {
     const example = readFileSync(resolve('config/batchwatch.example.yaml'), 'utf8');
     // Only the mail section: other sections have commented tls blocks of their own.

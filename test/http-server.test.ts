@@ -131,6 +131,19 @@ describe('HTTP server core', () => {
     assert.equal((await fetch(`${server.url}/hello`)).status, 200);
   });
 
+  it('a request target that is not a path (absolute URL with a bad port, junk) is 400, logged at debug only', async () => {
+    for (const target of ['http://x:99999/', 'http://[::1/', '//']) {
+      const { socket, closed } = rawExchange(server.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      const answer = await closed;
+      socket.destroy();
+      assert.match(answer, /^HTTP\/1\.1 400 /, `${target}: ${answer}`);
+      assert.match(answer, /request target is not a valid path or URL/);
+    }
+    const about = (level: string) => logged.filter((entry) => (entry as unknown[])[0] === level && JSON.stringify(entry).includes('99999'));
+    assert.deepEqual(about('error'), [], 'not an error of the server');
+    assert.equal(about('debug').length, 1, 'said at debug');
+  });
+
   it('closes a connection that sends only half of its request headers (408)', async () => {
     const { closed } = rawExchange(server.port, 'GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
     assert.match(await closed, /^HTTP\/1\.1 408 /);

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { noopInstruments } from '../src/metrics/instruments.ts';
-import { pollSchedule } from '../src/monitor/poll.ts';
+import { pollSchedule, UNREADABLE_LOGGED_PER_POLL } from '../src/monitor/poll.ts';
+import { UnreadableTaskLog } from '../src/monitor/unreadable-log.ts';
+import { createLogger } from '../src/log.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { scheduleKeys } from '../src/store/keys.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
@@ -46,6 +49,37 @@ describe('poll pipeline against the simulator and a real Redis', () => {
     assert.equal(sink.eventIds('failed').length, 1);
     assert.equal(sink.batches.length, 1);
     assert.equal(await redis.hlen(scheduleKeys(prefix, 'sales').outbox), 0, 'outbox drained after hand-over');
+  });
+
+  it('many unreadable tasks: the first 20 logged one by one, the rest as a count; none again on the next poll', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const deps = { ...pollDeps(simulator.url, new SnapshotStore(redis, prefix), new RecordingSink()), log: createLogger('warn', sink), unreadableLog: new UnreadableTaskLog() };
+    // Ids no other test uses: the simulator keeps corrupted fields by id.
+    for (let id = 1001; id <= 1150; id++) {
+      simulator.upsertTask({ id, associateId: 101, name: `T${id}`, state: 'Started', startCount: 1, lastStarted: Date.now() });
+      simulator.corruptField(id, 'LastStarted', 'yesterday');
+    }
+    const first = await pollSchedule(salesSchedule, deps);
+    assert.ok(first.outcome.ok && first.outcome.unreadable?.length === 150);
+    const perTask = lines.filter((l) => l.taskId !== undefined);
+    assert.equal(perTask.length, UNREADABLE_LOGGED_PER_POLL);
+    const summary = lines.filter((l) => l.taskId === undefined);
+    assert.equal(summary.length, 1, JSON.stringify(summary));
+    assert.equal(summary[0]?.more, 150 - UNREADABLE_LOGGED_PER_POLL);
+    assert.match(String(summary[0]?.msg), /more tasks are left out/);
+    lines.length = 0;
+    await pollSchedule(salesSchedule, deps);
+    assert.equal(lines.length, 0, 'the same unreadable tasks are not logged again');
+    simulator.corruptField(1150, 'LastStarted', 'last week');
+    await pollSchedule(salesSchedule, deps);
+    assert.deepEqual(lines.map((l) => l.taskId), [1150], 'a new problem is logged');
+    for (let id = 1001; id <= 1150; id++) simulator.corruptField(id, 'LastStarted', null);
   });
 
   it('dry run writes nothing', async () => {

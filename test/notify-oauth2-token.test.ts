@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import type { MailOAuth2Config } from '../src/config/types.ts';
 import { OAuth2TokenError, OAuth2TokenSource, TOKEN_EXPIRY_MARGIN_MS } from '../src/notify/oauth2-token.ts';
-import { scrubSecrets } from '../src/redact/secrets.ts';
+import { ROTATING_VALUES_KEPT, scrubSecrets, secrets } from '../src/redact/secrets.ts';
 import { freePort } from '../src/runtime/private-redis.ts';
 import { startTokenServer, type TokenServer } from './helpers/oauth2-server.ts';
 
@@ -66,6 +68,17 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     assert.equal(scrubSecrets(`token ${first.accessToken} and rotated-refresh-token-1`), 'token *** and ***');
   });
 
+  it('renewing the token again and again does not grow the process-wide secret list (old tokens rotate out)', async () => {
+    server = await startTokenServer({ ...base, refreshToken: 'first-refresh-token', rotateRefreshTokens: true });
+    const source = new OAuth2TokenSource(config({ scope: undefined, refreshToken: 'first-refresh-token' }));
+    await source.token();
+    const before = secrets.size;
+    for (let i = 0; i < 30; i++) await source.token(true);
+    assert.ok(secrets.size - before <= 2 * ROTATING_VALUES_KEPT, `grew by ${secrets.size - before} after 30 renewals`);
+    const newest = server.issued.at(-1)!;
+    assert.equal(scrubSecrets(`token ${newest} refresh rotated-refresh-token-30`), 'token *** refresh ***');
+  });
+
   it('a refusal names the key to change; an outage is temporary', async () => {
     server = await startTokenServer({ ...base, scope: 'mail.send', refreshToken: 'good-refresh-token' });
     const wrongSecret = await refusal(new OAuth2TokenSource(config({ clientSecret: 'not-the-secret' })));
@@ -84,5 +97,43 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     const unreachable = await refusal(new OAuth2TokenSource(config({ tokenUrl: `http://127.0.0.1:${await freePort()}/token` })));
     assert.equal(unreachable.refused, false);
     assert.match(unreachable.message, /not reachable: .*ECONNREFUSED/);
+  });
+
+  it('an answer larger than 64 KiB is not read whole: a wrong tokenUrl (200) or a failing endpoint (503)', async () => {
+    let sentBytes = 0;
+    let status = 200;
+    const big = createServer((req, res) => {
+      req.resume();
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      const chunk = `${' '.repeat(64 * 1024)}`;
+      // Up to 64 MiB, written as the client reads: a reader that stops early stops the writing too.
+      let left = 1024;
+      const write = () => {
+        while (left > 0) {
+          left -= 1;
+          sentBytes += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', write);
+        }
+        res.end();
+      };
+      res.on('close', () => {
+        left = 0;
+      });
+      write();
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    try {
+      const tokenUrl = `http://127.0.0.1:${(big.address() as AddressInfo).port}/token`;
+      const wrongUrl = await refusal(new OAuth2TokenSource({ ...base, tokenUrl, scope: 'mail.send' }));
+      assert.match(wrongUrl.message, /answer is larger than 64 KiB: check mail\.oauth2\.tokenUrl/);
+      assert.equal(wrongUrl.refused, true);
+      assert.ok(sentBytes < 32 * 1024 * 1024, `the rest was not read (${sentBytes} bytes sent)`);
+      status = 503;
+      const failing = await refusal(new OAuth2TokenSource({ ...base, tokenUrl, scope: 'mail.send' }));
+      assert.equal(failing.refused, false, failing.message);
+    } finally {
+      big.closeAllConnections();
+      await new Promise<void>((resolve) => big.close(() => resolve()));
+    }
   });
 });

@@ -25,7 +25,7 @@ describe('secret forms', () => {
 });
 
 describe('SuperOffice text as it enters', () => {
-  it('every text field and the parameters are scrubbed; an untouched task stays the same object', () => {
+  it('every text field and the parameters are scrubbed; an untouched task stays the same object', async () => {
     const clean = task({ id: 1, name: 'Import' });
     assert.equal(scrubTask(clean), clean);
     const dirty = task({
@@ -43,7 +43,25 @@ describe('SuperOffice text as it enters', () => {
     assert.equal(scrubbed.state, '***');
     assert.deepEqual(scrubbed.parameterObject, { '***': 'key', value: '***' });
     assert.equal(dirty.name, `Import ${PLANTED}`, 'the input is not changed');
-    assert.deepEqual(scrubTasks([clean, dirty]).map((t) => t.name), ['Import', 'Import ***']);
+    assert.deepEqual((await scrubTasks([clean, dirty])).map((t) => t.name), ['Import', 'Import ***']);
+  });
+
+  it('a long task list (100k) is scrubbed in chunks, letting the event loop run between them', async () => {
+    const tasks = Array.from({ length: 100_000 }, (_, i) => task({ id: i + 1, name: i === 99_999 ? `Last ${PLANTED}` : `Task ${i}` }));
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      turns += 1;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const scrubbed = await scrubTasks(tasks);
+    done = true;
+    assert.equal(scrubbed.length, 100_000);
+    assert.equal(scrubbed[99_999]?.name, 'Last ***');
+    assert.equal(scrubbed[5], tasks[5], 'untouched tasks stay the same objects');
+    assert.ok(turns >= 5, `the event loop ran ${turns} times while 100k tasks were scrubbed`);
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger } from '../src/log.ts';
-import { MIN_SCRUBBED_LENGTH, SecretSet, secrets } from '../src/redact/secrets.ts';
+import { MIN_SCRUBBED_LENGTH, ROTATING_VALUES_KEPT, SecretSet, secrets } from '../src/redact/secrets.ts';
 
 describe('SecretSet', () => {
   const secret = 'Tk/7+zz:Secret Value"x';
@@ -44,6 +44,21 @@ describe('SecretSet', () => {
     assert.equal(growing.scrub('a first-secret-1 b second-secret-2'), 'a *** b second-secret-2');
     growing.add('second-secret-2');
     assert.equal(growing.scrub('a first-secret-1 b second-secret-2'), 'a *** b ***');
+  });
+
+  it('a rotating slot keeps only its newest values; configured secrets stay for good', () => {
+    const rotating = new SecretSet();
+    rotating.add('configured-password');
+    const tokens = Array.from({ length: 50 }, (_, i) => `access-token-number-${i}`);
+    for (const token of tokens) rotating.replace('mail.oauth2 access token', token);
+    rotating.replace('superoffice ticket', 'ticket-number-one');
+    assert.equal(rotating.size, 1 + ROTATING_VALUES_KEPT + 1, 'the list does not grow with each rotation');
+    const recent = tokens.slice(-ROTATING_VALUES_KEPT);
+    for (const token of recent) assert.equal(rotating.scrub(`x ${token} y`), 'x *** y', `${token} is still in flight`);
+    assert.equal(rotating.scrub(`x ${tokens[0]} y`), `x ${tokens[0]} y`, 'the oldest is no longer searched for');
+    assert.equal(rotating.scrub('x configured-password ticket-number-one y'), 'x *** *** y');
+    rotating.replace('mail.oauth2 access token', recent[0]);
+    assert.equal(rotating.size, 1 + ROTATING_VALUES_KEPT + 1, 'a value seen again is not counted twice');
   });
 });
 

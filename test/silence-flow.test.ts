@@ -114,7 +114,7 @@ describe('silences and acknowledgements from poll to mail', () => {
     assert.deepEqual(await w.statuses(), ['silenced']);
     assert.equal(Object.keys((await new MutedStore(redis, w.prefix).all('sales')).entries).length, 1, 'remembered for release');
 
-    await w.controls.expireSilence(s.id, 'alice');
+    await w.controls.expireSilence(s.id, 'alice', 'test');
     const released = await w.poll();
     assert.equal(released.events.length, 1);
     assert.ok(released.events[0]!.release, 'a release event');
@@ -153,7 +153,7 @@ describe('silences and acknowledgements from poll to mail', () => {
     assert.equal(reads, 0, 'muted at send time, after this poll');
     await w.poll();
     assert.equal(reads, 1, 'the next poll reads them to see whether the silence ended');
-    await w.controls.expireSilence(s.id, 'alice');
+    await w.controls.expireSilence(s.id, 'alice', 'test');
     await w.poll();
     await smtp.waitForMessages(2);
     await w.poll();
@@ -171,7 +171,7 @@ describe('silences and acknowledgements from poll to mail', () => {
     simulator.upsertTask({ id: 5002, associateId: 101, name: 'MailingSend', state: 'Succeeded', lastStarted: Date.now(), startCount: 2 });
     const resolved = await w.poll();
     assert.deepEqual(resolved.events.map((e) => e.kind), ['resolved']);
-    await w.controls.expireSilence(s.id, 'alice');
+    await w.controls.expireSilence(s.id, 'alice', 'test');
     await w.poll();
     await w.poll();
     assert.equal(smtp.messages.length, 0);

@@ -7,6 +7,7 @@ import type { PollErrorKind } from '../src/core/model.ts';
 import { createSuperOfficeClient, type SuperOfficeClient } from '../src/superoffice/client.ts';
 import { AuthError, MalformedResponseError, SuperOfficeError, SuperOfficeInBandError, TransportError } from '../src/superoffice/errors.ts';
 import { loginTimestamp, signSystemUserToken, TICKET_CLAIM } from '../src/superoffice/system-user-login.ts';
+import { ROTATING_VALUES_KEPT, scrubSecrets, secrets as processSecrets } from '../src/redact/secrets.ts';
 import { selfSignedCertificate } from '../src/simulator/certificate.ts';
 import { leaked, onlineApp, onlineConfig, onlineSecrets, rsaKeyValueXml, simulatorSystemUser } from './helpers/online.ts';
 import { usingSimulator } from './helpers/simulator.ts';
@@ -330,6 +331,23 @@ describe('a login service that misbehaves gives a typed error within superoffice
 });
 
 describe('secrets of the system user login', () => {
+  it('many re-logins keep the process-wide secret list bounded; the newest ticket is still scrubbed', async () => {
+    await usingSimulator({ ...withApp, expiredTicketStyle: 'fault' }, async (sim) => {
+      const client = createSuperOfficeClient(onlineConfig(sim, app));
+      await client.getBatchTaskInfosByAssociates([1]);
+      const before = processSecrets.size;
+      for (let i = 0; i < 12; i++) {
+        sim.expireTickets();
+        await client.getBatchTaskInfosByAssociates([1]);
+      }
+      assert.equal(sim.stats.systemUserLogins, 13);
+      // Each login issues a signed token, a JWT and a ticket: each kind is one rotating slot.
+      assert.ok(processSecrets.size - before <= 4 * (ROTATING_VALUES_KEPT - 1), `grew by ${processSecrets.size - before} after 12 re-logins`);
+      const newest = sim.stats.systemUserSecrets.at(-1)!;
+      assert.equal(scrubSecrets(`echo ${newest} echo`), 'echo *** echo');
+    });
+  });
+
   it('never appear in errors or client logs: key, token, client secret, signed token, JWT, ticket', async () => {
     await usingSimulator(withApp, async (sim) => {
       const logged: unknown[] = [];

@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { createSuperOfficeClient } from '../src/superoffice/client.ts';
 import { TransportError } from '../src/superoffice/errors.ts';
+import { tenantStatusFor } from '../src/superoffice/tenant-status.ts';
+import { onlineApp, onlineConfig, simulatorSystemUser } from './helpers/online.ts';
 import { simulatorConfig } from './helpers/simulator.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,5 +76,44 @@ describe('SuperOffice behind a private CA (https)', () => {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: material.ca },
     });
     assert.deepEqual(JSON.parse(stdout.trim()), ['Secure']);
+  });
+});
+
+describe('SuperOffice Online behind a private CA: the system user login and the tenant status trust superoffice.tls.ca too', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bw-tls-online-'));
+  const app = onlineApp('tls');
+  let material: ReturnType<typeof privateCa>;
+  let sim: Simulator;
+  before(async () => {
+    material = privateCa(dir);
+    sim = await startSimulator({ scenario: 'empty', tls: { key: material.key, cert: material.cert }, systemUser: simulatorSystemUser(app) });
+    sim.upsertTask({ id: 1, associateId: 101, name: 'Secure online' });
+  });
+  after(async () => {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const statusUrl = () => `${new URL(sim.url).origin}/api/state`;
+
+  it('with superoffice.tls.ca the login and the tenant status go through over https', async () => {
+    const config = onlineConfig(sim, app, { tls: { ca: material.ca }, tenantStatusUrl: statusUrl() });
+    const { tasks } = await createSuperOfficeClient(config).tasksFor(listSchedule);
+    assert.deepEqual(tasks.map((t) => t.name), ['Secure online']);
+    assert.equal(sim.stats.systemUserLogins, 1);
+    const state = await tenantStatusFor(config)!.current();
+    assert.equal(state.running, true);
+  });
+
+  it('without it, both fail with a TLS error that names superoffice.tls.ca', async () => {
+    const config = onlineConfig(sim, app, { tenantStatusUrl: statusUrl() });
+    for (const attempt of [createSuperOfficeClient(config).authenticate(), tenantStatusFor(config)!.current()]) {
+      await assert.rejects(attempt, (err) => {
+        assert.ok(err instanceof TransportError, String(err));
+        assert.equal(err.reason, 'tls');
+        assert.match(err.message, /certificate of 127\.0\.0\.1 is not trusted/);
+        assert.match(err.message, /superoffice\.tls\.ca/);
+        return true;
+      });
+    }
   });
 });

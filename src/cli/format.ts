@@ -1,5 +1,6 @@
 import type { AlertEvent, TaskRecord } from '../core/model.ts';
 import { associateLabel } from '../core/task.ts';
+import { oneLine } from '../core/text.ts';
 import type { PollReport } from '../monitor/poll.ts';
 
 function pad(rows: string[][]): string {
@@ -9,10 +10,6 @@ function pad(rows: string[][]): string {
 
 function iso(ms: number | null | undefined): string {
   return ms == null ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z');
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\r\n\t]+/g, ' ');
 }
 
 export function describeEvent(event: AlertEvent): string {

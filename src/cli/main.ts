@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/load.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { UsageError } from './args.ts';
 import { installScrubbedOutput } from './output.ts';
@@ -41,6 +40,9 @@ const commands: Record<string, () => Promise<Command>> = {
   ack: async () => (await import('./commands/ack.ts')).ackCommand,
 };
 
+/** Need the devDependencies (smtp-server, mailparser, node-forge), which a production install leaves out. */
+const DEVELOPMENT_COMMANDS = new Set(['demo', 'simulator']);
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -74,6 +76,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`batchwatch ${name}: ${error.message}\n`);
       return 2;
     }
+    if (DEVELOPMENT_COMMANDS.has(name) && (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      process.stderr.write(
+        `batchwatch ${name}: ${error instanceof Error ? error.message : String(error)}\n` +
+          `"${name}" needs the devDependencies, which a production install (npm ci --omit=dev, the Docker image) leaves out: run it from a clone after \`npm ci\`\n`,
+      );
+      return 1;
+    }
+    // Imported here, not at the top: `--version` and `--help` need no config code (zod, yaml) and start faster.
+    const { ConfigError } = await import('../config/load.ts');
     if (error instanceof ConfigError) {
       process.stderr.write(`batchwatch ${name}: invalid configuration\n${error.message}\n`);
       return 2;

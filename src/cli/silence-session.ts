@@ -57,6 +57,7 @@ export async function withControls<T>(configFlag: string | undefined, fn: (contr
     schedules: names,
     windows: config.maintenance ?? [],
     snapshots: () => store.loadAll(names),
+    log: (msg, fields) => log.warn(fields, msg),
   });
   try {
     return await fn(controls, config);

@@ -1,5 +1,3 @@
-export type KeyPath = readonly (string | number)[];
-
 export interface ConfigIssue {
   /** Key path as an operator writes it: `schedules[1].every`; '' for the whole file. */
   path: string;

@@ -152,6 +152,10 @@ const address = z
   // A line break in a name would start a header of its own (Bcc: ...) in every mail.
   .refine((text) => !CONTROL_CHARACTERS.test(text), 'must not contain line breaks or other control characters')
   .regex(ADDRESS, 'must be an email address (user@example.com or "Name <user@example.com>")');
+/** A bare mailbox (user@example.com): the account an OAuth2 token belongs to, sent in the XOAUTH2 string. */
+const mailbox = nonEmpty()
+  .refine((text) => !CONTROL_CHARACTERS.test(text), 'must not contain line breaks or other control characters')
+  .regex(/^[^\s<>@"]+@[^\s<>@"]+$/, 'must be a mailbox address (user@example.com, the account the token is for; no display name)');
 /** A list of addresses; a single address is accepted as a list of one. */
 const addresses = z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(address));
 
@@ -356,11 +360,11 @@ const smtpUrl = z.string().transform((text, ctx) => {
 });
 
 export const mailOAuth2Shape = {
-  user: nonEmpty(),
+  user: mailbox,
   tokenUrl: url(['https:', 'http:'], 'an https:// URL (the token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)'),
   clientId: nonEmpty(),
   clientSecret: nonEmpty(),
-  scope: blankAsAbsent(),
+  scope: blankAsAbsent().refine((text) => text === undefined || !CONTROL_CHARACTERS.test(text), 'must not contain line breaks or other control characters'),
   refreshToken: blankAsAbsent(),
 };
 

@@ -34,11 +34,3 @@ export function parseSize(value: number | string): number {
   if (!Number.isSafeInteger(bytes)) throw new SizeError(`${quoted(value)} is too large`);
   return bytes;
 }
-
-/** 268435456 -> "256 MiB", for messages and the README. */
-export function formatSize(bytes: number): string {
-  for (const [unit, factor] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
-    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor} ${unit}`;
-  }
-  return `${bytes} bytes`;
-}

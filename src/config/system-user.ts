@@ -1,7 +1,7 @@
 /** superoffice.systemUser at load: reads and checks the private key and the JWT certificate, never echoing key material. */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { PemFileError, readPemText } from './pem-file.ts';
 
 /** What the YAML mapping holds once blank values are dropped. */
 export interface SystemUserInput {
@@ -21,23 +21,15 @@ export interface SystemUserMaterial {
   jwtCertificate?: { file: string; pem: string };
 }
 
-/** A PEM file is a few kilobytes; anything much bigger is the wrong file. */
-const MAX_PEM_BYTES = 64 * 1024;
-
 type Problem = { key: keyof SystemUserInput; message: string };
 
-/** The contents of a small text file, or why not (the path is not a secret, the contents may be). */
+/** The contents of a small PEM file, or why not (the path is not a secret, the contents may be). */
 function readPemFile(file: string): { text: string } | { problem: string } {
   try {
-    const size = statSync(file).size;
-    if (size > MAX_PEM_BYTES) return { problem: `file ${file} is ${size} bytes; a PEM file is a few kilobytes (wrong file?)` };
-    return { text: readFileSync(file, 'utf8') };
+    return { text: readPemText(file) };
   } catch (error) {
-    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
-    if (code === 'ENOENT') return { problem: `file ${file} not found` };
-    if (code === 'EISDIR') return { problem: `${file} is a directory, not a file` };
-    if (code === 'EACCES' || code === 'EPERM') return { problem: `file ${file} cannot be read by this user (${code})` };
-    return { problem: `file ${file} cannot be read (${code || 'error'})` };
+    if (!(error instanceof PemFileError)) throw error;
+    return { problem: error.reason === 'no such file' ? `file ${file} not found` : `file ${file} ${error.reason}` };
   }
 }
 

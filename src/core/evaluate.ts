@@ -94,7 +94,7 @@ class Transition {
     if (!this.rules.sendResolved) return;
     const event = resolvedEvent(this.schedule, this.now, alert, reason, facts);
     const ack = Object.hasOwn(this.acks, alert.eventId) ? this.acks[alert.eventId] : undefined;
-    if (ack) event.acknowledged = { author: ack.author, comment: ack.comment, at: ack.at };
+    if (ack) event.acknowledged = { author: ack.author, comment: ack.comment, at: ack.at, ...(ack.untold ? { untold: true } : {}) };
     this.events.push(event);
   }
 }

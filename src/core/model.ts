@@ -132,6 +132,12 @@ export interface Acknowledgement {
   comment: string;
   /** Unix ms. */
   at: number;
+  /**
+   * When it was acknowledged, the episode had been muted since its first event and not told since. Nothing
+   * tells an acknowledged episode later, so its resolution is not mailed either, however long it fires (the
+   * notification log, which knows this too, forgets after mail.retryFor + 7 days).
+   */
+  untold?: boolean;
 }
 
 export interface Evaluation {

@@ -25,7 +25,11 @@ export type MuteVerdict =
   | { action: 'silence'; muters: Muters; remember: boolean; reason: string }
   /** A reminder or release of an acknowledged episode: not mailed, recorded as acknowledged, not counted as silenced. */
   | { action: 'acknowledged'; ack: Acknowledgement }
-  /** A release whose episode was mailed after it was muted (e.g. a retried job found the silence gone): nothing to tell. */
+  /**
+   * The episode was mailed after this event came to be, so it has nothing new to tell: a release whose alert was
+   * mailed after it was muted, or a first event or reminder whose retried job finds its episode told meanwhile
+   * (it was muted and remembered, its silence ended and the release was mailed, before it was recorded as silenced).
+   */
   | { action: 'already_told' };
 
 export interface MuteContext {
@@ -36,25 +40,38 @@ export interface MuteContext {
 }
 
 /**
- * - first event of an episode: muted -> silenced (remembered); else sent.
- * - reminder or release: acknowledged -> dropped as acknowledged; a release already told -> dropped; muted ->
- *   silenced (remembered); else sent.
+ * - first event of an episode: its episode told -> dropped; muted -> silenced (remembered); else sent.
+ * - reminder or release: acknowledged -> dropped as acknowledged; told since it was made (a reminder) or muted
+ *   (a release) -> dropped; muted -> silenced (remembered); else sent.
  * - resolution: muted -> silenced; its episode was muted from the start and never mailed -> silenced (nobody
- *   was told it fired, so nobody is told it resolved); else sent.
+ *   was told it fired, so nobody is told it resolved; known from the log, or from the acknowledgement when the
+ *   log has forgotten a long episode); else sent.
  */
 export function muteVerdict(event: AlertEvent, context: MuteContext): MuteVerdict {
   const muters = context.muting.mutersOf(factsOfEvent(event));
   const muted = isMutedBy(muters);
   if (event.kind === 'resolved') {
     if (muted) return { action: 'silence', muters, remember: false, reason: 'a silence or maintenance window matched' };
-    if (context.episode.firstMuted && context.episode.toldAt === null) {
+    if (context.episode.toldAt === null && (context.episode.firstMuted || event.acknowledged?.untold)) {
       return { action: 'silence', muters, remember: false, reason: 'its alert was muted and never mailed' };
     }
     return { action: 'send' };
   }
   const followUp = event.repeat || event.release !== undefined;
   if (followUp && context.ack) return { action: 'acknowledged', ack: context.ack };
-  if (event.release && context.episode.toldAt !== null && context.episode.toldAt >= event.release.mutedAt) return { action: 'already_told' };
+  if (toldSince(event, context.episode.toldAt)) return { action: 'already_told' };
   if (muted) return { action: 'silence', muters, remember: true, reason: 'a silence or maintenance window matched' };
   return { action: 'send' };
+}
+
+/**
+ * Whether the episode was mailed after this firing event came to be. A first event: mailed at all (its own mail
+ * is settled by dedup before this step, so another event of the episode told it). A reminder: mailed at or after
+ * it was made. A release: mailed at or after its alert was muted.
+ */
+function toldSince(event: AlertEvent, toldAt: number | null): boolean {
+  if (toldAt === null) return false;
+  if (event.release) return toldAt >= event.release.mutedAt;
+  if (event.repeat) return toldAt >= event.at;
+  return true;
 }

@@ -1,5 +1,5 @@
 /** Silences: stop mail for matching alerts for a while. The model and its states, computed from a given clock. */
-import { matchesAlert, type AlertFacts, type AlertMatchers } from './matchers.ts';
+import type { AlertMatchers } from './matchers.ts';
 
 export interface Silence {
   /** Random, unique (a UUID). */
@@ -29,11 +29,6 @@ export function silenceState(silence: Pick<Silence, 'startsAt' | 'endsAt'>, now:
 
 export function isActive(silence: Pick<Silence, 'startsAt' | 'endsAt'>, now: number): boolean {
   return silenceState(silence, now) === 'active';
-}
-
-/** The silences in force at `now` that match the alert. */
-export function activeSilencesFor(silences: readonly Silence[], facts: AlertFacts, now: number): Silence[] {
-  return silences.filter((silence) => isActive(silence, now) && matchesAlert(silence.matchers, facts));
 }
 
 /** Counts by state, every state present (for a gauge). */

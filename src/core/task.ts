@@ -14,14 +14,12 @@ export const FINISHED_STATES: readonly TaskState[] = ['Succeeded', 'SucceededMan
 
 /** AssociateId of system tasks (run by the system, not by a user). */
 export const SYSTEM_ASSOCIATE_ID = 0;
+/** How mails, the CLI and the API show associate 0, and accept it back. */
+export const SYSTEM_ASSOCIATE_LABEL = 'system';
 
 /** The associate as people read it: its id, or "system" for system tasks. Metric labels keep the number. */
 export function associateLabel(associateId: number): string {
-  return associateId === SYSTEM_ASSOCIATE_ID ? 'system' : String(associateId);
-}
-
-export function isKnownState(state: string): state is KnownState {
-  return (KNOWN_STATES as readonly string[]).includes(state);
+  return associateId === SYSTEM_ASSOCIATE_ID ? SYSTEM_ASSOCIATE_LABEL : String(associateId);
 }
 
 export interface BatchTaskInfo {

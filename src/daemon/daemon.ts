@@ -9,7 +9,11 @@ import { SnapshotRefresher } from '../metrics/snapshot-view.ts';
 import { closeRedisTarget, failoverInProgress, type RedisClient } from '../redis/connections.ts';
 import { healthRoutes, metricsRoute } from '../http/core-routes.ts';
 import { silenceApiRoutes } from '../http/api-routes.ts';
+import { statusRoutes } from '../http/status-routes.ts';
+import { NotificationHistory } from '../notify/history.ts';
+import { StatusCollector } from '../status/collector.ts';
 import { startHttpServer } from '../http/server.ts';
+import { endedAckKeepMs } from '../silence/ack-store.ts';
 import { SilenceApi } from '../silence/api.ts';
 import { SilenceControls } from '../silence/controls.ts';
 import { pollSchedule, type PollDeps } from '../monitor/poll.ts';
@@ -53,7 +57,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 
   let notifierDepth: () => Promise<number> = async () => 0;
   // Silences by state for batchwatch_silences, read in the background (the command connection waits for Redis at start).
-  const silenceCensus = new SilenceCensus({ store: new SilenceStore(commandRedis, config.redis.prefix), log: logCallback(log.child({ component: 'silences' })) });
+  const silencesLog = log.child({ component: 'silences' });
+  // The census reads every silence every 15 s: it is the one that reports a stored silence it cannot read.
+  const censusStore = new SilenceStore(commandRedis, config.redis.prefix, Date.now, (msg, fields) => silencesLog.warn(fields, msg));
+  const silenceCensus = new SilenceCensus({ store: censusStore, log: logCallback(silencesLog) });
   const metrics = createMetrics({
     snapshots: refresher,
     queueDepth: () => notifierDepth(),
@@ -87,6 +94,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     ...(tenantStatus ? { tenantStatus } : {}),
     silences: () => silenceStore.all(),
     windows: config.maintenance ?? [],
+    ackKeepMs: endedAckKeepMs(config.mail.retryFor),
   };
   const scheduler = new PollScheduler({
     redis: config.redis,
@@ -124,10 +132,24 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const apiLog = logCallback(log.child({ component: 'api' }));
   const silenceApi = new SilenceApi(silenceControls, config.http.adminToken, apiLog);
 
+  // The status page (GET /, /api/v1/status) reads on request, never on the poll path: the in-process snapshots,
+  // and silences, acknowledgements and the notification log on the fail-fast connection (cached briefly).
+  const status = new StatusCollector({
+    schedules: config.schedules,
+    snapshots: refresher,
+    controls: silenceControls,
+    history: new NotificationHistory(probeRedis, config.redis.prefix),
+  });
+
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
-    routes: [metricsRoute(metrics), ...healthRoutes({ readiness: combineReadiness(readinessChecks) }), ...silenceApiRoutes(silenceApi, apiLog)],
+    routes: [
+      metricsRoute(metrics),
+      ...healthRoutes({ readiness: combineReadiness(readinessChecks) }),
+      ...silenceApiRoutes(silenceApi, apiLog),
+      ...statusRoutes(status),
+    ],
     log: logCallback(log.child({ component: 'http' })),
   });
   log.info({ url: http.url, schedules: scheduleNames }, 'HTTP listening');

@@ -62,6 +62,19 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: HttpError
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+/**
+ * The request target as a URL. One that cannot be parsed (an absolute URL with port 99999, "//", junk) is the
+ * client's fault: 400, said at debug only, since any client can send one.
+ */
+function requestUrl(req: IncomingMessage, log: HttpLog): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    log('debug', 'HTTP request target cannot be parsed', { target: (req.url ?? '').slice(0, 200) });
+    throw new HttpError(400, 'request target is not a valid path or URL');
+  }
+}
+
 export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const log = opts.log ?? (() => {});
   const limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
@@ -70,7 +83,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let errors: 'text' | 'json' = 'text';
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestUrl(req, log);
       const match = router.match(req.method ?? 'GET', url.pathname);
       if (match.kind === 'not-found') throw new HttpError(404, 'not found');
       if (match.kind === 'wrong-method') {

@@ -53,6 +53,11 @@ export interface PollDeps {
   silences?: () => Promise<readonly Silence[]>;
   /** Maintenance windows from the config. */
   windows?: readonly MaintenanceWindow[];
+  /**
+   * How long the acknowledgement of an ended episode is kept for the notifier (endedAckKeepMs(mail.retryFor));
+   * default: for mail.retryFor 24h.
+   */
+  ackKeepMs?: number;
 }
 
 export interface PollReport {
@@ -77,16 +82,11 @@ async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: 
   try {
     const answer = await source.tasksFor(schedule);
     // Where SuperOffice's text enters: everything downstream (snapshot, mail, metrics, API) starts from these.
-    const tasks = scrubTasks(answer.tasks);
+    const tasks = await scrubTasks(answer.tasks);
     const unreadable = answer.unreadable.map((task) => ({ ...task, field: scrubSecrets(task.field), problem: scrubSecrets(task.problem) }));
     if (unreadable.length === 0) return { ok: true, tasks };
     deps.instruments.tasksUnreadable(schedule.name, unreadable.length);
-    for (const task of (deps.unreadableLog ?? processUnreadableTaskLog).fresh(schedule.name, unreadable)) {
-      deps.log.warn(
-        { schedule: schedule.name, taskId: task.id, field: task.field, problem: task.problem },
-        'a task is left out of the polls while this field cannot be read (its last known state is kept)',
-      );
-    }
+    logUnreadable(schedule.name, (deps.unreadableLog ?? processUnreadableTaskLog).fresh(schedule.name, unreadable), deps.log);
     return { ok: true, tasks, unreadable };
   } catch (error) {
     const pollError = toPollError(error);
@@ -99,6 +99,30 @@ async function fetchOutcome(source: TaskSource, schedule: ScheduleConfig, deps: 
     }
     deps.log.warn(fields, 'SuperOffice poll failed');
     return { ok: false, error: pollError };
+  }
+}
+
+/** Tasks newly unreadable in one poll that get a log line each; the rest are one line with their count. */
+export const UNREADABLE_LOGGED_PER_POLL = 20;
+
+/**
+ * Tasks this poll found unreadable that were not so before: a format change at 100k tasks must not write 100k
+ * lines, so the first UNREADABLE_LOGGED_PER_POLL each, then one line with how many more (the counter has them all).
+ */
+function logUnreadable(schedule: string, fresh: readonly UnreadableTask[], log: Logger): void {
+  for (const task of fresh.slice(0, UNREADABLE_LOGGED_PER_POLL)) {
+    log.warn(
+      { schedule, taskId: task.id, field: task.field, problem: task.problem },
+      'a task is left out of the polls while this field cannot be read (its last known state is kept)',
+    );
+  }
+  const more = fresh.length - UNREADABLE_LOGGED_PER_POLL;
+  if (more > 0) {
+    const fields = [...new Set(fresh.slice(UNREADABLE_LOGGED_PER_POLL).map((task) => task.field))].slice(0, 10);
+    log.warn(
+      { schedule, more, fields },
+      `${more} more tasks are left out of the polls while a field cannot be read (not logged one by one; batchwatch_tasks_unreadable_total counts them)`,
+    );
   }
 }
 

@@ -5,13 +5,14 @@ import type { Acknowledgement, AlertEvent, Evaluation, Snapshot } from '../core/
 import { muting } from '../core/muting.ts';
 import { releaseMuted } from '../core/release.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
+import { DEFAULT_ENDED_ACK_KEEP_MS } from '../silence/ack-store.ts';
 import type { StoredAck } from '../silence/codec.ts';
 import type { CommitCleanup, LoadedState } from '../store/snapshot-store.ts';
 import type { PollDeps } from './poll.ts';
 
 export function acknowledgements(stored: Record<string, StoredAck>): Acknowledgements {
   const acks: Record<string, Acknowledgement> = {};
-  for (const [episode, ack] of Object.entries(stored)) acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at };
+  for (const [episode, ack] of Object.entries(stored)) acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at, ...(ack.untold ? { untold: true } : {}) };
   return acks;
 }
 
@@ -24,7 +25,8 @@ export interface Settled {
 
 /**
  * Muted alerts whose silence is over are released into this poll's batch (committed with the snapshot, so
- * exactly once), entries of alerts that are gone are dropped, and acknowledgements of episodes that ended go.
+ * exactly once), entries of alerts that are gone are dropped, and acknowledgements of episodes that ended leave
+ * the schedule's acknowledgements (kept aside for ackKeepMs, for reminders still in the notifier's queue).
  * Silences are read only when something is muted; if they cannot be read, muted alerts wait for the next poll.
  */
 export async function settleMuted(schedule: string, state: LoadedState, evaluation: Evaluation, acks: Acknowledgements, now: number, deps: PollDeps): Promise<Settled> {
@@ -47,5 +49,5 @@ export async function settleMuted(schedule: string, state: LoadedState, evaluati
   }
   const active = new Set(Object.values(next.alerts).map((alert) => alert.eventId));
   const endedAcks = state.acks.keys.filter((episode) => !active.has(episode) || !(episode in state.acks.entries));
-  return { next, events, releases, cleanup: { muted, acks: endedAcks } };
+  return { next, events, releases, cleanup: { muted, acks: endedAcks, ackKeepMs: deps.ackKeepMs ?? DEFAULT_ENDED_ACK_KEEP_MS } };
 }

@@ -2,7 +2,8 @@
 import type { RedisClient } from '../redis/connections.ts';
 import { z } from 'zod';
 import { scrubSecrets } from '../redact/secrets.ts';
-import { oneLine, truncate } from './format.ts';
+import { oneLine } from '../core/text.ts';
+import { truncate } from './format.ts';
 import { OUTCOME_STATUSES, type OutcomeStatus } from './pipeline.ts';
 
 /** How many entries are kept (newest first). */

@@ -8,6 +8,8 @@ export const TOKEN_EXPIRY_MARGIN_MS = 60_000;
 /** Without expires_in, a token is reused this long (the server's rejection renews it sooner). */
 const DEFAULT_TOKEN_LIFETIME_MS = 10 * 60_000;
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** A token answer is a few kilobytes (a JWT access token included); more is the wrong URL or a broken endpoint. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
  * The token endpoint did not give a token. `refused`: it said no to the configured client, secret, scope
@@ -104,7 +106,15 @@ export class OAuth2TokenSource {
       const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
       throw new OAuth2TokenError(`token endpoint ${where} not reachable: ${reason}`, false);
     }
-    const text = await response.text().catch(() => '');
+    const text = await readBounded(response, MAX_ANSWER_BYTES);
+    if (text === null) {
+      const temporary = response.status >= 500 || response.status === 408 || response.status === 429;
+      throw new OAuth2TokenError(
+        `token endpoint ${where} answered ${response.status} and its answer is larger than ${MAX_ANSWER_BYTES / 1024} KiB: ` +
+          (temporary ? 'it is failing' : 'check mail.oauth2.tokenUrl'),
+        !temporary,
+      );
+    }
     const body = parseJson(text);
     if (!response.ok) throw this.refusal(response.status, body, where);
     const parsed = tokenAnswer.safeParse(body);
@@ -112,10 +122,11 @@ export class OAuth2TokenSource {
       throw new OAuth2TokenError(`token endpoint ${where} answered ${response.status} without an access_token: check mail.oauth2.tokenUrl`, true);
     }
     const { access_token: accessToken, expires_in: expiresIn, refresh_token: rotated } = parsed.data;
-    secrets.add(accessToken);
+    // Rotating slots: a token replaced now and then must not grow the list every scrub searches.
+    secrets.replace(`mail.oauth2 access token (${this.config.tokenUrl})`, accessToken);
     // Some providers (Microsoft) hand out a new refresh token with each use; the newest is the one to keep.
     if (rotated !== undefined && this.refreshToken !== undefined) {
-      secrets.add(rotated);
+      secrets.replace(`mail.oauth2 refresh token (${this.config.tokenUrl})`, rotated);
       this.refreshToken = rotated;
     }
     const lifetimeMs = expiresIn !== undefined ? expiresIn * 1000 : DEFAULT_TOKEN_LIFETIME_MS;
@@ -146,6 +157,29 @@ export class OAuth2TokenSource {
               : 'mail.oauth2.tokenUrl, clientId and clientSecret';
     return new OAuth2TokenError(`token endpoint ${where} refused the ${grant} grant (${said}): check ${key}`, true);
   }
+}
+
+/** The body as text, or null once it passes `limit` bytes (the rest is not read). A broken stream reads as ''. */
+async function readBounded(response: Response, limit: number): Promise<string | null> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        return null;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return '';
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(text: string): unknown {

@@ -1,6 +1,7 @@
 import type { AlertEvent, EventKind, NotificationBatch } from '../core/model.ts';
 import { associateLabel } from '../core/task.ts';
-import { atomSafe, block, escapeHtml, formatElapsed, isoUtc, messageIdDomain, oneLine, truncate } from './format.ts';
+import { oneLine } from '../core/text.ts';
+import { atomSafe, block, escapeHtml, formatElapsed, isoUtc, messageIdDomain, truncate } from './format.ts';
 
 export interface RenderedMessage {
   subject: string;

@@ -67,7 +67,7 @@ export class SilenceApi {
   /** DELETE /api/v1/silences/{id} (authorized): 200 with the silence as it ended; 404 for an unknown id. */
   async expireSilence(id: string, by: string | undefined): Promise<ApiAnswer> {
     try {
-      const silence = await this.controls.expireSilence(id, by?.trim() || 'api');
+      const silence = await this.withRequestErrors(() => this.controls.expireSilence(id, by, 'api'));
       this.log('info', 'silence expired through the API', { silence: silence.id, by: silence.expiredBy });
       return { status: 200, body: silenceJson(silence) };
     } catch (error) {

@@ -5,6 +5,10 @@ import { ALERT_KINDS, type AlertKind } from '../core/model.ts';
 import type { MutedAlert } from '../core/release.ts';
 import type { Silence } from '../core/silences.ts';
 
+/** The largest time a Date holds (ms either side of 1970): a stored time beyond it could not be shown or compared sensibly. */
+const MAX_DATE_MS = 8.64e15;
+const time = z.number().int().min(-MAX_DATE_MS).max(MAX_DATE_MS);
+
 const matchersSchema = z.strictObject({
   task: z.string().min(1).optional(),
   taskId: z.number().int().optional(),
@@ -16,12 +20,12 @@ const matchersSchema = z.strictObject({
 const silenceSchema = z.object({
   id: z.string().min(1),
   matchers: matchersSchema,
-  startsAt: z.number(),
-  endsAt: z.number(),
+  startsAt: time,
+  endsAt: time,
   comment: z.string(),
   author: z.string(),
-  createdAt: z.number(),
-  expiredAt: z.number().optional(),
+  createdAt: time,
+  expiredAt: time.optional(),
   expiredBy: z.string().optional(),
 });
 
@@ -30,7 +34,7 @@ const mutedSchema = z.object({
   subject: z.string(),
   episode: z.string().min(1),
   eventId: z.string().min(1),
-  at: z.number(),
+  at: time,
   silences: z.array(z.string()),
   windows: z.array(z.string()),
 });
@@ -42,14 +46,17 @@ export interface StoredAck {
   at: number;
   kind: AlertKind;
   subject: string;
+  /** The episode was muted since its first event and not told when acknowledged (Acknowledgement.untold). */
+  untold?: boolean;
 }
 
 const ackSchema = z.object({
   author: z.string(),
   comment: z.string(),
-  at: z.number(),
+  at: time,
   kind: z.enum(ALERT_KINDS),
   subject: z.string(),
+  untold: z.boolean().optional(),
 });
 
 function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
@@ -71,5 +78,8 @@ export const decodeSilence = (raw: string): Silence | null => {
   return silence ? withoutUndefined({ ...silence, matchers: withoutUndefined(silence.matchers) as AlertMatchers }) : null;
 };
 export const decodeMuted = (raw: string): MutedAlert | null => parse(mutedSchema, raw);
-export const decodeAck = (raw: string): StoredAck | null => parse(ackSchema, raw);
+export const decodeAck = (raw: string): StoredAck | null => {
+  const ack = parse(ackSchema, raw);
+  return ack ? withoutUndefined(ack) : null;
+};
 export const encode = (value: Silence | MutedAlert | StoredAck): string => JSON.stringify(value);

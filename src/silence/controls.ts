@@ -11,8 +11,8 @@ import type { BatchTaskInfo } from '../core/task.ts';
 import type { RedisClient } from '../redis/connections.ts';
 import { AckStore } from './ack-store.ts';
 import { MutedStore } from './muted-store.ts';
-import { ackFromRequest, silenceFromRequest, RequestError, type RequestContext } from './requests.ts';
-import { SilenceStore } from './silence-store.ts';
+import { ackFromRequest, expiringAuthor, silenceFromRequest, RequestError, type RequestContext } from './requests.ts';
+import { SilenceStore, type UnreadableSilenceLog } from './silence-store.ts';
 
 export type SilenceView = Silence & { state: SilenceState };
 
@@ -81,6 +81,8 @@ export interface SilenceControlsDeps {
   /** The schedules' current snapshots (the daemon: its in-process copy; the CLI: read from Redis). */
   snapshots: () => Promise<readonly Snapshot[]>;
   now?: () => number;
+  /** Where a stored silence that cannot be read is reported (once per id). */
+  log?: UnreadableSilenceLog;
 }
 
 export class SilenceControls implements StatusControls {
@@ -91,7 +93,7 @@ export class SilenceControls implements StatusControls {
 
   constructor(private readonly deps: SilenceControlsDeps) {
     this.now = deps.now ?? Date.now;
-    this.store = new SilenceStore(deps.redis, deps.prefix, this.now);
+    this.store = new SilenceStore(deps.redis, deps.prefix, this.now, deps.log);
     this.acks = new AckStore(deps.redis, deps.prefix);
     this.muted = new MutedStore(deps.redis, deps.prefix);
   }
@@ -106,8 +108,9 @@ export class SilenceControls implements StatusControls {
     return { ...silence, state: silenceState(silence, this.now()) };
   }
 
-  async expireSilence(id: string, by: string): Promise<SilenceView> {
-    const silence = await this.store.expire(id, by);
+  /** Validates `by` (RequestError naming author; absent or blank: `defaultAuthor`) and ends the silence now. */
+  async expireSilence(id: string, by: string | undefined, defaultAuthor: string): Promise<SilenceView> {
+    const silence = await this.store.expire(id, expiringAuthor(by, this.requestContext(defaultAuthor)));
     return { ...silence, state: silenceState(silence, this.now()) };
   }
 
@@ -127,16 +130,29 @@ export class SilenceControls implements StatusControls {
     }));
   }
 
-  /** Acknowledges every active alert of the task (RequestError when it has none). */
+  /**
+   * Acknowledges every active alert of the task (RequestError when it has none). An alert still muted since its
+   * first event (its muted entry names that event) is acknowledged as untold: its resolution is not mailed.
+   */
   async acknowledge(request: unknown, defaultAuthor?: string): Promise<AckResult[]> {
     const ack = ackFromRequest(request, this.requestContext(defaultAuthor));
     const at = this.now();
     const found: AckResult[] = [];
     for (const snapshot of await this.deps.snapshots()) {
       if (ack.schedule !== undefined && snapshot.schedule !== ack.schedule) continue;
-      for (const alert of Object.values(snapshot.alerts)) {
-        if (alert.kind === 'superoffice-down' || alert.subject !== String(ack.taskId)) continue;
-        await this.acks.put(snapshot.schedule, alert.eventId, { author: ack.author, comment: ack.comment, at, kind: alert.kind, subject: alert.subject });
+      const alerts = Object.values(snapshot.alerts).filter((alert) => alert.kind !== 'superoffice-down' && alert.subject === String(ack.taskId));
+      const muted = alerts.length > 0 ? (await this.muted.all(snapshot.schedule)).entries : {};
+      for (const alert of alerts) {
+        const entry = muted[alertKey(alert.kind, alert.subject)];
+        const untold = entry !== undefined && entry.episode === alert.eventId && entry.eventId === alert.eventId;
+        await this.acks.put(snapshot.schedule, alert.eventId, {
+          author: ack.author,
+          comment: ack.comment,
+          at,
+          kind: alert.kind,
+          subject: alert.subject,
+          ...(untold ? { untold: true } : {}),
+        });
         found.push({ schedule: snapshot.schedule, kind: alert.kind, episode: alert.eventId });
       }
     }

@@ -45,6 +45,7 @@ export function alertJson(view: AlertView) {
           id: task.id,
           name: task.name,
           associate: associateLabel(task.associateId),
+          associateId: task.associateId,
           state: task.state,
           progressPercent: task.progressPercent,
         }

@@ -5,11 +5,12 @@
  */
 import { z } from 'zod';
 import { scrubSecrets } from '../redact/secrets.ts';
-import { DurationError, parseDuration } from '../config/duration.ts';
+import { DurationError, formatDuration, MAX_DURATION_MS, parseDuration } from '../config/duration.ts';
 import { hasMatchers, normalizeMatchers, type AlertMatchers } from '../core/matchers.ts';
 import { ALERT_KINDS } from '../core/model.ts';
 import { GlobError } from '../core/glob.ts';
 import { compileTaskGlob } from '../core/task-rules.ts';
+import { SYSTEM_ASSOCIATE_ID, SYSTEM_ASSOCIATE_LABEL } from '../core/task.ts';
 import type { NewSilence } from './silence-store.ts';
 
 /** Longer comments and names are refused rather than cut (they are shown in mail history, the status page, the CLI). */
@@ -37,9 +38,22 @@ const wholeNumber = (min: number) =>
     z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`),
   );
 
+/** An associate id, or "system" (any case) for the system tasks' associate 0: how the API's answers and mails show it. */
+const associateId = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim().toLowerCase() === SYSTEM_ASSOCIATE_LABEL ? SYSTEM_ASSOCIATE_ID : value),
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    z.number({ error: 'must be a whole number or "system"' }).int('must be a whole number or "system"').min(0, 'must be a whole number or "system"'),
+  ),
+);
+
 const text = (max: number) => z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 /** Free text kept in Redis and shown in mail, logs and answers: a secret pasted into it is masked before it is stored. */
 const freeText = (max: number) => text(max).transform((value) => scrubSecrets(value));
+/** Who did it: free text on one line (it is quoted in logs, the status page and the CLI's table). */
+const authorText = text(MAX_AUTHOR_LENGTH)
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must be one line without control characters')
+  .transform((value) => scrubSecrets(value));
 
 /** An instant with a date, a time and a zone (Z or an offset): a silence must not depend on whose clock reads it. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -58,6 +72,11 @@ const durationText = z.string({ error: 'must be a duration such as 2h' }).transf
     const ms = parseDuration(value);
     if (ms <= 0) {
       ctx.addIssue({ code: 'custom', message: 'must be longer than 0s' });
+      return z.NEVER;
+    }
+    if (ms > MAX_DURATION_MS) {
+      // Beyond that, startsAt + for could pass what a date holds: stored, it could not be shown.
+      ctx.addIssue({ code: 'custom', message: `must be at most ${formatDuration(MAX_DURATION_MS)}` });
       return z.NEVER;
     }
     return ms;
@@ -82,7 +101,7 @@ const kind = z.enum(ALERT_KINDS, { error: `must be one of: ${ALERT_KINDS.join(',
 const silenceSchema = z.strictObject({
   task: taskGlob.optional(),
   taskId: wholeNumber(1).optional(),
-  associate: wholeNumber(0).optional(),
+  associate: associateId.optional(),
   schedule: text(100).optional(),
   kind: kind.optional(),
   for: durationText.optional(),
@@ -90,14 +109,14 @@ const silenceSchema = z.strictObject({
   /** When the silence starts (default now): a silence for tonight can be made now. */
   from: instant.optional(),
   comment: freeText(MAX_COMMENT_LENGTH),
-  author: freeText(MAX_AUTHOR_LENGTH).optional(),
+  author: authorText.optional(),
 });
 
 const ackSchema = z.strictObject({
   taskId: wholeNumber(1),
   schedule: text(100).optional(),
   comment: freeText(MAX_COMMENT_LENGTH),
-  author: freeText(MAX_AUTHOR_LENGTH).optional(),
+  author: authorText.optional(),
 });
 
 export interface RequestContext {
@@ -144,7 +163,11 @@ export function silenceFromRequest(input: unknown, context: RequestContext): New
   }
   const startsAt = request.from ?? context.now;
   const endsAt = request.until ?? startsAt + request.for!;
-  if (request.until !== undefined && endsAt <= context.now) throw new RequestError('until', 'is in the past');
+  if (endsAt <= context.now) {
+    // An already-ended silence would be stored only to be listed as expired.
+    if (request.until !== undefined) throw new RequestError('until', 'is in the past');
+    throw new RequestError('for', 'ends in the past (from + for is before now)', '--for ends in the past (--from + --for is before now)');
+  }
   if (endsAt <= startsAt) throw new RequestError('until', 'must be after from', '--until must be after --from');
   return { matchers, startsAt, endsAt, comment: request.comment, author: authorOf(request.author, context) };
 }
@@ -160,4 +183,13 @@ export function ackFromRequest(input: unknown, context: RequestContext): AckRequ
   const request = parseOrThrow(ackSchema, input);
   checkSchedule(request.schedule, context);
   return { taskId: request.taskId, ...(request.schedule !== undefined ? { schedule: request.schedule } : {}), comment: request.comment, author: authorOf(request.author, context) };
+}
+
+/**
+ * Who expires a silence (the API's ?author=, the CLI's --author): checked like a request's author; when none
+ * is given (or it is blank), the context's default. RequestError naming `author`.
+ */
+export function expiringAuthor(author: string | undefined, context: RequestContext): string {
+  const given = author === undefined || author.trim() === '' ? {} : { author };
+  return authorOf(parseOrThrow(z.strictObject({ author: authorText.optional() }), given).author, context);
 }

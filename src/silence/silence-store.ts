@@ -30,11 +30,17 @@ export class SilenceNotFoundError extends Error {
   }
 }
 
+/** Told once per store about each stored entry that cannot be read (it is left out of every answer). */
+export type UnreadableSilenceLog = (msg: string, fields: Record<string, unknown>) => void;
+
 export class SilenceStore {
+  private readonly reported = new Set<string>();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
+    private readonly log?: UnreadableSilenceLog,
   ) {}
 
   /** Every stored silence (any state), oldest first. One round trip. */
@@ -48,6 +54,14 @@ export class SilenceStore {
       else unreadable.push(id);
     }
     silences.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    for (const id of unreadable) {
+      if (this.reported.has(id)) continue;
+      this.reported.add(id);
+      this.log?.('a stored silence cannot be read (damaged, or a time beyond what a date can hold); it is left out and mutes nothing', {
+        silence: id.slice(0, 100),
+        hint: `remove it with: redis-cli HDEL ${silencesKey(this.prefix)} <id>`,
+      });
+    }
     return { silences, unreadable };
   }
 

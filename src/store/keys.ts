@@ -22,6 +22,14 @@ export function scheduleKeys(prefix: string, schedule: string) {
   };
 }
 
+/**
+ * String with an expiry: the acknowledgement of an episode that ended, kept for the notifier (reminders and
+ * releases of the episode may still wait in its queue). Same hash tag as the schedule's other keys.
+ */
+export function endedAckKey(prefix: string, schedule: string, episode: string): string {
+  return `${scheduleKeys(prefix, schedule).acks}:ended:${episode}`;
+}
+
 /** Hash: silence id -> silence (JSON). One key for every schedule, replica and CLI call. */
 export function silencesKey(prefix: string): string {
   return `${prefix}:silences`;

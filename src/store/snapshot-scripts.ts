@@ -78,7 +78,8 @@ return {'full', version, commit, outbox, head[4] or '', redis.call('HGETALL', KE
  *       5 meta, 6 batch id ('' = none), 7 batch, 8-11 how many task writes, task deletes, alert writes,
  *       alert deletes; then task id/value pairs, task ids, alert key/value pairs, alert keys; then how many
  *       muted alerts the poll settled and their key/value-as-read pairs (each removed only while unchanged),
- *       then the episode ids of acknowledgements to remove.
+ *       then how long (ms) to keep the acknowledgements of ended episodes, then their episode ids. KEYS beyond
+ *       the seventh: where each of those acknowledgements is kept (src/store/keys.ts endedAckKey), in order.
  * Returns -1 when committed, -2 when the stored commit is not the base the changes were computed
  * against (Redis was restored from an older copy), else the stored version (another poll won).
  */
@@ -119,12 +120,22 @@ if not full then
 end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], ARGV[6], ARGV[7]) end
 -- Muted alerts this poll released (their release is in the batch above) or found gone, and acknowledgements
--- of episodes that ended: settled in the same step as the snapshot, so a release happens exactly once.
+-- of episodes that ended: settled in the same step as the snapshot, so a release happens exactly once. An
+-- ended acknowledgement leaves the hash (the episode is over) but is kept under its own key for a while: a
+-- reminder of the episode queued before it may still wait in the notifier's queue, and must stay unmailed.
 local muted = tonumber(ARGV[pos] or '0')
 pos = pos + 1
 for i = 0, muted - 1 do
   if redis.call('HGET', KEYS[6], ARGV[pos + 2 * i]) == ARGV[pos + 2 * i + 1] then redis.call('HDEL', KEYS[6], ARGV[pos + 2 * i]) end
 end
-for i = pos + 2 * muted, #ARGV do redis.call('HDEL', KEYS[7], ARGV[i]) end
+pos = pos + 2 * muted
+local keep = tonumber(ARGV[pos] or '0') or 0
+for i = pos + 1, #ARGV do
+  local ack = redis.call('HGET', KEYS[7], ARGV[i])
+  if ack then
+    if keep > 0 and KEYS[7 + i - pos] then redis.call('SET', KEYS[7 + i - pos], ack, 'PX', keep) end
+    redis.call('HDEL', KEYS[7], ARGV[i])
+  end
+end
 return -1
 `);

@@ -10,7 +10,7 @@ import type { RedisClient } from '../redis/connections.ts';
 import { emptySnapshot, type ActiveAlert, type NotificationBatch, type Snapshot, type TaskRecord } from '../core/model.ts';
 import { sameTaskInfo } from '../core/task.ts';
 import { Slicer } from '../runtime/event-loop.ts';
-import { scheduleKeys } from './keys.ts';
+import { endedAckKey, scheduleKeys } from './keys.ts';
 import { PollLock } from './poll-lock.ts';
 import { decodeAlert, decodeMeta, decodeTaskRecord, encodeAlert, encodeMeta, encodeTaskRecord } from './record-codec.ts';
 import { SnapshotCache, type KnownSnapshot } from './snapshot-cache.ts';
@@ -32,6 +32,8 @@ export type CommitResult = { committed: true; snapshot: Snapshot } | { committed
 export interface CommitCleanup {
   muted?: readonly (readonly [key: string, read: string])[];
   acks?: readonly string[];
+  /** How long the acknowledgements of ended episodes are kept for the notifier (endedAckKey); 0 or absent: not kept. */
+  ackKeepMs?: number;
 }
 
 export interface LoadedState {
@@ -306,9 +308,12 @@ export class SnapshotStore {
     const muted = cleanup.muted ?? [];
     args.push(muted.length);
     for (const [key, read] of muted) args.push(key, read);
-    for (const episode of cleanup.acks ?? []) args.push(episode);
+    const endedAcks = cleanup.acks ?? [];
+    args.push(Math.max(0, Math.ceil(cleanup.ackKeepMs ?? 0)));
+    for (const episode of endedAcks) args.push(episode);
+    const keys = [...this.keys(next.schedule), ...endedAcks.map((episode) => endedAckKey(this.prefix, next.schedule, episode))];
     const written: Snapshot = { ...next, version: expectedVersion + 1, tasks };
-    const code = Number(await COMMIT_SCRIPT.run(this.redis, this.keys(next.schedule), args));
+    const code = Number(await COMMIT_SCRIPT.run(this.redis, keys, args));
     if (code === -1) {
       this.cache.afterCommit(next.schedule, { snapshot: written, commit: commitId, exact: true });
       return { committed: true, snapshot: written };

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScheduleConfig, SuperOfficeConfig } from '../config/types.ts';
@@ -9,7 +8,7 @@ import { batchCallReader, describeProblem, type BatchCallResult, type BatchOpera
 import type { ListedProblem } from './batch-response.ts';
 import { assertTimeZone } from './dates.ts';
 import { SO_NS } from './envelope.ts';
-import { AuthError, ClientSetupError, MalformedResponseError, SuperOfficeError } from './errors.ts';
+import { AuthError, MalformedResponseError, SuperOfficeError } from './errors.ts';
 import { createConnectionPool, type ConnectionPool } from './http-transport.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import { Limiter } from './limiter.ts';
@@ -18,6 +17,7 @@ import { SoapOperation } from './soap-operation.ts';
 import type { SystemUserSession } from './system-user-login.ts';
 import { SystemUserTickets } from './system-user-tickets.ts';
 import { TicketCache } from './ticket-cache.ts';
+import { superofficeCa } from './trust.ts';
 import { childElement, escapeXml, textOrNull } from './xml.ts';
 
 /** The tasks one poll of a schedule sees: those it could read, and those left out because a field could not be read. */
@@ -80,15 +80,8 @@ type TaskAnswer = Pick<Extract<BatchCallResult, { ok: true }>, 'tasks' | 'proble
 
 /** Keep-alive connections for one installation, trusting superoffice.tls.ca when it is set. */
 function connectionPool(config: SuperOfficeConfig): ConnectionPool {
-  const caPath = config.tls?.ca;
-  if (caPath === undefined) return createConnectionPool(config.url);
-  let ca: string;
-  try {
-    ca = readFileSync(caPath, 'utf8');
-  } catch (error) {
-    throw new ClientSetupError(`superoffice.tls.ca: cannot read ${caPath} (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return createConnectionPool(config.url, ca);
+  const ca = superofficeCa(config);
+  return ca === undefined ? createConnectionPool(config.url) : createConnectionPool(config.url, ca);
 }
 
 interface PollState {
@@ -143,13 +136,16 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
     let login: (() => Promise<string>) | null = null;
     if (systemUser) {
       const cooldown = options.reloginCooldownMs;
-      const tickets = new SystemUserTickets({ ...config, systemUser }, { now, log: this.log, ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}) });
+      const tickets = new SystemUserTickets(
+        { ...config, systemUser },
+        { now, log: this.log, ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}), ...(pool.ca !== undefined ? { ca: pool.ca } : {}) },
+      );
       this.systemUser = tickets;
       login = () => tickets.newTicket();
     } else if (username !== undefined && password !== undefined) {
       login = () => this.login(username, password);
     }
-    this.tickets = new TicketCache(config.ticket ?? null, login, now);
+    this.tickets = new TicketCache(config.ticket ?? null, login, now, `superoffice ticket (${config.url})`);
     const configured = [config.ticket, config.password, config.applicationToken];
     this.redact = (text) =>
       scrubSecrets(

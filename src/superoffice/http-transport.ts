@@ -45,7 +45,8 @@ export interface CallLimits {
   maxResponseBytes: number;
 }
 
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH|EPROTO$)/;
+/** Error codes of a failed TLS handshake or certificate check. */
+export const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH|EPROTO$)/;
 /** Verification failures that a trusted private CA would fix. */
 const UNTRUSTED = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
@@ -64,17 +65,6 @@ export function textReader(head: ResponseHead): BodyReader<RawHttpResponse> {
     write: (chunk) => void chunks.push(chunk),
     end: () => ({ ...head, body: Buffer.concat(chunks).toString('utf8') }),
   };
-}
-
-/** POSTs XML and collects the whole response. Rejects only with TransportError; any HTTP status resolves. */
-export function postXml(
-  target: string,
-  body: string,
-  headers: Record<string, string>,
-  limits: CallLimits,
-  pool?: ConnectionPool,
-): Promise<RawHttpResponse> {
-  return exchange(target, body, headers, limits, pool ?? createConnectionPool(target), textReader);
 }
 
 /**
@@ -205,7 +195,8 @@ function networkError(err: NodeJS.ErrnoException, url: URL, where: string): Tran
   return new TransportError('network', `cannot reach ${where}: ${code || err.message}`, details);
 }
 
-function tlsMessage(code: string, message: string, url: URL, where: string): string {
+/** A TLS failure in operator words: an untrusted certificate names superoffice.tls.ca (and NODE_EXTRA_CA_CERTS). */
+export function tlsMessage(code: string, message: string, url: URL, where: string): string {
   const host = url.hostname;
   if (UNTRUSTED.has(code)) {
     return (

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { MalformedResponseError, TransportError } from './errors.ts';
+import { describeUrl, TLS_CODE, tlsMessage } from './http-transport.ts';
 
 export interface JsonResponse {
   status: number;
@@ -21,15 +22,11 @@ export interface JsonRequest {
   maxBytes?: number;
   /** Names the call in messages, e.g. "system user login". */
   what: string;
+  /** PEM text of the CAs to trust besides the public ones (superoffice.tls.ca). */
+  ca?: string;
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH|EPROTO$)/;
-
-/** Scheme, host and path: never a query string or userinfo. */
-function where(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
-}
 
 /**
  * Sends one request and parses the JSON answer, whatever the HTTP status (callers judge it).
@@ -37,7 +34,7 @@ function where(url: URL): string {
  */
 export function requestJson(request: JsonRequest): Promise<JsonResponse> {
   const url = new URL(request.url);
-  const target = where(url);
+  const target = describeUrl(url);
   const transport = url.protocol === 'https:' ? https : http;
   const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
   const maxBytes = request.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -59,12 +56,12 @@ export function requestJson(request: JsonRequest): Promise<JsonResponse> {
       headers['Content-Type'] = 'application/json; charset=utf-8';
       headers['Content-Length'] = String(Buffer.byteLength(payload, 'utf8'));
     }
-    const req = transport.request(url, { method: request.method, headers });
+    const req = transport.request(url, { method: request.method, headers, ...(request.ca !== undefined && url.protocol === 'https:' ? { ca: request.ca } : {}) });
     const timer = setTimeout(
       () => fail(new TransportError('timeout', `${request.what}: no answer from ${target} within ${request.timeoutMs} ms`, { code: 'ETIMEDOUT' })),
       request.timeoutMs,
     );
-    req.on('error', (error: NodeJS.ErrnoException) => fail(networkError(error, request.what, target)));
+    req.on('error', (error: NodeJS.ErrnoException) => fail(networkError(error, request.what, url, target)));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -76,7 +73,7 @@ export function requestJson(request: JsonRequest): Promise<JsonResponse> {
         }
         chunks.push(chunk);
       });
-      res.on('error', (error: NodeJS.ErrnoException) => fail(networkError(error, request.what, target)));
+      res.on('error', (error: NodeJS.ErrnoException) => fail(networkError(error, request.what, url, target)));
       res.on('aborted', () => fail(new TransportError('reset', `${request.what}: connection to ${target} closed mid-answer`)));
       res.on('end', () => {
         const status = res.statusCode ?? 0;
@@ -100,13 +97,13 @@ export function requestJson(request: JsonRequest): Promise<JsonResponse> {
   });
 }
 
-function networkError(error: NodeJS.ErrnoException, what: string, target: string): TransportError {
+function networkError(error: NodeJS.ErrnoException, what: string, url: URL, target: string): TransportError {
   const code = error.code ?? '';
   const details = code ? { code } : {};
   if (code === 'ECONNREFUSED') return new TransportError('refused', `${what}: connection refused by ${target}`, details);
   if (code === 'ECONNRESET' || code === 'EPIPE' || error.message === 'socket hang up') {
     return new TransportError('reset', `${what}: connection to ${target} was closed without an answer`, details);
   }
-  if (TLS_CODE.test(code)) return new TransportError('tls', `${what}: TLS failure talking to ${target}: ${error.message}`, details);
+  if (TLS_CODE.test(code)) return new TransportError('tls', `${what}: ${tlsMessage(code, error.message, url, target)}`, details);
   return new TransportError('network', `${what}: cannot reach ${target}: ${code || error.message}`, details);
 }

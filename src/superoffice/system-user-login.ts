@@ -7,6 +7,8 @@ import type { SystemUserConfig } from '../config/types.ts';
 import { privateKeyParts } from '../redact/config.ts';
 import { scrubSecrets, secrets } from '../redact/secrets.ts';
 import { AuthError, MalformedResponseError, type SuperOfficeError, TransportError } from './errors.ts';
+import { oneLine } from '../core/text.ts';
+import { describeUrl } from './http-transport.ts';
 import { requestJson } from './json-http.ts';
 
 const CLAIMS = 'http://schemes.superoffice.net/identity';
@@ -38,6 +40,8 @@ export interface SystemUserLoginOptions {
   contextIdentifier: string;
   timeoutMs: number;
   now?: () => number;
+  /** PEM text of the CAs to trust besides the public ones (superoffice.tls.ca). */
+  ca?: string;
 }
 
 /** UTC yyyyMMddHHmm, the timestamp SuperOffice expects in a signed system user token. */
@@ -50,11 +54,17 @@ export function loginTimestamp(ms: number): string {
 /** `TOKEN.yyyyMMddHHmm.base64(RSA-SHA256 PKCS#1 v1.5 signature of "TOKEN.yyyyMMddHHmm")`. */
 export function signSystemUserToken(token: string, privateKey: KeyObject, now: number): string {
   const signed = `${token}.${loginTimestamp(now)}`;
-  secrets.add(signed);
+  // Rotating slots (one value per login), keyed by the system user token: the list every scrub searches stays bounded.
+  secrets.replace(`superoffice.systemUser signed token (${token})`, signed);
   const signature = sign('sha256', Buffer.from(signed, 'utf8'), privateKey).toString('base64');
   const signedSystemToken = `${signed}.${signature}`;
-  secrets.add(signedSystemToken);
+  secrets.replace(`superoffice.systemUser signed token with signature (${token})`, signedSystemToken);
   return signedSystemToken;
+}
+
+/** The rotating secret slot of the tickets the system user login hands out for a tenant. */
+export function ticketSlot(contextIdentifier: string): string {
+  return `superoffice ticket (${contextIdentifier})`;
 }
 
 // Keys are matched without regard to case: the documentation writes IsSuccessful, a JSON serializer may write isSuccessful.
@@ -74,7 +84,7 @@ const MAX_MESSAGE = 300;
 
 /** Text from SuperOffice for an error message: no secrets, no control characters, bounded. */
 function clean(text: string): string {
-  const flat = scrubSecrets(text).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const flat = oneLine(scrubSecrets(text));
   return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}...` : flat;
 }
 
@@ -118,6 +128,7 @@ export class SystemUserLogin {
       },
       timeoutMs: this.options.timeoutMs,
       what: 'system user login',
+      ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
     });
     const answer = answerShape.safeParse(response.json);
     if (!answer.success) {
@@ -129,7 +140,7 @@ export class SystemUserLogin {
       );
     }
     const { issuccessful, token, errormessage } = answer.data;
-    if (token) secrets.add(token);
+    if (token) secrets.replace(`superoffice.systemUser JWT (${contextIdentifier})`, token);
     if (!issuccessful) {
       const why = errormessage ? clean(errormessage) : '(no ErrorMessage)';
       throw new AuthError(
@@ -142,8 +153,7 @@ export class SystemUserLogin {
   }
 
   private describeLoginUrl(): string {
-    const url = new URL(this.loginUrl);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    return describeUrl(new URL(this.loginUrl));
   }
 
   private async sessionFrom(jwt: string): Promise<SystemUserSession> {
@@ -151,7 +161,7 @@ export class SystemUserLogin {
     const payload = certificate ? await this.verify(jwt, certificate) : this.decode(jwt);
     const ticket = stringClaim(payload, TICKET_CLAIM);
     if (!ticket) throw new MalformedResponseError(`system user login: the JWT carries no ${TICKET_CLAIM} claim`);
-    secrets.add(ticket);
+    secrets.replace(ticketSlot(this.options.contextIdentifier), ticket);
     return {
       ticket,
       contextIdentifier: this.options.contextIdentifier,

@@ -17,7 +17,7 @@ export class SystemUserTickets {
 
   constructor(
     config: SuperOfficeConfig & { systemUser: SystemUserConfig },
-    private readonly options: { now: () => number; reloginCooldownMs?: number; log: Log },
+    private readonly options: { now: () => number; reloginCooldownMs?: number; log: Log; /** superoffice.tls.ca's PEM text. */ ca?: string },
   ) {
     const contextIdentifier = contextIdentifierOf(config.url);
     if (!contextIdentifier || !config.applicationToken) {
@@ -29,6 +29,7 @@ export class SystemUserTickets {
       contextIdentifier,
       timeoutMs: config.timeout,
       now: options.now,
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
     });
   }
 

@@ -3,7 +3,10 @@ import { z } from 'zod';
 import type { SuperOfficeConfig } from '../config/types.ts';
 import { contextIdentifierOf } from '../config/tenant.ts';
 import { MalformedResponseError, TransportError } from './errors.ts';
+import { oneLine } from '../core/text.ts';
+import { describeUrl } from './http-transport.ts';
 import { requestJson } from './json-http.ts';
+import { superofficeCa } from './trust.ts';
 
 export interface TenantState {
   contextIdentifier: string;
@@ -23,6 +26,8 @@ export interface TenantStatusOptions {
   now?: () => number;
   /** Default 5 min: an answer is reused until its ValidUntil, but never longer than this. */
   maxCacheMs?: number;
+  /** PEM text of the CAs to trust besides the public ones (superoffice.tls.ca). */
+  ca?: string;
 }
 
 export const DEFAULT_TENANT_STATE_MAX_CACHE_MS = 5 * 60 * 1000;
@@ -42,7 +47,7 @@ const answerShape = z.preprocess(
 
 /** A state name fit for logs, metrics' neighbours and the status page: no control characters, bounded. */
 function cleanState(state: string): string {
-  const flat = state.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const flat = oneLine(state);
   return flat.length > MAX_STATE_LENGTH ? `${flat.slice(0, MAX_STATE_LENGTH)}...` : flat;
 }
 
@@ -79,7 +84,8 @@ export class TenantStatus {
   }
 
   private async fetch(): Promise<TenantState> {
-    const response = await requestJson({ method: 'GET', url: this.url, timeoutMs: this.options.timeoutMs, what: 'tenant status' });
+    const { timeoutMs, ca } = this.options;
+    const response = await requestJson({ method: 'GET', url: this.url, timeoutMs, what: 'tenant status', ...(ca !== undefined ? { ca } : {}) });
     if (response.status < 200 || response.status >= 300) {
       throw new TransportError('http-status', `tenant status: HTTP ${response.status} from ${this.describe()}`, { status: response.status });
     }
@@ -103,8 +109,7 @@ export class TenantStatus {
   }
 
   private describe(): string {
-    const url = new URL(this.url);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    return describeUrl(new URL(this.url));
   }
 }
 
@@ -113,5 +118,12 @@ export function tenantStatusFor(config: SuperOfficeConfig, now?: () => number): 
   if (!config.tenantStatusUrl) return null;
   const contextIdentifier = contextIdentifierOf(config.url);
   if (!contextIdentifier) return null; // the config check requires one with tenantStatusUrl
-  return new TenantStatus({ statusUrl: config.tenantStatusUrl, contextIdentifier, timeoutMs: config.timeout, ...(now ? { now } : {}) });
+  const ca = superofficeCa(config);
+  return new TenantStatus({
+    statusUrl: config.tenantStatusUrl,
+    contextIdentifier,
+    timeoutMs: config.timeout,
+    ...(now ? { now } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+  });
 }

@@ -17,9 +17,15 @@ export class TicketCache {
     staticTicket: string | null,
     private readonly login: (() => Promise<string>) | null,
     private readonly now: () => number = Date.now,
+    /** The rotating secret slot logged-in tickets go to (one per installation). */
+    private readonly secretSlot = 'superoffice ticket',
   ) {
     this.current = staticTicket;
-    if (staticTicket) this.remember(staticTicket);
+    if (staticTicket) {
+      // Configured: a secret for good.
+      secrets.add(staticTicket);
+      this.remember(staticTicket);
+    }
   }
 
   /** When the last login finished (ms), or null before the first. */
@@ -55,6 +61,8 @@ export class TicketCache {
         this.current = ticket;
         this.currentAccepted = false;
         this.lastLogin = this.now();
+        // Issued: a rotating secret, so the list every scrub searches does not grow with each login.
+        secrets.replace(this.secretSlot, ticket);
         this.remember(ticket);
         return ticket;
       },
@@ -77,9 +85,8 @@ export class TicketCache {
     return this.issued;
   }
 
+  /** Kept for this client's own redaction; process-wide (a ticket echoed into a task's text) by the caller. */
   private remember(ticket: string): void {
-    // Process-wide too: a ticket the server echoes into a task's text must not reach Redis, mail or metrics.
-    secrets.add(ticket);
     this.issued.push(ticket);
     if (this.issued.length > 8) this.issued.shift();
   }

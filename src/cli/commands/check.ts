@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, resolveConfigPath } from '../../config/load.ts';
 import type { Config } from '../../config/types.ts';
+import { oneLine } from '../../core/text.ts';
 import { closeRedisTarget, createRedisClient } from '../../redis/connections.ts';
 import { explainRedisError } from '../../redis/errors.ts';
 import { describeTarget, describeTopology } from '../../redis/topology.ts';
@@ -18,7 +19,7 @@ interface CheckLine {
 
 function print(line: CheckLine): void {
   // Details quote SuperOffice and error texts: one line each, and never a secret.
-  const detail = scrubSecrets(line.detail).replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  const detail = oneLine(scrubSecrets(line.detail));
   process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.name.padEnd(22)} ${detail}\n`);
 }
 

@@ -82,6 +82,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     cleanups.push(() => daemon.close());
 
     say('batchwatch demo is running.');
+    say(`  status page            ${daemon.httpUrl}/   (open it in a browser; the same as JSON: /api/v1/status)`);
     say(`  SuperOffice simulator  ${simulator.url}/Remote/Services85/Batch.svc  (scenario "story")`);
     say(`  Redis                  ${privateRedis ? `${redisUrl} (private, stopped on exit)` : `${redactUrl(redisUrl)} (REDIS_URL, keys under ${prefix}:)`}`);
     say(`  metrics                ${daemon.httpUrl}/metrics   (health: /healthz, /readyz)`);

@@ -7,6 +7,7 @@ import { configuredNotifier } from '../../daemon/configured-notifier.ts';
 import { createCommandRedis } from '../../daemon/redis-connections.ts';
 import { describeTarget } from '../../redis/topology.ts';
 import { closeRedisTarget } from '../../redis/connections.ts';
+import { endedAckKeepMs } from '../../silence/ack-store.ts';
 import { SilenceStore } from '../../silence/silence-store.ts';
 import { SnapshotStore } from '../../store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../../superoffice/client.ts';
@@ -50,6 +51,7 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
         log,
         silences: () => silences.all(),
         windows: config.maintenance ?? [],
+        ackKeepMs: endedAckKeepMs(config.mail.retryFor),
       };
       // SuperOffice errors are part of the report; what escapes pollSchedule is the snapshot store.
       const report = await pollSchedule(schedule, deps, { dryRun }).catch((error: unknown) => {

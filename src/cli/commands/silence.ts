@@ -3,7 +3,8 @@ import { describeMatchers } from '../../core/matchers.ts';
 import { formatDuration } from '../../config/duration.ts';
 import type { SilenceView, WindowView } from '../../silence/controls.ts';
 import { silenceJson, windowJson } from '../../silence/json.ts';
-import { oneLine, truncate } from '../../notify/format.ts';
+import { oneLine } from '../../core/text.ts';
+import { truncate } from '../../notify/format.ts';
 import { parseCommandArgs, parseCommandArgsWithPositionals, UsageError } from '../args.ts';
 import { defaultAuthor, withControls } from '../silence-session.ts';
 
@@ -42,7 +43,7 @@ async function add(argv: string[]): Promise<number> {
   const request = {
     task: values.task,
     taskId: values['task-id'],
-    associate: values.associate === 'system' ? '0' : values.associate,
+    associate: values.associate,
     schedule: values.schedule,
     kind: values.kind,
     for: values.for,
@@ -73,7 +74,7 @@ async function list(argv: string[]): Promise<number> {
 async function expire(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgsWithPositionals(argv, { config: { type: 'string' }, author: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('expire takes one silence id (batchwatch silence list shows them)');
-  const silence = await withControls(values.config, (controls) => controls.expireSilence(positionals[0]!, values.author ?? defaultAuthor()));
+  const silence = await withControls(values.config, (controls) => controls.expireSilence(positionals[0]!, values.author, defaultAuthor()));
   process.stdout.write(`${silence.id} expired at ${iso(silence.endsAt)}\n`);
   return 0;
 }

@@ -37,10 +37,11 @@ export function muteStage(deps: MuteStageDeps): Stage {
       const at = now();
       const mutes = muting(at, await deps.silences(), deps.windows);
       const followUps = events.filter((e) => e.kind !== 'resolved' && (e.repeat || e.release));
-      const needsLog = events.filter((e) => e.kind === 'resolved' || e.release);
+      // Every event's episode is looked up: a resolution is dropped when nobody was told it fired, and a firing
+      // event when its episode was told after it came to be (see muteVerdict).
       const [acks, episodes] = await Promise.all([
         deps.acks(schedule, followUps.map((e) => episodeOf(e.id))),
-        deps.sentLog.episodes(needsLog.map((e) => episodeOf(e.id))),
+        deps.sentLog.episodes(events.map((e) => episodeOf(e.id))),
       ]);
 
       const verdicts = events.map((event) => {
@@ -83,8 +84,10 @@ export function muteStage(deps: MuteStageDeps): Stage {
             break;
         }
       }
-      // Remembered before the log says "settled": a crash in between leaves the event unsettled, so the retried
-      // job mutes it again (same entry) or mails it (then its release finds the episode told and is dropped).
+      // Remembered before the log says "settled" (two writes: the muted alerts live in the schedule's Cluster slot,
+      // the log in the notifier's). A crash in between leaves the event unsettled and its alert remembered; the
+      // retried job then mutes it again (same entry), or mails it (its release then finds the episode told and is
+      // dropped), or finds the episode told by that release (the silence ended meanwhile) and drops it.
       await deps.remember(schedule, remembered);
       await deps.sentLog.settle(settled);
       return { next: withEvents(delivery, send), settled: [...outcomes.values()] };

@@ -1,0 +1,264 @@
+/**
+ * The status page's view model, built from plain data (snapshots, silences, the notification log) with the
+ * clock as an argument. Pure: the collector (status/collector.ts) reads, this decides what is shown, and the
+ * renderer (status/render.ts) and the JSON API (status/json.ts) only present it. Every list is bounded.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import type { ScheduleTiming } from '../config/types.ts';
+import type { AlertMatchers } from '../core/matchers.ts';
+import { ALERT_KINDS, type Acknowledgement, type AlertKind, type Snapshot } from '../core/model.ts';
+import { associateLabel, RUNNING_STATES } from '../core/task.ts';
+import type { OutcomeStatus } from '../notify/pipeline.ts';
+import type { HistoryEntry } from '../notify/history.ts';
+import type { AlertAnnotation, AlertInput, MutedBy, SilenceView, WindowView } from '../silence/controls.ts';
+
+/** How many rows each section shows at most; the rest is counted ("and K more"). */
+export interface StatusLimits {
+  alerts: number;
+  running: number;
+  notifications: number;
+  silences: number;
+}
+
+export const DEFAULT_STATUS_LIMITS: StatusLimits = { alerts: 50, running: 50, notifications: 20, silences: 50 };
+
+/** What the collector read; `null` where a part could not be read (the page says so in `problems`). */
+export interface StatusInput {
+  now: number;
+  schedules: readonly { name: string; timing: ScheduleTiming; snapshot: Snapshot | undefined }[];
+  /** False while this process's copy of the snapshots cannot be kept current (Redis unreachable). */
+  snapshotsCurrent: boolean;
+  /** By episode id; null when silences/acknowledgements could not be read. */
+  annotations: ReadonlyMap<string, AlertAnnotation> | null;
+  silences: readonly SilenceView[] | null;
+  windows: readonly WindowView[];
+  /** Newest first; null when the notification log could not be read. */
+  notifications: readonly HistoryEntry[] | null;
+  /** One line each: what could not be read and why (already scrubbed of secrets). */
+  problems: readonly string[];
+}
+
+export const SCHEDULE_STATES = ['up', 'maintenance', 'down', 'not polled yet'] as const;
+export type ScheduleState = (typeof SCHEDULE_STATES)[number];
+
+export interface ScheduleRow {
+  name: string;
+  state: ScheduleState;
+  lastPollAt: number | null;
+  lastSuccessAt: number | null;
+  /** When the next poll is due (from the schedule's `every` or cron); null when unknown. */
+  nextPollAt: number | null;
+  consecutiveFailures: number;
+  /** The last poll's error, when it failed. */
+  lastError: string | null;
+  /** The tenant's state while it reports planned maintenance (e.g. OfflineMaintenance). */
+  maintenanceState: string | null;
+  tasks: number;
+  alerts: number;
+}
+
+export interface TaskSummary {
+  id: number;
+  name: string;
+  /** "system" for associate 0. */
+  associate: string;
+  state: string;
+  progressPercent: number | null;
+}
+
+export interface AlertRow {
+  schedule: string;
+  kind: AlertKind;
+  /** Task id, or the schedule name for superoffice-down. */
+  subject: string;
+  episode: string;
+  task: TaskSummary | null;
+  since: number;
+  lastNotifiedAt: number;
+  /** Null when silences and acknowledgements could not be read. */
+  silencedBy: MutedBy[] | null;
+  acknowledged: Acknowledgement | null;
+}
+
+export interface RunningRow extends TaskSummary {
+  schedule: string;
+  description: string | null;
+  lastStarted: number | null;
+  /** When the progress last moved (or the task started running). */
+  progressSince: number;
+  frozenForMs: number;
+  /** Active alerts of this task (e.g. stalled). */
+  alerts: AlertKind[];
+}
+
+export interface NotificationRow {
+  at: number;
+  status: OutcomeStatus;
+  schedule: string;
+  subject: string | null;
+  detail: string | null;
+  events: number;
+}
+
+export interface SilenceRow {
+  id: string;
+  state: 'active' | 'pending';
+  matchers: AlertMatchers;
+  startsAt: number;
+  endsAt: number;
+  comment: string;
+  author: string;
+}
+
+export interface WindowRow {
+  name: string;
+  match: AlertMatchers;
+  inForce: { startsAt: number; endsAt: number } | null;
+  nextStart: number | null;
+}
+
+/** At most `limit` rows of a section, and how many were left out. */
+export interface Bounded<T> {
+  items: T[];
+  more: number;
+}
+
+export interface StatusView {
+  generatedAt: number;
+  /** Snapshot data may be behind: Redis could not be read. */
+  stale: boolean;
+  problems: string[];
+  schedules: ScheduleRow[];
+  alerts: Bounded<AlertRow>;
+  running: Bounded<RunningRow>;
+  /** Null: the notification log could not be read. */
+  notifications: Bounded<NotificationRow> | null;
+  /** Active and pending silences; null: they could not be read. */
+  silences: Bounded<SilenceRow> | null;
+  windows: WindowRow[];
+}
+
+function bounded<T>(rows: T[], limit: number): Bounded<T> {
+  return { items: rows.slice(0, Math.max(0, limit)), more: Math.max(0, rows.length - Math.max(0, limit)) };
+}
+
+/** Every active alert of the schedules, with its task as last seen: what SilenceControls.annotate takes. */
+export function alertInputs(snapshots: readonly (Snapshot | undefined)[]): AlertInput[] {
+  const out: AlertInput[] = [];
+  for (const snapshot of snapshots) {
+    if (!snapshot) continue;
+    for (const alert of Object.values(snapshot.alerts)) {
+      out.push({ schedule: snapshot.schedule, alert, task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task });
+    }
+  }
+  return out;
+}
+
+/** When the next poll is due: `every` counts from the last poll; a cron expression names its next time after `now`. */
+export function nextPollAt(timing: ScheduleTiming, lastPollAt: number | null, now: number): number | null {
+  if ('every' in timing) return lastPollAt === null ? null : lastPollAt + timing.every;
+  try {
+    const dates = CronExpressionParser.parse(timing.cron, { currentDate: new Date(now), ...(timing.tz ? { tz: timing.tz } : {}) });
+    return dates.hasNext() ? dates.next().getTime() : null;
+  } catch {
+    return null;
+  }
+}
+
+export function scheduleState(snapshot: Snapshot | undefined): ScheduleState {
+  if (!snapshot || snapshot.lastPollAt === null) return 'not polled yet';
+  if (snapshot.maintenance) return 'maintenance';
+  if (Object.values(snapshot.alerts).some((a) => a.kind === 'superoffice-down')) return 'down';
+  return 'up';
+}
+
+function scheduleRow(entry: StatusInput['schedules'][number], now: number): ScheduleRow {
+  const s = entry.snapshot;
+  return {
+    name: entry.name,
+    state: scheduleState(s),
+    lastPollAt: s?.lastPollAt ?? null,
+    lastSuccessAt: s?.lastSuccessAt ?? null,
+    nextPollAt: nextPollAt(entry.timing, s?.lastPollAt ?? null, now),
+    consecutiveFailures: s?.consecutiveFailures ?? 0,
+    lastError: s?.lastError ? `${s.lastError.kind}: ${s.lastError.message}` : null,
+    maintenanceState: s?.maintenance?.state ?? null,
+    tasks: s ? Object.keys(s.tasks).length : 0,
+    alerts: s ? Object.keys(s.alerts).length : 0,
+  };
+}
+
+function taskSummary(task: NonNullable<AlertInput['task']>): TaskSummary {
+  return { id: task.id, name: task.name, associate: associateLabel(task.associateId), state: task.state, progressPercent: task.progressPercent };
+}
+
+/** superoffice-down first (while it fires nothing else is seen), then the kinds in ALERT_KINDS order. */
+const kindOrder = (kind: AlertKind): number => (kind === 'superoffice-down' ? -1 : ALERT_KINDS.indexOf(kind));
+
+/** Builds what the page and GET /api/v1/status show. */
+export function buildStatus(input: StatusInput, limits: StatusLimits = DEFAULT_STATUS_LIMITS): StatusView {
+  const { now } = input;
+  const snapshots = input.schedules.map((s) => s.snapshot);
+
+  const alerts = alertInputs(snapshots)
+    .map((a): AlertRow => {
+      const note = input.annotations?.get(a.alert.eventId);
+      return {
+        schedule: a.schedule,
+        kind: a.alert.kind,
+        subject: a.alert.subject,
+        episode: a.alert.eventId,
+        task: a.task ? taskSummary(a.task) : null,
+        since: a.alert.firedAt,
+        lastNotifiedAt: a.alert.lastNotifiedAt,
+        silencedBy: input.annotations ? (note?.silencedBy ?? []) : null,
+        acknowledged: note?.acknowledged ?? null,
+      };
+    })
+    // Newest first within a kind.
+    .sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind) || b.since - a.since || a.subject.localeCompare(b.subject));
+
+  const running: RunningRow[] = [];
+  for (const snapshot of snapshots) {
+    if (!snapshot) continue;
+    const alertsOf = new Map<string, AlertKind[]>();
+    for (const alert of Object.values(snapshot.alerts)) {
+      if (alert.kind !== 'superoffice-down') alertsOf.set(alert.subject, [...(alertsOf.get(alert.subject) ?? []), alert.kind]);
+    }
+    for (const record of Object.values(snapshot.tasks)) {
+      if (!RUNNING_STATES.includes(record.task.state)) continue;
+      running.push({
+        ...taskSummary(record.task),
+        schedule: snapshot.schedule,
+        description: record.task.progressDescription,
+        lastStarted: record.task.lastStarted,
+        progressSince: record.progressSince,
+        frozenForMs: Math.max(0, now - record.progressSince),
+        alerts: alertsOf.get(String(record.task.id)) ?? [],
+      });
+    }
+  }
+  // Longest frozen first: the ones to look at.
+  running.sort((a, b) => b.frozenForMs - a.frozenForMs || a.id - b.id);
+
+  const notifications = input.notifications?.map(
+    (n): NotificationRow => ({ at: n.at, status: n.status, schedule: n.schedule, subject: n.subject ?? null, detail: n.detail ?? null, events: n.eventIds.length }),
+  );
+
+  const silences = input.silences
+    ?.filter((s): s is SilenceView & { state: 'active' | 'pending' } => s.state !== 'expired')
+    .map((s): SilenceRow => ({ id: s.id, state: s.state, matchers: s.matchers, startsAt: s.startsAt, endsAt: s.endsAt, comment: s.comment, author: s.author }))
+    .sort((a, b) => (a.state === b.state ? a.endsAt - b.endsAt : a.state === 'active' ? -1 : 1));
+
+  return {
+    generatedAt: now,
+    stale: !input.snapshotsCurrent,
+    problems: [...input.problems],
+    schedules: input.schedules.map((entry) => scheduleRow(entry, now)),
+    alerts: bounded(alerts, limits.alerts),
+    running: bounded(running, limits.running),
+    notifications: notifications ? bounded(notifications, limits.notifications) : null,
+    silences: silences ? bounded(silences, limits.silences) : null,
+    windows: input.windows.map((w) => ({ name: w.name, match: w.match, inForce: w.inForce, nextStart: w.nextStart })),
+  };
+}
