@@ -7,13 +7,13 @@
  *   record lives.
  * Bounded: when full the pool starts afresh (strings already shared stay shared), so vanished values never pile up.
  */
-const DEFAULT_MAX_ENTRIES = 50_000;
-/** Longer strings are nearly always unique (descriptions, responses): they are copied, not pooled. */
-const MAX_POOLED_LENGTH = 80;
-
 import { detachString } from '../runtime/detach-string.ts';
 
 export { detachString };
+
+const DEFAULT_MAX_ENTRIES = 50_000;
+/** Longer strings are nearly always unique (descriptions, responses): they are copied, not pooled. */
+const MAX_POOLED_LENGTH = 80;
 
 export class StringPool {
   private strings = new Map<string, string>();
