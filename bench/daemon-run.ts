@@ -43,6 +43,12 @@ export interface DaemonResult {
   peakRss: number;
   /** Poll answer -> SMTP accept of the mail that poll produced, ms. */
   latency: Summary;
+  /** Of that: the answer's end (its last byte handed to the kernel by the server) -> the daemon's reader done with it. */
+  parseTail: Summary;
+  /** Of that: the daemon's reader done with the answer -> SMTP accept (evaluate, commit, notification queue, render, SMTP). */
+  afterParse: Summary;
+  /** The daemon's CPU time (user + system) per poll after the first two, ms. */
+  cpuPerPollMs: number;
   pollSeconds: number;
   scrape: ScrapeFigures;
 }
@@ -57,6 +63,13 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** User + system CPU time of a process so far, ms (Linux: /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function rssOf(pid: number): { rss: number; peak: number } {
@@ -94,7 +107,7 @@ http:
   host: 127.0.0.1
   port: ${httpPort}
 log:
-  level: ${process.env.BENCH_DAEMON_LOG ?? 'warn'}
+  level: ${process.env.BENCH_DAEMON_LOG ?? 'debug'}
 `;
 }
 
@@ -120,9 +133,25 @@ export async function benchDaemon(
   const httpPort = await freePort();
   writeFileSync(config, configYaml(url, env.redisUrl, env.smtp.port, httpPort, opts.everyMs, perRequest));
   const firstMail = env.smtp.mails.length;
-  const daemon = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_DAEMON_NODE_ARGS: node flags for the daemon only (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof, --trace-gc).
+  const nodeArgs = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const daemon = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2_000_000));
+  const timeline: string[] = [];
+  // When the daemon's reader finished each SOAP answer: its debug line per call (the daemon logs at debug).
+  const parsedAt: number[] = [];
+  let partial = '';
+  const keep = (d: Buffer) => {
+    const text = d.toString();
+    output = (output + text).slice(-2_000_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"msg":"GetBatchTaskInfosByAssociates"')) continue;
+      const time = /"time":"([^"]+)"/.exec(line)?.[1];
+      if (time) parsedAt.push(Date.parse(time));
+    }
+  };
   daemon.stdout.on('data', keep);
   daemon.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
@@ -134,6 +163,8 @@ export async function benchDaemon(
     });
     await env.sim.request({ type: 'auto-step', on: true }, 'ok');
     const version = async () => Number((await env.observer.hget(scheduleKeys(PREFIX, SCHEDULE).snapshot, 'version')) ?? 0);
+    await waitFor('2 polls', opts.budgetMs, async () => ((await version()) >= 2 ? true : null));
+    const cpuAfter2 = cpuMsOf(daemon.pid!);
     await waitFor('5 polls', opts.budgetMs, async () => ((await version()) >= 5 ? true : null));
     const { rss: rssAfter5Polls } = rssOf(daemon.pid!);
     const deadline = Date.now() + opts.budgetMs;
@@ -142,11 +173,15 @@ export async function benchDaemon(
     );
     await env.sim.request({ type: 'auto-step', on: false }, 'ok');
     const polls = await version();
+    const cpuPerPollMs = (cpuMsOf(daemon.pid!) - cpuAfter2) / Math.max(1, polls - 2);
     const { peak } = rssOf(daemon.pid!);
 
     const { answers, failedIn } = await env.sim.request({ type: 'answers' }, 'answers');
     const generationOf = new Map(failedIn);
     const latencies: number[] = [];
+    const tails: number[] = [];
+    const afterParse: number[] = [];
+    const iso = (ms: number) => new Date(ms).toISOString();
     for (const mail of env.smtp.mails.slice(firstMail)) {
       const generations = mail.failedIds.map((id) => generationOf.get(id)).filter((g): g is number => g !== undefined);
       if (generations.length === 0) continue;
@@ -155,7 +190,17 @@ export async function benchDaemon(
       if (generation === 0) continue;
       // The poll's answer has arrived once its last response has.
       const ended = answers.filter((a) => a.generation === generation).map((a) => a.endedAt);
-      if (ended.length > 0) latencies.push(mail.acceptedAt - Math.max(...ended));
+      if (ended.length === 0) continue;
+      const answerEnd = Math.max(...ended);
+      latencies.push(mail.acceptedAt - answerEnd);
+      // The reader is done with the poll's answers at the last call line between the answer's end and the mail.
+      const parsed = Math.max(...parsedAt.filter((t) => t >= Math.floor(answerEnd) && t <= mail.acceptedAt));
+      if (Number.isFinite(parsed)) {
+        tails.push(parsed - answerEnd);
+        afterParse.push(mail.acceptedAt - parsed);
+      }
+      // With BENCH_DAEMON_LOG the daemon's log is kept: these lines put its timestamps next to the answer's end.
+      timeline.push(`bench: generation ${generation}: answer ended ${iso(answerEnd)}, read ${Number.isFinite(parsed) ? iso(parsed) : '?'}, SMTP accepted ${iso(mail.acceptedAt)}`);
     }
 
     const scrapes = [];
@@ -170,11 +215,14 @@ export async function benchDaemon(
       rssAfter5Polls,
       peakRss: peak,
       latency: summarize(latencies),
+      parseTail: summarize(tails),
+      afterParse: summarize(afterParse),
+      cpuPerPollMs,
       pollSeconds: sum / count,
       scrape: { ms: summarize(scrapes.map((s) => s.ms)), bytes: scrapes.at(-1)!.bytes, samples: countSamples(join(env.dir, 'daemon-metrics.txt')) },
     };
   } finally {
-    if (process.env.BENCH_DAEMON_LOG) writeFileSync(join(env.dir, '..', `bench-daemon-${tasks}.log`), output);
+    if (process.env.BENCH_DAEMON_LOG) writeFileSync(join(env.dir, '..', `bench-daemon-${tasks}.log`), `${output}\n${timeline.join('\n')}\n`);
     await env.sim.request({ type: 'auto-step', on: false }, 'ok').catch(() => undefined);
     daemon.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);

@@ -2,7 +2,7 @@
  * `npm run bench`: speed and memory figures of batchwatch, printed as tables (never asserted).
  * Everything it starts (redis-server, the simulator, the HTTP server) is stopped before it exits.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -139,6 +139,21 @@ function sizes(): number[] {
   return configured && configured.length > 0 ? configured : [1000, 10_000, 100_000];
 }
 
+/**
+ * Sections to run: BENCH_ONLY=daemon (comma-separated: core, render, scrub, parse, poll, scrape, daemon, startup)
+ * runs just those; unset runs all. Without `poll`, the daemon's interval comes from BENCH_DAEMON_EVERY_MS or DEFAULT_EVERY_MS;
+ * BENCH_DAEMON_MAILS sets how many alert mails the daemon run waits for (more latency samples).
+ */
+const SECTIONS = ['core', 'render', 'scrub', 'parse', 'poll', 'scrape', 'daemon', 'startup'] as const;
+type Section = (typeof SECTIONS)[number];
+function selected(): Set<Section> {
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s): s is Section => (SECTIONS as readonly string[]).includes(s));
+  return new Set(only && only.length > 0 ? only : SECTIONS);
+}
+const run = selected();
+/** The daemon's poll interval when the whole-poll section did not measure a poll first (1.5 x a poll on this machine). */
+const DEFAULT_EVERY_MS: Record<number, number> = { 1000: 1000, 10_000: 2000, 100_000: 19_000 };
+
 /** requestsPerPoll: the client refuses answers over 64 MiB, and 100,000 tasks are ~86 MiB of XML, so two calls. */
 const PLAN: Record<number, { polls: number; scrapes: number; mails: number; requestsPerPoll: number }> = {
   1000: { polls: 8, scrapes: 10, mails: 8, requestsPerPoll: 1 },
@@ -163,22 +178,38 @@ async function benchAtScale(res: Resources): Promise<Figures> {
   const figures: Figures = { polls: [], scrapes: [], daemons: [] };
   for (const tasks of sizes()) {
     const plan = planFor(tasks);
-    console.error(`# ${int(tasks)} tasks: whole poll vs node-soap...`);
-    const poll = await benchWholePoll({ sim: res.sim, redisPort: res.redis.port, observer: res.observer, dir: res.dir }, tasks, { polls: plan.polls, quietPolls: 3, requestsPerPoll: plan.requestsPerPoll });
-    figures.polls.push(poll);
-    console.error(`# ${int(tasks)} tasks: /metrics...`);
-    figures.scrapes.push(await benchScrape(res.redis.url, `bench-poll-${tasks}`, 'tenant', tasks, res.dir, { scrapes: plan.scrapes }));
-    console.error(`# ${int(tasks)} tasks: the daemon...`);
+    let everyMs = Number(process.env.BENCH_DAEMON_EVERY_MS) || (DEFAULT_EVERY_MS[tasks] ?? 1000);
+    if (run.has('poll')) {
+      console.error(`# ${int(tasks)} tasks: whole poll vs node-soap...`);
+      const poll = await benchWholePoll({ sim: res.sim, redisPort: res.redis.port, observer: res.observer, dir: res.dir }, tasks, { polls: plan.polls, quietPolls: 3, requestsPerPoll: plan.requestsPerPoll });
+      figures.polls.push(poll);
+      everyMs = intervalFor(poll.poll.wall.median);
+    }
+    if (run.has('scrape')) {
+      console.error(`# ${int(tasks)} tasks: /metrics...`);
+      figures.scrapes.push(await benchScrape(res.redis.url, `bench-poll-${tasks}`, 'tenant', tasks, res.dir, { scrapes: plan.scrapes }));
+    }
+    if (!run.has('daemon')) continue;
+    console.error(`# ${int(tasks)} tasks: the daemon (every ${everyMs} ms)...`);
     figures.daemons.push(
       await benchDaemon({ redisUrl: res.redis.url, observer: res.observer, sim: res.sim, smtp: res.smtp, dir: res.dir }, tasks, {
-        everyMs: intervalFor(poll.poll.wall.median),
-        mails: plan.mails,
+        everyMs,
+        mails: Number(process.env.BENCH_DAEMON_MAILS) || plan.mails,
         budgetMs: 20 * 60_000,
         requestsPerPoll: plan.requestsPerPoll,
       }),
     );
   }
   return figures;
+}
+
+/** The largest a TCP receive buffer may grow (Linux), for the daemon table's note. */
+function tcpReceiveBufferMax(): string {
+  try {
+    return mib(Number(readFileSync('/proc/sys/net/ipv4/tcp_rmem', 'utf8').trim().split(/\s+/)[2]));
+  } catch {
+    return 'unknown';
+  }
 }
 
 function printScale(f: Figures): void {
@@ -200,9 +231,9 @@ function printScale(f: Figures): void {
     ]),
     [
       'The answer is rendered by the simulator child process before it is asked for, so the poll pays only for receiving it.',
-      'node-soap = wsdl.xmlToObject; parser = batchwatch\'s current response reader (readResponse + BatchTaskInfo fields), both on',
-      'the bytes of that poll\'s answer, interleaved with the polls (alternating which runs first). CPU = this process\'s user+system time.',
-      'Until the streaming reader lands (superoffice branch), the whole-poll figures use today\'s parser.',
+      'node-soap = wsdl.xmlToObject; parser = batchwatch\'s streaming reader (the one the poll uses, fed in socket-sized pieces),',
+      'both on the bytes of that poll\'s answer, interleaved with the polls (alternating which runs first). CPU = this process\'s',
+      'user+system time.',
     ],
   );
   printTable(
@@ -249,16 +280,19 @@ function printScale(f: Figures): void {
   );
   printTable(
     'The daemon (batchwatch run, own process) polling a moving table; mail to a local SMTP server',
-    ['tasks', 'every', 'polls', 'poll s (mean)', 'RSS after 5 polls', 'peak RSS', 'answer -> SMTP accept p50', 'p95', 'mails', '/metrics ms', '/metrics size'],
+    ['tasks', 'every', 'polls', 'poll s (mean)', 'CPU s/poll', 'RSS after 5 polls', 'peak RSS', 'answer -> SMTP accept p50', 'p95', 'of it: read tail p50', 'after read p50', 'mails', '/metrics ms', '/metrics size'],
     f.daemons.map((d) => [
       int(d.tasks),
       `${d.everyMs / 1000}s`,
       String(d.polls),
       ms(d.pollSeconds, 1),
+      ms(d.cpuPerPollMs / 1000, 1),
       mib(d.rssAfter5Polls),
       mib(d.peakRss),
       ms(d.latency.median, 0),
       ms(d.latency.p95, 0),
+      ms(d.parseTail.median, 0),
+      ms(d.afterParse.median, 0),
       String(d.latency.count),
       ms(d.scrape.ms.median, 0),
       mib(d.scrape.bytes),
@@ -266,9 +300,12 @@ function printScale(f: Figures): void {
     [
       `${DAEMON_ASSOCIATES} associates, one SOAP call per poll (two at 100k: the client caps an answer at 64 MiB), as with associates: all.`,
       'After every poll\'s answers the table moves one step and one running task fails, so every poll mails. Latency = the SMTP',
-      'server accepted the mail minus the end of the last answer of the poll it came from',
-      '(the poll itself is most of it: reading the answer, evaluate, commit; then the notification queue, rendering and SMTP).',
-      'every = 1.5 x the poll time measured above, so polls do not run back to back. /metrics = curl against the daemon.',
+      'server accepted the mail minus the end of the last answer of the poll it came from (the server handed its last byte to the',
+      'kernel). Read tail = from then until the daemon\'s reader was done with the answers (its debug log line per call): the',
+      `part of the answer still in the socket buffers (a receive buffer grows to net.ipv4.tcp_rmem's maximum, ${tcpReceiveBufferMax()} here) is read`,
+      'after the server is done. After read = evaluate, commit, notification queue, rendering and SMTP. CPU s/poll = the daemon\'s',
+      'user+system time per poll after the first two (robust to a shared machine, unlike the times). every = 1.5 x the poll',
+      'time measured above (or BENCH_DAEMON_EVERY_MS), so polls do not run back to back. /metrics = curl against the daemon.',
     ],
   );
 }
@@ -291,9 +328,6 @@ async function benchStartUp(res: Resources): Promise<void> {
   );
 }
 
-/** BENCH_ONLY=startup: only the start-up table (seconds, not the minutes of the whole bench). */
-const ONLY_STARTUP = process.env.BENCH_ONLY === 'startup';
-
 async function main(): Promise<number> {
   const started = performance.now();
   console.log(`# batchwatch bench: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, ${mib(totalmem())} RAM, load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -304,17 +338,14 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    if (ONLY_STARTUP) {
-      await benchStartUp(res);
-      return 0;
-    }
-    benchCore();
-    await benchRendering();
-    await benchScrubbing();
-    await benchParsing();
-    const figures = await benchAtScale(res);
+    if (run.has('core')) benchCore();
+    if (run.has('render')) await benchRendering();
+    if (run.has('scrub')) await benchScrubbing();
+    if (run.has('parse')) await benchParsing();
+    const scale = run.has('poll') || run.has('scrape') || run.has('daemon');
+    const figures: Figures = scale ? await benchAtScale(res) : { polls: [], scrapes: [], daemons: [] };
     printScale(figures);
-    await benchStartUp(res);
+    if (run.has('startup')) await benchStartUp(res);
     printGoals(figures);
   } catch (error) {
     console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -4,6 +4,15 @@
 // tsx (a devDependency) instead when dist/ is missing or BATCHWATCH_FROM_SOURCE=1; `npm test` builds first, so
 // the CLI tests run what users run.
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+
+// Memory: by default V8 lets the heap grow to up to 4x what was live at the last full collection before it
+// collects again, and keeps what it grew to. A poll of 100,000 tasks has ~200 MiB live at its peak, so the
+// daemon sat at ~470-800 MiB RSS; growing by at most 50% keeps it at ~400-450 MiB with the same CPU per poll
+// (`npm run bench`, BENCH_ONLY=daemon BENCH_SIZES=100000). A value given on the command line or in NODE_OPTIONS
+// (--heap-growing-percent=N; 0 = V8's default) wins.
+const flagGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg));
+if (!flagGiven) setFlagsFromString('--heap-growing-percent=50');
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const sources = new URL('../src/cli/main.ts', import.meta.url);

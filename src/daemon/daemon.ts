@@ -29,6 +29,9 @@ import { tenantStatusFor } from '../superoffice/tenant-status.ts';
 import { createCommandRedis, createProbeRedis } from './redis-connections.ts';
 import { configuredNotifier } from './configured-notifier.ts';
 
+/** How long a new snapshot of many tasks waits before /metrics reflects it: the notification path goes first. */
+const METRICS_INDEX_DELAY_MS = 1000;
+
 export interface Daemon {
   readonly httpUrl: string;
   close(): Promise<void>;
@@ -64,6 +67,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     queueDepth: () => notifierDepth(),
     schedules: scheduleNames,
     maxExportedTasks: config.metrics.maxExportedTasks,
+    // With 10,000 tasks or more, a poll's mail goes out before its snapshot's series are rebuilt (a scrape
+    // meanwhile shows the previous poll).
+    indexDelayMs: METRICS_INDEX_DELAY_MS,
     log: logCallback(log.child({ component: 'metrics' })),
     silenceCounts: () => silenceCensus.counts(),
   });

@@ -34,6 +34,8 @@ export interface MetricsDeps {
   /** Default true: export the standard process_* metrics. */
   processMetrics?: boolean;
   log?: IndexLog;
+  /** Default 0: how long a new snapshot of many tasks waits before the per-task series are rebuilt (TaskIndexOptions.startDelayMs). */
+  indexDelayMs?: number;
   /** Silences by state, as last read in the background (src/silence/silence-census.ts); null while unknown. */
   silenceCounts?: () => Record<SilenceState, number> | null;
 }
@@ -72,6 +74,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     maxExportedTasks: deps.maxExportedTasks ?? DEFAULT_MAX_EXPORTED_TASKS,
     now,
     capKey: 'metrics.maxExportedTasks',
+    ...(deps.indexDelayMs ? { startDelayMs: deps.indexDelayMs } : {}),
     ...(deps.log ? { log: deps.log } : {}),
   });
   for (const schedule of deps.schedules) {

@@ -202,8 +202,21 @@ export async function pollSchedule(schedule: ScheduleConfig, deps: PollDeps, opt
   }
 }
 
+/** Milliseconds spent in each phase of a poll, for the debug log (where a slow poll's time goes). */
+class PhaseTimer {
+  private last = performance.now();
+  readonly ms: Record<string, number> = {};
+
+  lap(phase: string): void {
+    const now = performance.now();
+    this.ms[phase] = Math.round(now - this.last);
+    this.last = now;
+  }
+}
+
 async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dryRun?: boolean }, started: number): Promise<PollReport> {
   const clock = deps.now ?? Date.now;
+  const phases = new PhaseTimer();
   const state = await deps.store.load(schedule.name);
   if (state.corrupt) deps.log.error({ schedule: schedule.name }, state.corrupt.message);
   if (state.unreadableBatches.length > 0) {
@@ -214,12 +227,16 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
     await handOver(schedule.name, state.pendingBatches, deps);
   }
 
+  phases.lap('load');
   const outcome = await fetchOutcome(deps.source, schedule, deps);
+  phases.lap('fetch');
   const prev = state.snapshot;
   const now = clock();
   const acks = acknowledgements(state.acks.entries);
   const evaluation = evaluate(prev, outcome, now, deps.rules, acks);
+  phases.lap('evaluate');
   const { next, events, releases, cleanup } = await settleMuted(schedule.name, state, evaluation, acks, now, deps);
+  phases.lap('silences');
   const report = (result: PollResult, snapshot: Snapshot, committedEvents: AlertEvent[]): PollReport => ({
     schedule: schedule.name,
     result,
@@ -234,6 +251,7 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
     ? { id: batchIdFor(schedule.name, events.map((e) => e.id)), schedule: schedule.name, createdAt: clock(), events }
     : null;
   const commit = await deps.store.commit(next, prev.version, batch, cleanup);
+  phases.lap('commit');
   if (!commit.committed) {
     deps.log.info({ schedule: schedule.name, expected: prev.version, found: commit.currentVersion }, 'another poll committed first; this one is discarded');
     return report('conflict', prev, []);
@@ -247,6 +265,8 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
   if (batch) {
     deps.log.info({ schedule: schedule.name, batch: batch.id, events: events.map((e) => e.id) }, 'events detected');
     await handOver(schedule.name, [batch], deps);
+    phases.lap('handOver');
   }
+  deps.log.debug({ schedule: schedule.name, ms: phases.ms }, 'poll timings');
   return report(outcome.ok ? 'success' : 'failure', commit.snapshot, events);
 }

@@ -7,17 +7,13 @@
  *   record lives.
  * Bounded: when full the pool starts afresh (strings already shared stay shared), so vanished values never pile up.
  */
+import { detachString } from '../runtime/detach-string.ts';
+
+export { detachString };
+
 const DEFAULT_MAX_ENTRIES = 50_000;
 /** Longer strings are nearly always unique (descriptions, responses): they are copied, not pooled. */
 const MAX_POOLED_LENGTH = 80;
-
-/**
- * A copy of `value` that does not point into a larger string. (V8 represents a substring of 13 or more
- * characters as a slice of its parent; concatenating forces a flat new string, the slice then refers to that.)
- */
-export function detachString(value: string): string {
-  return value.length < 13 ? value : ` ${value}`.slice(1);
-}
 
 export class StringPool {
   private strings = new Map<string, string>();

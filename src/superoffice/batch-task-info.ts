@@ -4,6 +4,7 @@
  * 100,000 tasks); the messages are the ones operators already know.
  */
 import type { BatchTaskInfo } from '../core/task.ts';
+import { detachOrNull, detachString } from '../runtime/detach-string.ts';
 import { parseSoDate } from './dates.ts';
 
 /** The fields read from a BatchTaskInfo, in the order they are checked (the order of the WSDL). */
@@ -123,9 +124,11 @@ export function readTask(raw: RawTask, timeZone: string): TaskReading {
     id = intOrNull(v[S.Id], 'Id');
     if (id === null) throw new FieldProblem('Id', 'missing');
     associateId = intOrNull(v[S.AssociateId], 'AssociateId');
+    // Texts are kept as copies of their own: as the parser's substrings they would keep the whole answer in
+    // memory (every 64 KiB piece of it that a task of this poll was read from) until the poll is over.
     const task: BatchTaskInfo = {
       id,
-      name: v[S.Name] ?? '',
+      name: detachString(v[S.Name] ?? ''),
       associateId: associateId ?? 0,
       detailsTable: intOrNull(v[S.DetailsTable], 'DetailsTable'),
       detailsRecord: intOrNull(v[S.DetailsRecord], 'DetailsRecord'),
@@ -135,14 +138,14 @@ export function readTask(raw: RawTask, timeZone: string): TaskReading {
       lastStarted: dateOrNull(v[S.LastStarted], 'LastStarted', timeZone),
       created: dateOrNull(v[S.Created], 'Created', timeZone),
       startCount: intOrNull(v[S.StartCount], 'StartCount'),
-      databaseSerialNumber: v[S.DatabaseSerialNumber] ?? null,
-      context: v[S.Context] ?? null,
-      result: v[S.Result] ?? null,
-      state: v[S.State]?.trim() || 'Unknown',
-      description: v[S.Description] ?? null,
-      response: v[S.Response] ?? null,
-      request: v[S.Request] ?? null,
-      progressDescription: v[S.ProgressDescription] ?? null,
+      databaseSerialNumber: detachOrNull(v[S.DatabaseSerialNumber]),
+      context: detachOrNull(v[S.Context]),
+      result: detachOrNull(v[S.Result]),
+      state: detachString(v[S.State]?.trim() || 'Unknown'),
+      description: detachOrNull(v[S.Description]),
+      response: detachOrNull(v[S.Response]),
+      request: detachOrNull(v[S.Request]),
+      progressDescription: detachOrNull(v[S.ProgressDescription]),
       progressPercent: progressOrNull(v[S.ProgressPercent]),
     };
     return { ok: true, task };
@@ -171,8 +174,9 @@ function parameters(raw: RawTask): Record<string, string> {
     for (const [key, value] of raw.parameters) {
       if (key === null) continue;
       // "__proto__" must become an ordinary entry, not the object's prototype.
-      if (key === '__proto__') Object.defineProperty(out, key, { value: value ?? '', enumerable: true, writable: true, configurable: true });
-      else out[key] = value ?? '';
+      const text = detachString(value ?? '');
+      if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
+      else out[detachString(key)] = text;
     }
   }
   return out;
