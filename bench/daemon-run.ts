@@ -128,7 +128,10 @@ export async function benchDaemon(
 ): Promise<DaemonResult> {
   await env.observer.del(...Object.values(scheduleKeys(PREFIX, SCHEDULE)));
   const perRequest = Math.ceil(DAEMON_ASSOCIATES / opts.requestsPerPoll);
-  const { url } = await env.sim.request({ type: 'load', tasks, associates: DAEMON_ASSOCIATES, perRequest, seed: tasks + 7, now: Date.now() }, 'loaded');
+  const { url } = await env.sim.request(
+    { type: 'load', tasks, associates: DAEMON_ASSOCIATES, perRequest, seed: tasks + 7, now: Date.now() },
+    'loaded',
+  );
   const config = join(env.dir, `daemon-${tasks}.yaml`);
   const httpPort = await freePort();
   writeFileSync(config, configYaml(url, env.redisUrl, env.smtp.port, httpPort, opts.everyMs, perRequest));
@@ -200,7 +203,9 @@ export async function benchDaemon(
         afterParse.push(mail.acceptedAt - parsed);
       }
       // With BENCH_DAEMON_LOG the daemon's log is kept: these lines put its timestamps next to the answer's end.
-      timeline.push(`bench: generation ${generation}: answer ended ${iso(answerEnd)}, read ${Number.isFinite(parsed) ? iso(parsed) : '?'}, SMTP accepted ${iso(mail.acceptedAt)}`);
+      timeline.push(
+        `bench: generation ${generation}: answer ended ${iso(answerEnd)}, read ${Number.isFinite(parsed) ? iso(parsed) : '?'}, SMTP accepted ${iso(mail.acceptedAt)}`,
+      );
     }
 
     const scrapes = [];
@@ -219,10 +224,15 @@ export async function benchDaemon(
       afterParse: summarize(afterParse),
       cpuPerPollMs,
       pollSeconds: sum / count,
-      scrape: { ms: summarize(scrapes.map((s) => s.ms)), bytes: scrapes.at(-1)!.bytes, samples: countSamples(join(env.dir, 'daemon-metrics.txt')) },
+      scrape: {
+        ms: summarize(scrapes.map((s) => s.ms)),
+        bytes: scrapes.at(-1)!.bytes,
+        samples: countSamples(join(env.dir, 'daemon-metrics.txt')),
+      },
     };
   } finally {
-    if (process.env.BENCH_DAEMON_LOG) writeFileSync(join(env.dir, '..', `bench-daemon-${tasks}.log`), `${output}\n${timeline.join('\n')}\n`);
+    if (process.env.BENCH_DAEMON_LOG)
+      writeFileSync(join(env.dir, '..', `bench-daemon-${tasks}.log`), `${output}\n${timeline.join('\n')}\n`);
     await env.sim.request({ type: 'auto-step', on: false }, 'ok').catch(() => undefined);
     daemon.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);

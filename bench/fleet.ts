@@ -106,7 +106,9 @@ export class Fleet {
     const r = this.random();
     switch (task.state) {
       case 'New':
-        return r < 0.05 ? { ...task, state: 'Started', progressPercent: 0, startCount: (task.startCount ?? 0) + 1, lastStarted: now } : task;
+        return r < 0.05
+          ? { ...task, state: 'Started', progressPercent: 0, startCount: (task.startCount ?? 0) + 1, lastStarted: now }
+          : task;
       case 'Aquired':
         return r < 0.3 ? { ...task, state: 'Started', progressPercent: 0 } : task;
       case 'Started': {

@@ -28,7 +28,7 @@ interface Row {
  */
 const RSS_REASON =
   "V8 lets the heap grow to a multiple of what is live at a poll's peak before a full collection and keeps it between polls; " +
-  'live at the peak: the snapshot copy, the poll\'s parsed tasks (~540 B/task), the /metrics line cache (~1.6 KiB per exported ' +
+  "live at the peak: the snapshot copy, the poll's parsed tasks (~540 B/task), the /metrics line cache (~1.6 KiB per exported " +
   'task: 40 MiB at the 25k cap) and the new records; an idle daemon already holds ~118 MiB (compiled; ~164 MiB under tsx)';
 /** Where the time after the answer goes at 100k tasks (the daemon's 'poll timings' debug line and CPU profiles). */
 const LATENCY_REASON =
@@ -90,7 +90,10 @@ export function goalRows(f: Figures): Row[] {
       measure: `/metrics at ${size(n)} tasks (time; longest event-loop stall)`,
       goal: `<= ${limit} ms; stall <= 50 ms`,
       measured: `${ms(s.wall.median, 0)} ms (p95 ${ms(s.wall.p95, 0)}), stall ${ms(s.maxBlockMs.max, 0)} ms, ${mib(s.bytes)}, ${int(s.samples)} samples, ${int(s.exportedTasks)} tasks exported, ${int(s.droppedTasks)} over the cap`,
-      verdict: verdict(s.wall.median <= limit && s.maxBlockMs.max <= 50, `${ms(s.wall.median, 0)} ms / stall ${ms(s.maxBlockMs.max, 0)} ms`),
+      verdict: verdict(
+        s.wall.median <= limit && s.maxBlockMs.max <= 50,
+        `${ms(s.wall.median, 0)} ms / stall ${ms(s.maxBlockMs.max, 0)} ms`,
+      ),
     });
   }
   for (const d of f.daemons) {
@@ -100,12 +103,7 @@ export function goalRows(f: Figures): Row[] {
       measure: `daemon RSS after 5 polls, ${size(d.tasks)}${kept === undefined ? '' : ` (snapshot copy: ${mib(kept * d.tasks)} of heap)`}`,
       goal: goal ? '<= 200 MiB at 100k' : '(goal at 100k)',
       measured: `${mib(d.rssAfter5Polls)} (peak ${mib(d.peakRss)})`,
-      verdict: goal
-        ? verdict(
-            d.rssAfter5Polls <= 200 * MIB,
-            `by ${mib(d.rssAfter5Polls - 200 * MIB)}: ${RSS_REASON}`,
-          )
-        : '',
+      verdict: goal ? verdict(d.rssAfter5Polls <= 200 * MIB, `by ${mib(d.rssAfter5Polls - 200 * MIB)}: ${RSS_REASON}`) : '',
     });
   }
   for (const d of f.daemons) {

@@ -38,7 +38,12 @@ async function nodeSoapParser(): Promise<XmlToObject> {
 
 /** One parse by the product: bytes in 64 KiB pieces through the same reader a call uses (decode, stream, validate, judge). */
 function parseOurs(chunks: readonly Buffer[], expectTasks: number): void {
-  const reader = batchCallReader('GetBatchTaskInfosByState', 'GetBatchTaskInfosByStateResponse', 'UTC', (t) => t)({ status: 200, contentType: 'text/xml' });
+  const reader = batchCallReader(
+    'GetBatchTaskInfosByState',
+    'GetBatchTaskInfosByStateResponse',
+    'UTC',
+    (t) => t,
+  )({ status: 200, contentType: 'text/xml' });
   for (const chunk of chunks) reader.write(chunk);
   const result = reader.end();
   if (!result.ok || result.tasks.length !== expectTasks) throw new Error('the product parser did not read every task');

@@ -45,7 +45,18 @@ function benchCore(): void {
   }
   printTable(
     'Pure core: evaluate() per poll',
-    ['tasks', 'first poll ms', 'ms/poll p50', 'ms/poll p95', 'polls/s', 'changed/poll', 'events/poll', 'tasks / alerts kept', 'polls', 'heap growth'],
+    [
+      'tasks',
+      'first poll ms',
+      'ms/poll p50',
+      'ms/poll p95',
+      'polls/s',
+      'changed/poll',
+      'events/poll',
+      'tasks / alerts kept',
+      'polls',
+      'heap growth',
+    ],
     rows,
     [
       'A poll is 60 s of simulated time: running tasks advance (8% frozen, so they stall), queued ones start, a few fail,',
@@ -57,7 +68,13 @@ function benchCore(): void {
 
 async function benchScrubbing(): Promise<void> {
   const rows: string[][] = [];
-  for (const [tasks, rotations] of [[10_000, 0], [100_000, 0], [30_000, 720], [100_000, 10_000]] as const) rows.push(scrubRow(await benchScrub(tasks, rotations)));
+  for (const [tasks, rotations] of [
+    [10_000, 0],
+    [100_000, 0],
+    [30_000, 720],
+    [100_000, 10_000],
+  ] as const)
+    rows.push(scrubRow(await benchScrub(tasks, rotations)));
   printTable(
     'Secret scrubbing: SuperOffice task text as a poll receives it, and a text answer',
     ['tasks', 'rotations', 'secrets', 'scrubTasks ms', 'text', 'scrub text ms'],
@@ -101,7 +118,14 @@ async function benchRendering(): Promise<void> {
   const rows: string[][] = [];
   for (const events of [1, 100]) {
     const r = await benchRender(events, { maxRuns: events === 1 ? 2000 : 200, budgetMs: 1500 });
-    rows.push([String(r.events), ms(r.perRender.median, 3), ms(r.perRender.p95, 3), String(r.perRender.count), kib(r.textBytes), kib(r.htmlBytes)]);
+    rows.push([
+      String(r.events),
+      ms(r.perRender.median, 3),
+      ms(r.perRender.p95, 3),
+      String(r.perRender.count),
+      kib(r.textBytes),
+      kib(r.htmlBytes),
+    ]);
   }
   printTable('Mail rendering: renderBatch()', ['events', 'ms p50', 'ms p95', 'renders', 'text', 'html'], rows);
 }
@@ -135,7 +159,9 @@ async function cleanup(res: Resources): Promise<void> {
 
 /** Task counts to run at: BENCH_SIZES=1000,10000 to leave out the slow 100k runs. */
 function sizes(): number[] {
-  const configured = process.env.BENCH_SIZES?.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  const configured = process.env.BENCH_SIZES?.split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
   return configured && configured.length > 0 ? configured : [1000, 10_000, 100_000];
 }
 
@@ -147,7 +173,9 @@ function sizes(): number[] {
 const SECTIONS = ['core', 'render', 'scrub', 'parse', 'poll', 'scrape', 'daemon', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
 function selected(): Set<Section> {
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s): s is Section => (SECTIONS as readonly string[]).includes(s));
+  const only = process.env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter((s): s is Section => (SECTIONS as readonly string[]).includes(s));
   return new Set(only && only.length > 0 ? only : SECTIONS);
 }
 const run = selected();
@@ -181,7 +209,11 @@ async function benchAtScale(res: Resources): Promise<Figures> {
     let everyMs = Number(process.env.BENCH_DAEMON_EVERY_MS) || (DEFAULT_EVERY_MS[tasks] ?? 1000);
     if (run.has('poll')) {
       console.error(`# ${int(tasks)} tasks: whole poll vs node-soap...`);
-      const poll = await benchWholePoll({ sim: res.sim, redisPort: res.redis.port, observer: res.observer, dir: res.dir }, tasks, { polls: plan.polls, quietPolls: 3, requestsPerPoll: plan.requestsPerPoll });
+      const poll = await benchWholePoll({ sim: res.sim, redisPort: res.redis.port, observer: res.observer, dir: res.dir }, tasks, {
+        polls: plan.polls,
+        quietPolls: 3,
+        requestsPerPoll: plan.requestsPerPoll,
+      });
       figures.polls.push(poll);
       everyMs = intervalFor(poll.poll.wall.median);
     }
@@ -215,7 +247,19 @@ function tcpReceiveBufferMax(): string {
 function printScale(f: Figures): void {
   printTable(
     `Whole poll (HTTP -> parse -> evaluate -> Redis commit, ${POLL_ASSOCIATES} associates) vs parse-only of the same bytes`,
-    ['tasks', 'calls', 'answer', 'poll ms p50', 'poll CPU ms', 'node-soap ms', 'node-soap CPU ms', 'parser ms', 'parser CPU ms', 'speed vs node-soap (wall / CPU)', 'runs'],
+    [
+      'tasks',
+      'calls',
+      'answer',
+      'poll ms p50',
+      'poll CPU ms',
+      'node-soap ms',
+      'node-soap CPU ms',
+      'parser ms',
+      'parser CPU ms',
+      'speed vs node-soap (wall / CPU)',
+      'runs',
+    ],
     f.polls.map((p) => [
       int(p.tasks),
       String(p.requestsPerPoll),
@@ -231,14 +275,25 @@ function printScale(f: Figures): void {
     ]),
     [
       'The answer is rendered by the simulator child process before it is asked for, so the poll pays only for receiving it.',
-      'node-soap = wsdl.xmlToObject; parser = batchwatch\'s streaming reader (the one the poll uses, fed in socket-sized pieces),',
-      'both on the bytes of that poll\'s answer, interleaved with the polls (alternating which runs first). CPU = this process\'s',
+      "node-soap = wsdl.xmlToObject; parser = batchwatch's streaming reader (the one the poll uses, fed in socket-sized pieces),",
+      "both on the bytes of that poll's answer, interleaved with the polls (alternating which runs first). CPU = this process's",
       'user+system time.',
     ],
   );
   printTable(
     'Redis per poll (counted by a relay between the store and redis-server; commands and CPU from INFO)',
-    ['tasks', 'quiet: sent / received', 'quiet: round trips', 'quiet: commands', 'quiet: Redis CPU ms', 'busy: changed tasks', 'busy: bytes', 'busy: round trips', 'busy: Redis CPU ms', 'heap kept per task'],
+    [
+      'tasks',
+      'quiet: sent / received',
+      'quiet: round trips',
+      'quiet: commands',
+      'quiet: Redis CPU ms',
+      'busy: changed tasks',
+      'busy: bytes',
+      'busy: round trips',
+      'busy: Redis CPU ms',
+      'heap kept per task',
+    ],
     f.polls.map((p) => [
       int(p.tasks),
       `${int(p.quiet.sent.median)} / ${int(p.quiet.received.median)} B`,
@@ -253,14 +308,25 @@ function printScale(f: Figures): void {
     ]),
     [
       'Quiet: SuperOffice answered exactly as last time. A poll is 2 round trips (the read script, the commit script); the',
-      'daemon\'s poll lock adds 2 more around it (SET NX before, the release after, which the poll does not wait for).',
+      "daemon's poll lock adds 2 more around it (SET NX before, the release after, which the poll does not wait for).",
       'Commands include those a script runs inside Redis. Heap kept per task = the in-process snapshot copy the poll and the',
       'metrics share (heap after a full GC with it, minus without it), over the tasks tracked.',
     ],
   );
   printTable(
     '/metrics served from the in-process copy (scraped by curl; default cap metrics.maxExportedTasks)',
-    ['tasks', 'catch-up ms', 'catch-up stall ms', 'scrape ms p50', 'p95', 'CPU ms', 'longest stall ms', 'size', 'samples', 'exported / over cap'],
+    [
+      'tasks',
+      'catch-up ms',
+      'catch-up stall ms',
+      'scrape ms p50',
+      'p95',
+      'CPU ms',
+      'longest stall ms',
+      'size',
+      'samples',
+      'exported / over cap',
+    ],
     f.scrapes.map((s) => [
       int(s.tasks),
       ms(s.catchUpMs, 0),
@@ -280,7 +346,22 @@ function printScale(f: Figures): void {
   );
   printTable(
     'The daemon (batchwatch run, own process) polling a moving table; mail to a local SMTP server',
-    ['tasks', 'every', 'polls', 'poll s (mean)', 'CPU s/poll', 'RSS after 5 polls', 'peak RSS', 'answer -> SMTP accept p50', 'p95', 'of it: read tail p50', 'after read p50', 'mails', '/metrics ms', '/metrics size'],
+    [
+      'tasks',
+      'every',
+      'polls',
+      'poll s (mean)',
+      'CPU s/poll',
+      'RSS after 5 polls',
+      'peak RSS',
+      'answer -> SMTP accept p50',
+      'p95',
+      'of it: read tail p50',
+      'after read p50',
+      'mails',
+      '/metrics ms',
+      '/metrics size',
+    ],
     f.daemons.map((d) => [
       int(d.tasks),
       `${d.everyMs / 1000}s`,
@@ -299,11 +380,11 @@ function printScale(f: Figures): void {
     ]),
     [
       `${DAEMON_ASSOCIATES} associates, one SOAP call per poll (two at 100k: the client caps an answer at 64 MiB), as with associates: all.`,
-      'After every poll\'s answers the table moves one step and one running task fails, so every poll mails. Latency = the SMTP',
+      "After every poll's answers the table moves one step and one running task fails, so every poll mails. Latency = the SMTP",
       'server accepted the mail minus the end of the last answer of the poll it came from (the server handed its last byte to the',
-      'kernel). Read tail = from then until the daemon\'s reader was done with the answers (its debug log line per call): the',
+      "kernel). Read tail = from then until the daemon's reader was done with the answers (its debug log line per call): the",
       `part of the answer still in the socket buffers (a receive buffer grows to net.ipv4.tcp_rmem's maximum, ${tcpReceiveBufferMax()} here) is read`,
-      'after the server is done. After read = evaluate, commit, notification queue, rendering and SMTP. CPU s/poll = the daemon\'s',
+      "after the server is done. After read = evaluate, commit, notification queue, rendering and SMTP. CPU s/poll = the daemon's",
       'user+system time per poll after the first two (robust to a shared machine, unlike the times). every = 1.5 x the poll',
       'time measured above (or BENCH_DAEMON_EVERY_MS), so polls do not run back to back. /metrics = curl against the daemon.',
     ],
@@ -320,7 +401,13 @@ async function benchStartUp(res: Resources): Promise<void> {
   printTable(
     'Start-up and idle memory: the compiled build (production) vs the sources through tsx (before the build)',
     ['bin/batchwatch.js runs', 'batchwatch --version', 'check --help', 'run: start to /healthz 200', 'idle daemon RSS'],
-    results.map((r) => [r.variant, `${ms(r.cliVersion.median, 0)} ms`, `${ms(r.checkHelp.median, 0)} ms`, `${ms(r.daemonHealthy.median, 0)} ms`, mib(r.idleRss.median)]),
+    results.map((r) => [
+      r.variant,
+      `${ms(r.cliVersion.median, 0)} ms`,
+      `${ms(r.checkHelp.median, 0)} ms`,
+      `${ms(r.daemonHealthy.median, 0)} ms`,
+      mib(r.idleRss.median),
+    ]),
     [
       'Medians: 10 runs of each command, 3 daemon starts; idle RSS (VmRSS) 10 s after /healthz first answered, one schedule',
       'polling an empty tenant every 60 s, mail off (median of 2). The variants alternate run by run. tsx = BATCHWATCH_FROM_SOURCE=1.',
@@ -330,7 +417,11 @@ async function benchStartUp(res: Resources): Promise<void> {
 
 async function main(): Promise<number> {
   const started = performance.now();
-  console.log(`# batchwatch bench: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, ${mib(totalmem())} RAM, load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `# batchwatch bench: node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, ${mib(totalmem())} RAM, load average at start ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const res: Resources = {};
   const onSignal = () => {
     void cleanup(res).finally(() => process.exit(130));
@@ -357,9 +448,20 @@ async function main(): Promise<number> {
   }
   const memory = process.memoryUsage();
   const retained = retainedHeap();
-  printTable('Process at the end', ['rss', 'heap used', 'heap used after GC', 'heap total', 'external', 'wall time'], [
-    [mib(memory.rss), mib(memory.heapUsed), mib(retained), mib(memory.heapTotal), mib(memory.external), `${ms((performance.now() - started) / 1000, 1)} s`],
-  ]);
+  printTable(
+    'Process at the end',
+    ['rss', 'heap used', 'heap used after GC', 'heap total', 'external', 'wall time'],
+    [
+      [
+        mib(memory.rss),
+        mib(memory.heapUsed),
+        mib(retained),
+        mib(memory.heapTotal),
+        mib(memory.external),
+        `${ms((performance.now() - started) / 1000, 1)} s`,
+      ],
+    ],
+  );
   return 0;
 }
 

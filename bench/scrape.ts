@@ -63,7 +63,14 @@ function blockRecorder() {
   };
 }
 
-export async function benchScrape(redisUrl: string, prefix: string, schedule: string, tasks: number, dir: string, opts: { scrapes: number }): Promise<ScrapeResult> {
+export async function benchScrape(
+  redisUrl: string,
+  prefix: string,
+  schedule: string,
+  tasks: number,
+  dir: string,
+  opts: { scrapes: number },
+): Promise<ScrapeResult> {
   const redis = new Redis(redisUrl);
   const cache = new SnapshotCache();
   const store = new SnapshotStore(redis, prefix, cache);

@@ -15,7 +15,14 @@ export interface ScrubBenchResult {
 }
 
 /** A config's secrets: ticket, password, application token, SMTP and Redis passwords, a system user token. */
-const CONFIG_SECRETS = ['7T:dGhpcyBpcyBhIHRpY2tldA==', 'hunter2-password!', 'app-token-abcdef123456', 'smtp&password/xyz', 'redis-pw-0123456789', 'SYSTEM-USER-7f3a91c2d4'];
+const CONFIG_SECRETS = [
+  '7T:dGhpcyBpcyBhIHRpY2tldA==',
+  'hunter2-password!',
+  'app-token-abcdef123456',
+  'smtp&password/xyz',
+  'redis-pw-0123456789',
+  'SYSTEM-USER-7f3a91c2d4',
+];
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -61,7 +68,14 @@ export async function benchScrub(taskCount: number, rotations = 0, runs = 5): Pr
     set.scrub(text);
     textTimes.push(performance.now() - start);
   }
-  return { tasks: taskCount, rotations, secrets: secrets.size, scrubTasksMs: median(taskTimes), textMiB: text.length / 1024 / 1024, scrubTextMs: median(textTimes) };
+  return {
+    tasks: taskCount,
+    rotations,
+    secrets: secrets.size,
+    scrubTasksMs: median(taskTimes),
+    textMiB: text.length / 1024 / 1024,
+    scrubTextMs: median(textTimes),
+  };
 }
 
 export function scrubRow(r: ScrubBenchResult): string[] {

@@ -34,11 +34,15 @@ function render(): void {
   const tasks: BatchTaskInfo[] = fleet ? fleet.current().sort((a, b) => a.id - b.id) : [];
   const requests = Math.max(1, Math.ceil(associates / perRequest));
   answersByRequest = Array.from({ length: requests }, (_, i) =>
-    Buffer.from(batchTasksResponse(tasks.filter((t) => Math.floor((t.associateId - 1) / perRequest) === i), 'UTC')),
+    Buffer.from(
+      batchTasksResponse(
+        tasks.filter((t) => Math.floor((t.associateId - 1) / perRequest) === i),
+        'UTC',
+      ),
+    ),
   );
   servedThisGeneration.clear();
 }
-
 
 /** Which request of a poll this is, from the first associate id it asks for. */
 function requestIndex(body: string): number {
@@ -63,10 +67,13 @@ function applyStep(now: number, forceFailure: boolean): { changed: number; remov
 }
 
 function forwardToSimulator(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const forward = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (reply) => {
-    res.writeHead(reply.statusCode ?? 502, reply.headers);
-    reply.pipe(res);
-  });
+  const forward = http.request(
+    { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+    (reply) => {
+      res.writeHead(reply.statusCode ?? 502, reply.headers);
+      reply.pipe(res);
+    },
+  );
   forward.on('error', () => res.destroy());
   req.pipe(forward);
 }

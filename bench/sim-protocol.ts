@@ -40,7 +40,9 @@ export class SimulatorChild {
   static async start(): Promise<SimulatorChild> {
     const proc = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     await new Promise<void>((resolve, reject) => {
-      proc.once('message', (m: ChildReply) => (m.type === 'ready' ? resolve() : reject(new Error(`simulator child: ${JSON.stringify(m)}`))));
+      proc.once('message', (m: ChildReply) =>
+        m.type === 'ready' ? resolve() : reject(new Error(`simulator child: ${JSON.stringify(m)}`)),
+      );
       proc.once('exit', (code) => reject(new Error(`simulator child exited (${code})`)));
     });
     return new SimulatorChild(proc);

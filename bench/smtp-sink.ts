@@ -31,7 +31,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         const failed = /failed=([\d,\s]+)/.exec(header)?.[1] ?? '';
         mails.push({
           acceptedAt: performance.timeOrigin + performance.now(),
-          failedIds: failed.split(',').map((id) => Number(id.trim())).filter((id) => Number.isInteger(id) && id > 0),
+          failedIds: failed
+            .split(',')
+            .map((id) => Number(id.trim()))
+            .filter((id) => Number.isInteger(id) && id > 0),
         });
         callback();
       });

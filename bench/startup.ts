@@ -36,17 +36,27 @@ function exitTime(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
     proc.on('error', reject);
-    proc.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`batchwatch ${args.join(' ')} exited ${code}`))));
+    proc.on('exit', (code) =>
+      code === 0 ? resolve(performance.now() - started) : reject(new Error(`batchwatch ${args.join(' ')} exited ${code}`)),
+    );
   });
 }
 
-async function daemonStart(config: string, port: number, idleMs: number, env: NodeJS.ProcessEnv): Promise<{ healthyMs: number; rss: number }> {
+async function daemonStart(
+  config: string,
+  port: number,
+  idleMs: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ healthyMs: number; rss: number }> {
   const started = performance.now();
   const proc = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: 'ignore', env: { ...process.env, ...env } });
   try {
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       if (performance.now() - started > 60_000) throw new Error('daemon not healthy within 60 s');
       await new Promise((r) => setTimeout(r, 20));
@@ -72,7 +82,12 @@ export async function benchStartup(
   opts: { runs: number; daemons: number; idleRuns: number; idleMs: number },
 ): Promise<StartupResult[]> {
   if (!existsSync(COMPILED)) throw new Error('dist/ is missing: `npm run bench` builds it (npm run build)');
-  const samples = STARTUP_VARIANTS.map(() => ({ version: [] as number[], help: [] as number[], healthy: [] as number[], rss: [] as number[] }));
+  const samples = STARTUP_VARIANTS.map(() => ({
+    version: [] as number[],
+    help: [] as number[],
+    healthy: [] as number[],
+    rss: [] as number[],
+  }));
   for (let i = 0; i < opts.runs; i++) {
     for (const [v, variant] of STARTUP_VARIANTS.entries()) {
       samples[v]!.version.push(await exitTime(['--version'], variant.env));

@@ -26,10 +26,7 @@ export function summarize(samples: readonly number[]): Summary {
  * Runs `fn` repeatedly until `maxRuns` runs or `budgetMs` of wall time, whichever comes first
  * (at least `minRuns`), and returns the duration of each run.
  */
-export async function sample(
-  fn: () => unknown,
-  opts: { maxRuns: number; budgetMs: number; minRuns?: number },
-): Promise<number[]> {
+export async function sample(fn: () => unknown, opts: { maxRuns: number; budgetMs: number; minRuns?: number }): Promise<number[]> {
   const durations: number[] = [];
   const deadline = performance.now() + opts.budgetMs;
   const minRuns = opts.minRuns ?? 1;

@@ -1,5 +1,10 @@
 /** Prints a titled, column-aligned table; numeric-looking cells are right-aligned. A table without rows (its section not run, see BENCH_ONLY) is left out. */
-export function printTable(title: string, headers: readonly string[], rows: readonly (readonly string[])[], notes: readonly string[] = []): void {
+export function printTable(
+  title: string,
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  notes: readonly string[] = [],
+): void {
   if (rows.length === 0) return;
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const numeric = /^[+-]?[\d.,]+(\s|%|$)|^-$/;

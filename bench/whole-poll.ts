@@ -90,15 +90,37 @@ export async function benchWholePoll(
   opts: { polls: number; quietPolls: number; requestsPerPoll: number },
 ): Promise<WholePollResult> {
   const perRequest = Math.ceil(POLL_ASSOCIATES / opts.requestsPerPoll);
-  const { url } = await env.sim.request({ type: 'load', tasks, associates: POLL_ASSOCIATES, perRequest, seed: tasks, now: Date.now() }, 'loaded');
+  const { url } = await env.sim.request(
+    { type: 'load', tasks, associates: POLL_ASSOCIATES, perRequest, seed: tasks, now: Date.now() },
+    'loaded',
+  );
   const proxy = await startCountingProxy(env.redisPort);
   const redis = new Redis(proxy.url);
   const soapClient = await soap.createClientAsync(DEFAULT_BATCH_WSDL);
   try {
     const store = new SnapshotStore(redis, `bench-poll-${tasks}`);
-    const schedule: ScheduleConfig = { name: 'tenant', associates: Array.from({ length: POLL_ASSOCIATES }, (_, i) => i + 1), timing: { every: 60_000 } };
-    const client = createSuperOfficeClient({ url, username: 'demo', password: 'demo', timeout: 600_000, associatesPerRequest: perRequest, maxConcurrentRequests: 2, timeZone: 'UTC' });
-    const deps: PollDeps = { source: client, store, sink: new DiscardingSink(), rules: benchRules, instruments: noopInstruments, log: createLogger('silent') };
+    const schedule: ScheduleConfig = {
+      name: 'tenant',
+      associates: Array.from({ length: POLL_ASSOCIATES }, (_, i) => i + 1),
+      timing: { every: 60_000 },
+    };
+    const client = createSuperOfficeClient({
+      url,
+      username: 'demo',
+      password: 'demo',
+      timeout: 600_000,
+      associatesPerRequest: perRequest,
+      maxConcurrentRequests: 2,
+      timeZone: 'UTC',
+    });
+    const deps: PollDeps = {
+      source: client,
+      store,
+      sink: new DiscardingSink(),
+      rules: benchRules,
+      instruments: noopInstruments,
+      log: createLogger('silent'),
+    };
     const poll = async () => {
       const report = await pollSchedule(schedule, deps);
       if (report.result !== 'success') throw new Error(`bench poll ended in ${report.result}`);
@@ -135,12 +157,7 @@ export async function benchWholePoll(
         const answers = dumped.files.map((file) => readFileSync(file, 'utf8'));
         baselines.push(sum(answers.map((xml) => timed(() => soapClient.wsdl.xmlToObject(xml)).timing)));
         parsers.push(
-          sum(
-            answers.map(
-              (xml) =>
-                timed(() => readBatchAnswer(xml, 'GetBatchTaskInfosByAssociatesResponse', 'UTC').tasks.length).timing,
-            ),
-          ),
+          sum(answers.map((xml) => timed(() => readBatchAnswer(xml, 'GetBatchTaskInfosByAssociatesResponse', 'UTC').tasks.length).timing)),
         );
       };
       // Interleaved, alternating which goes first, so drifting machine load hits both alike. (The answer is
@@ -186,7 +203,13 @@ export async function benchWholePoll(
       parser: { wall: summarize(parsers.map((t) => t.wallMs)), cpu: summarize(parsers.map((t) => t.cpuMs)) },
       changedPerPoll: changed / opts.polls,
       busy: { bytes: summarize(busyBytes), roundTrips: summarize(busyTrips) },
-      quiet: { sent: summarize(quietSent), received: summarize(quietReceived), roundTrips: summarize(quietTrips), commands: summarize(quietCommands), redisCpuMs: summarize(quietCpu) },
+      quiet: {
+        sent: summarize(quietSent),
+        received: summarize(quietReceived),
+        roundTrips: summarize(quietTrips),
+        commands: summarize(quietCommands),
+        redisCpuMs: summarize(quietCpu),
+      },
       redisCpuMsBusy: summarize(busyRedisCpu),
     };
   } finally {

@@ -11,7 +11,9 @@ import { setFlagsFromString } from 'node:v8';
 // daemon sat at ~470-800 MiB RSS; growing by at most 50% keeps it at ~400-450 MiB with the same CPU per poll
 // (`npm run bench`, BENCH_ONLY=daemon BENCH_SIZES=100000). A value given on the command line or in NODE_OPTIONS
 // (--heap-growing-percent=N; 0 = V8's default) wins.
-const flagGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg));
+const flagGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
+  /^--heap[-_]growing[-_]percent\b/.test(arg),
+);
 if (!flagGiven) setFlagsFromString('--heap-growing-percent=50');
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);

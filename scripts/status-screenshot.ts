@@ -18,7 +18,11 @@ interface StatusJson {
 }
 
 function startDemo(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['bin/batchwatch.js', 'demo', '--port', '0'], { cwd: ROOT, env: { ...process.env, REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['bin/batchwatch.js', 'demo', '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, REDIS_URL: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     proc.stdout!.on('data', (chunk: Buffer) => {
@@ -35,9 +39,13 @@ async function waitForStory(url: string): Promise<void> {
   for (;;) {
     const kinds = await fetch(new URL('api/v1/status', url))
       .then((r) => r.json() as Promise<StatusJson>)
-      .then((s) => new Set(s.alerts.items.map((a) => a.kind)), () => new Set<string>());
+      .then(
+        (s) => new Set(s.alerts.items.map((a) => a.kind)),
+        () => new Set<string>(),
+      );
     if (['failed', 'stalled', 'stuck'].every((k) => kinds.has(k))) return;
-    if (Date.now() > deadline) throw new Error(`the demo's story did not show within ${STORY_TIMEOUT_MS / 1000} s (alerts: ${[...kinds].join(', ') || 'none'})`);
+    if (Date.now() > deadline)
+      throw new Error(`the demo's story did not show within ${STORY_TIMEOUT_MS / 1000} s (alerts: ${[...kinds].join(', ') || 'none'})`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -51,7 +59,10 @@ async function main(): Promise<void> {
     process.stdout.write(`status page: ${url}; waiting for the demo's story…\n`);
     await waitForStory(url);
     mkdirSync(new URL('docs/', `file://${ROOT}`), { recursive: true });
-    for (const [width, height, file] of [[1440, 900, 'docs/status-page.png'], [375, 812, 'docs/status-page-phone.png']] as const) {
+    for (const [width, height, file] of [
+      [1440, 900, 'docs/status-page.png'],
+      [375, 812, 'docs/status-page-phone.png'],
+    ] as const) {
       const context = await chromium.browser.newContext({ viewport: { width, height }, colorScheme: 'light' });
       const page = await context.newPage();
       await page.goto(url);

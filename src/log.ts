@@ -13,7 +13,18 @@ export function createLogger(level: LogLevel = 'info', destination?: Destination
       base: { service: 'batchwatch' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['password', 'ticket', 'applicationToken', 'privateKey', '*.password', '*.ticket', '*.applicationToken', '*.privateKey', 'smtp', '*.smtp'],
+        paths: [
+          'password',
+          'ticket',
+          'applicationToken',
+          'privateKey',
+          '*.password',
+          '*.ticket',
+          '*.applicationToken',
+          '*.privateKey',
+          'smtp',
+          '*.smtp',
+        ],
         censor: '***',
       },
       // The last line of defence: a secret that reached a message or field (an echoed ticket, a token in an error) never leaves.

@@ -73,7 +73,13 @@ http: { host: 127.0.0.1, port: 0${extra} }
     const missing = await call(daemon, 'POST', '/api/v1/silences', aSilence);
     assert.equal(missing.status, 401);
     assert.match(missing.headers.get('www-authenticate') ?? '', /^Bearer/);
-    for (const header of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`, TOKEN, 'Bearer']) {
+    for (const header of [
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`,
+      TOKEN,
+      'Bearer',
+    ]) {
       assert.equal((await call(daemon, 'POST', '/api/v1/silences', aSilence, { Authorization: header })).status, 401, header);
     }
     assert.equal((await call(daemon, 'DELETE', '/api/v1/silences/x', undefined, { Authorization: 'Bearer nope' })).status, 401);
@@ -88,7 +94,10 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.deepEqual(silence.matchers, { task: 'Mailing*', kind: 'failed' });
     assert.equal(silence.author, 'alice');
     const listed = await call(daemon, 'GET', '/api/v1/silences');
-    assert.deepEqual((listed.json!.silences as { id: string }[]).map((s) => s.id), [silence.id]);
+    assert.deepEqual(
+      (listed.json!.silences as { id: string }[]).map((s) => s.id),
+      [silence.id],
+    );
     const expired = await call(daemon, 'DELETE', `/api/v1/silences/${silence.id}?author=bob`, undefined, admin);
     assert.equal(expired.status, 200);
     assert.deepEqual([expired.json?.state, expired.json?.expiredBy], ['expired', 'bob']);
@@ -96,12 +105,21 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.equal(unknown.status, 404);
     // ?author= is checked like a body's author: bounded, one line, a secret pasted into it masked.
     const other = (await call(daemon, 'POST', '/api/v1/silences', aSilence, admin)).json as { id: string };
-    for (const [author, pattern] of [['x'.repeat(201), /at most 200 characters/], ['bob\r\nINFO forged log line', /control characters/]] as const) {
+    for (const [author, pattern] of [
+      ['x'.repeat(201), /at most 200 characters/],
+      ['bob\r\nINFO forged log line', /control characters/],
+    ] as const) {
       const bad = await call(daemon, 'DELETE', `/api/v1/silences/${other.id}?author=${encodeURIComponent(author)}`, undefined, admin);
       assert.deepEqual([bad.status, bad.json?.field], [400, 'author'], bad.text);
       assert.match(String(bad.json?.error), pattern);
     }
-    const masked = await call(daemon, 'DELETE', `/api/v1/silences/${other.id}?author=${encodeURIComponent(`bob ${TOKEN}`)}`, undefined, admin);
+    const masked = await call(
+      daemon,
+      'DELETE',
+      `/api/v1/silences/${other.id}?author=${encodeURIComponent(`bob ${TOKEN}`)}`,
+      undefined,
+      admin,
+    );
     assert.equal(masked.status, 200, masked.text);
     assert.equal(masked.json?.expiredBy, 'bob ***');
     assert.equal(unknown.json?.field, 'id');
@@ -148,12 +166,19 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.ok(!(await call(daemon, 'GET', '/api/v1/silences')).text.includes(TOKEN));
   });
 
-  it('acks: the task\'s active alerts are acknowledged (201); GET /api/v1/alerts shows the ack and what mutes them; none active is 404', async () => {
+  it("acks: the task's active alerts are acknowledged (201); GET /api/v1/alerts shows the ack and what mutes them; none active is 404", async () => {
     simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
-    await waitUntil(async () => ((await call(daemon, 'GET', '/api/v1/alerts')).json!.alerts as unknown[]).length > 0, 15_000, 'the failure to be an active alert');
+    await waitUntil(
+      async () => ((await call(daemon, 'GET', '/api/v1/alerts')).json!.alerts as unknown[]).length > 0,
+      15_000,
+      'the failure to be an active alert',
+    );
     const acked = await call(daemon, 'POST', '/api/v1/acks', { taskId: 4711, comment: 'restarting the relay', author: 'bob' }, admin);
     assert.equal(acked.status, 201, acked.text);
-    assert.deepEqual((acked.json!.acknowledged as { kind: string }[]).map((a) => a.kind), ['failed']);
+    assert.deepEqual(
+      (acked.json!.acknowledged as { kind: string }[]).map((a) => a.kind),
+      ['failed'],
+    );
     const alerts = (await call(daemon, 'GET', '/api/v1/alerts')).json?.alerts as Record<string, unknown>[];
     const alert = alerts[0]!;
     assert.deepEqual([alert.schedule, alert.kind, (alert.task as { id: number }).id], ['sales', 'failed', 4711]);
@@ -161,8 +186,18 @@ http: { host: 127.0.0.1, port: 0${extra} }
     const task = alert.task as { associate: string; associateId: number };
     assert.deepEqual([task.associate, task.associateId], ['101', 101]);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
-    for (const [associate, stored] of [[task.associate, 101], ['system', 0], [' System ', 0]] as const) {
-      const made = await call(daemon, 'POST', '/api/v1/silences', { associate, from: tomorrow, for: '1h', comment: 'later', author: 'bob' }, admin);
+    for (const [associate, stored] of [
+      [task.associate, 101],
+      ['system', 0],
+      [' System ', 0],
+    ] as const) {
+      const made = await call(
+        daemon,
+        'POST',
+        '/api/v1/silences',
+        { associate, from: tomorrow, for: '1h', comment: 'later', author: 'bob' },
+        admin,
+      );
       assert.equal(made.status, 201, `${associate}: ${made.text}`);
       assert.deepEqual(made.json?.matchers, { associate: stored });
     }
@@ -170,20 +205,30 @@ http: { host: 127.0.0.1, port: 0${extra} }
     assert.deepEqual([wrong.status, wrong.json?.field], [400, 'associate']);
     assert.match(String(wrong.json?.error), /whole number or "system"/);
     assert.deepEqual({ ...(alert.acknowledged as object), at: 'x' }, { author: 'bob', comment: 'restarting the relay', at: 'x' });
-    assert.deepEqual((alert.silencedBy as { comment: string }[]).map((s) => s.comment), [`token is ***`], 'the active silence on Mailing* failed');
+    assert.deepEqual(
+      (alert.silencedBy as { comment: string }[]).map((s) => s.comment),
+      [`token is ***`],
+      'the active silence on Mailing* failed',
+    );
     const none = await call(daemon, 'POST', '/api/v1/acks', { taskId: 999, comment: 'x', author: 'a' }, admin);
     assert.deepEqual([none.status, none.json?.field], [404, 'taskId']);
     simulator.removeTask(4711);
   });
 
-  it('unknown methods are 405 with Allow; metrics count silences and pass promtool', { skip: !hasPromtool && PROMTOOL_MISSING }, async () => {
+  it('unknown methods are 405 with Allow; metrics count silences and pass promtool', {
+    skip: !hasPromtool && PROMTOOL_MISSING,
+  }, async () => {
     const put = await call(daemon, 'PUT', '/api/v1/silences', {});
     assert.equal(put.status, 405);
     assert.match(put.headers.get('allow') ?? '', /GET/);
-    await waitUntil(async () => {
-      const samples = parseSamples(await (await fetch(`${daemon.httpUrl}/metrics`)).text());
-      return sampleValue(samples, 'batchwatch_silences', { state: 'active' }) === 1;
-    }, 40_000, 'batchwatch_silences to count the active silence (read every 15 s)');
+    await waitUntil(
+      async () => {
+        const samples = parseSamples(await (await fetch(`${daemon.httpUrl}/metrics`)).text());
+        return sampleValue(samples, 'batchwatch_silences', { state: 'active' }) === 1;
+      },
+      40_000,
+      'batchwatch_silences to count the active silence (read every 15 s)',
+    );
     const body = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
     const samples = parseSamples(body);
     assert.equal(sampleValue(samples, 'batchwatch_silences', { state: 'expired' }), 2, 'the two expired in the DELETE test');

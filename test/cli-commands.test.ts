@@ -21,7 +21,14 @@ describe('poll-once, check and send-test-email', () => {
     redis = new Redis(redisServer.url);
     simulator = await startSimulator({ scenario: 'empty' });
     smtp = await startSmtpServer();
-    simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now() - 60_000, startCount: 2 });
+    simulator.upsertTask({
+      id: 4711,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Failed',
+      lastStarted: Date.now() - 60_000,
+      startCount: 2,
+    });
     simulator.upsertTask({ id: 4712, associateId: 102, name: 'ExportSelection', state: 'Started', progressPercent: 40 });
     config = join(mkdtempSync(join(tmpdir(), 'batchwatch-cli-')), 'batchwatch.yaml');
     writeFileSync(
@@ -60,12 +67,29 @@ mail:
     assert.equal(result.code, 0, result.stderr);
     const output = JSON.parse(result.stdout) as {
       dryRun: boolean;
-      schedules: { schedule: string; result: string; tasks: { id: number; state: string }[]; events: { kind: string; subject: string }[] }[];
+      schedules: {
+        schedule: string;
+        result: string;
+        tasks: { id: number; state: string }[];
+        events: { kind: string; subject: string }[];
+      }[];
     };
     assert.equal(output.dryRun, true);
-    assert.deepEqual(output.schedules.map((s) => [s.schedule, s.result]), [['sales', 'success'], ['support', 'success']]);
-    assert.deepEqual(output.schedules[0]!.tasks.map((t) => [t.id, t.state]), [[4711, 'Failed']]);
-    assert.deepEqual(output.schedules[0]!.events.map((e) => [e.kind, e.subject]), [['failed', '4711']]);
+    assert.deepEqual(
+      output.schedules.map((s) => [s.schedule, s.result]),
+      [
+        ['sales', 'success'],
+        ['support', 'success'],
+      ],
+    );
+    assert.deepEqual(
+      output.schedules[0]!.tasks.map((t) => [t.id, t.state]),
+      [[4711, 'Failed']],
+    );
+    assert.deepEqual(
+      output.schedules[0]!.events.map((e) => [e.kind, e.subject]),
+      [['failed', '4711']],
+    );
     assert.deepEqual(await redis.keys('cli:*'), []);
     assert.equal(smtp.messages.length, 0);
   });
@@ -106,14 +130,10 @@ mail:
     const result = await runCli(['check', '--config', config], env);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const lines = result.stdout.trim().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' ')), [
-      'ok config',
-      'ok redis',
-      'ok superoffice',
-      'ok schedule',
-      'ok schedule',
-      'ok smtp',
-    ]);
+    assert.deepEqual(
+      lines.map((l) => l.split(/\s+/).slice(0, 2).join(' ')),
+      ['ok config', 'ok redis', 'ok superoffice', 'ok schedule', 'ok schedule', 'ok smtp'],
+    );
     assert.match(result.stdout, /schedule sales\s+1 task for 1 associate/);
   });
 

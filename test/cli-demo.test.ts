@@ -16,7 +16,10 @@ describe('batchwatch demo', () => {
       const deadline = Date.now() + 90_000;
       let body = '';
       while (Date.now() < deadline) {
-        body = await fetch(metricsUrl!).then((r) => r.text(), () => '');
+        body = await fetch(metricsUrl!).then(
+          (r) => r.text(),
+          () => '',
+        );
         if (/superoffice_batch_task_state\{[^}]*state="Failed"[^}]*\} 1/.test(body)) break;
         await new Promise((r) => setTimeout(r, 1000));
       }

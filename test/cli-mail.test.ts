@@ -59,7 +59,10 @@ ${mail}`,
       runCli(['send-test-email', '--config', configFile('send-untrusted', `  smtp: smtp://127.0.0.1:${smtp.port}\n`)]),
     ]);
     assert.equal(untrusted.code, 1);
-    assert.match(smtpLine(untrusted.stdout), /^FAIL\s+smtp\s+SMTP smtp:\/\/127\.0\.0\.1:\d+: the certificate of 127\.0\.0\.1 is not trusted .*set mail\.tls\.ca/);
+    assert.match(
+      smtpLine(untrusted.stdout),
+      /^FAIL\s+smtp\s+SMTP smtp:\/\/127\.0\.0\.1:\d+: the certificate of 127\.0\.0\.1 is not trusted .*set mail\.tls\.ca/,
+    );
     assert.equal(trusted.code, 0, trusted.stdout);
     assert.match(smtpLine(trusted.stdout), /^ok\s+smtp\s+smtp:\/\/127\.0\.0\.1:\d+ reachable, trusting mail\.tls\.ca /);
     assert.equal(sent.code, 1);
@@ -69,7 +72,10 @@ ${mail}`,
   it('XOAUTH2: check logs in with a token, send-test-email delivers; a wrong secret names mail.oauth2 and no secret is printed', async () => {
     tokens = await startTokenServer({ clientId: 'app', clientSecret: 'Right-Client-Secret', scope: 'smtp' });
     const issued = tokens;
-    smtp = await startSmtpServer({ tls: { ...pki.server, implicit: false }, xoauth2: { user: 'alerts@example.com', accepts: (token) => issued.accepts(token) } });
+    smtp = await startSmtpServer({
+      tls: { ...pki.server, implicit: false },
+      xoauth2: { user: 'alerts@example.com', accepts: (token) => issued.accepts(token) },
+    });
     const good = configFile(
       'oauth2',
       `  smtp: smtp://127.0.0.1:${smtp.port}\n  tls: { ca: "${pki.caFile}" }\n  oauth2:\n    user: alerts@example.com\n    tokenUrl: ${issued.url}\n    clientId: app\n    clientSecret: \${SMTP_CLIENT_SECRET}\n    scope: smtp\n`,
@@ -86,8 +92,12 @@ ${mail}`,
     await smtp.waitForMessages(1);
 
     assert.equal(wrong.code, 1);
-    assert.match(wrong.stdout, /^not sent \(configuration problem\): .*invalid_client.*check mail\.oauth2\.clientId and mail\.oauth2\.clientSecret/);
+    assert.match(
+      wrong.stdout,
+      /^not sent \(configuration problem\): .*invalid_client.*check mail\.oauth2\.clientId and mail\.oauth2\.clientSecret/,
+    );
     const printed = check.stdout + check.stderr + sent.stdout + sent.stderr + wrong.stdout + wrong.stderr;
-    for (const secret of ['Right-Client-Secret', 'Wrong-Client-Secret', ...issued.issued]) assert.ok(!printed.includes(secret), `${secret} printed`);
+    for (const secret of ['Right-Client-Secret', 'Wrong-Client-Secret', ...issued.issued])
+      assert.ok(!printed.includes(secret), `${secret} printed`);
   });
 });

@@ -58,7 +58,10 @@ mail: { smtp: "smtp://127.0.0.1:${smtp.port}", from: bw@example.com, to: [ops@ex
       result.stdout,
       /^ok +superoffice auth .*\(system user of tenant Cust1 via http:\/\/127\.0\.0\.1:\d+\/login, ticket from JWT claim http:\/\/schemes\.superoffice\.net\/identity\/ticket; JWT signature and exp verified with .*superoffice-jwt\.pem, \d+ ms\)$/m,
     );
-    assert.match(result.stdout, /^ok +superoffice claims +netserver_url http:\/\/127\.0\.0\.1:\d+\/Cust1\/Remote\/Services85\/, webapi_url http:\/\/127\.0\.0\.1:\d+\/Cust1\/api\/$/m);
+    assert.match(
+      result.stdout,
+      /^ok +superoffice claims +netserver_url http:\/\/127\.0\.0\.1:\d+\/Cust1\/Remote\/Services85\/, webapi_url http:\/\/127\.0\.0\.1:\d+\/Cust1\/api\/$/m,
+    );
     assert.match(result.stdout, /^ok +schedule online +0 tasks for 1 associate/m);
     assert.equal(sim.stats.systemUserLogins, 1);
     assert.deepEqual(leaked(result.stdout + result.stderr, onlineSecrets(app, sim)), []);
@@ -69,7 +72,10 @@ mail: { smtp: "smtp://127.0.0.1:${smtp.port}", from: bw@example.com, to: [ops@ex
     try {
       const result = await runCli(['check', '--config', config], env());
       assert.equal(result.code, 1, 'the schedule call fails');
-      assert.match(result.stdout, /^ok +tenant state +Cust1 is in planned maintenance \(OfflineMaintenance\): failed polls are not counted as an outage/m);
+      assert.match(
+        result.stdout,
+        /^ok +tenant state +Cust1 is in planned maintenance \(OfflineMaintenance\): failed polls are not counted as an outage/m,
+      );
       assert.match(result.stdout, /^FAIL +schedule online .*HTTP 503 .*\(the tenant is in planned maintenance: OfflineMaintenance\)$/m);
       const poll = await runCli(['poll-once', '--config', config, '--dry-run'], env());
       assert.match(poll.stdout, /tenant in planned maintenance \(OfflineMaintenance\): not counted as an outage/);
@@ -94,7 +100,10 @@ mail: { smtp: "smtp://127.0.0.1:${smtp.port}", from: bw@example.com, to: [ops@ex
     const wrongKey = onlineApp('wrong').privateKeyPem;
     const result = await runCli(['check', '--config', config], { ...env(), SO_PRIVATE_KEY: wrongKey });
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /^FAIL +superoffice auth .*SuperOffice refused the system user login for tenant Cust1: The signature of the system user token is not valid/m);
+    assert.match(
+      result.stdout,
+      /^FAIL +superoffice auth .*SuperOffice refused the system user login for tenant Cust1: The signature of the system user token is not valid/m,
+    );
     assert.deepEqual(leaked(result.stdout + result.stderr, [...onlineSecrets(app, sim), wrongKey]), []);
   });
 
@@ -104,7 +113,13 @@ mail: { smtp: "smtp://127.0.0.1:${smtp.port}", from: bw@example.com, to: [ops@ex
       const result = await runCli([command, '--config', config], { ...env(), SO_PRIVATE_KEY: broken });
       assert.equal(result.code, 2, `${command}: ${result.stdout}${result.stderr}`);
       assert.match(result.stdout + result.stderr, /superoffice\.systemUser\.privateKey: is not an RSA private key in PEM form/);
-      assert.deepEqual(leaked(result.stdout + result.stderr, [...onlineSecrets(app, sim), ...broken.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))]), []);
+      assert.deepEqual(
+        leaked(result.stdout + result.stderr, [
+          ...onlineSecrets(app, sim),
+          ...broken.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')),
+        ]),
+        [],
+      );
     }
   });
 });

@@ -64,14 +64,36 @@ describe('batchwatch run as a child process', () => {
     const httpPort = await freePort();
     const config = join(dir, 'batchwatch.yaml');
     writeFileSync(config, configYaml({ simulatorUrl: simulator.url, redisUrl: redis.url, smtpPort: smtp.port, httpPort }));
-    simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now(), startCount: 1, response: 'relay refused' });
-    simulator.upsertTask({ id: 4712, associateId: 102, name: 'ExportSelection', state: 'Started', progressPercent: 40, lastStarted: Date.now(), startCount: 1 });
+    simulator.upsertTask({
+      id: 4711,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Failed',
+      lastStarted: Date.now(),
+      startCount: 1,
+      response: 'relay refused',
+    });
+    simulator.upsertTask({
+      id: 4712,
+      associateId: 102,
+      name: 'ExportSelection',
+      state: 'Started',
+      progressPercent: 40,
+      lastStarted: Date.now(),
+      startCount: 1,
+    });
     const daemon = startCli(['run', '--config', config], { SO_PASSWORD: 'demo' });
     try {
       const messages = await smtp.waitForMessages(2, 20_000);
       const subjects = messages.map((m) => m.parsed.subject ?? '');
-      assert.ok(subjects.some((s) => s.startsWith('[FIRING:1]') && s.includes('4711')), subjects.join(' | '));
-      assert.ok(subjects.some((s) => s.startsWith('[FIRING:1]') && s.includes('4712')), subjects.join(' | '));
+      assert.ok(
+        subjects.some((s) => s.startsWith('[FIRING:1]') && s.includes('4711')),
+        subjects.join(' | '),
+      );
+      assert.ok(
+        subjects.some((s) => s.startsWith('[FIRING:1]') && s.includes('4712')),
+        subjects.join(' | '),
+      );
       const events = messages.map((m) => m.parsed.headers.get('x-batchwatch-events'));
       assert.deepEqual(events.sort(), ['failed=4711', 'stalled=4712']);
 
@@ -106,10 +128,13 @@ describe('batchwatch run as a child process', () => {
     const signalled = Date.now();
     daemon.proc.kill('SIGTERM');
     // A daemon that hangs must fail this test, not hang it.
-    const { code } = await Promise.race([daemon.exited(), sleep(12_000).then(() => {
-      daemon.proc.kill('SIGKILL');
-      return { code: -1 };
-    })]);
+    const { code } = await Promise.race([
+      daemon.exited(),
+      sleep(12_000).then(() => {
+        daemon.proc.kill('SIGKILL');
+        return { code: -1 };
+      }),
+    ]);
     assert.equal(code, 0, daemon.stderr());
     assert.ok(Date.now() - signalled < 10_000, `shutdown took ${Date.now() - signalled} ms`);
   });
@@ -118,7 +143,10 @@ describe('batchwatch run as a child process', () => {
     const config = join(dir, 'broken.yaml');
     writeFileSync(
       config,
-      configYaml({ simulatorUrl: simulator.url, redisUrl: redis.url, smtpPort: smtp.port, httpPort: 0 }).replace('stallAfter: 3s', 'stallAfter: 15'),
+      configYaml({ simulatorUrl: simulator.url, redisUrl: redis.url, smtpPort: smtp.port, httpPort: 0 }).replace(
+        'stallAfter: 3s',
+        'stallAfter: 15',
+      ),
     );
     const result = await runCli(['run', '--config', config], { SO_PASSWORD: 'demo' });
     assert.equal(result.code, 2);

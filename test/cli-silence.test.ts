@@ -61,7 +61,27 @@ maintenance:
 
   it('add prints the id; the silence is in Redis with its matchers, times, comment and author', async () => {
     const before = Date.now();
-    const result = await runCli(['silence', 'add', '--config', config, '--task', 'Mailing*', '--kind', 'failed', '--associate', 'system', '--for', '2h', '--comment', 'mail server migration', '--author', 'alice'], env);
+    const result = await runCli(
+      [
+        'silence',
+        'add',
+        '--config',
+        config,
+        '--task',
+        'Mailing*',
+        '--kind',
+        'failed',
+        '--associate',
+        'system',
+        '--for',
+        '2h',
+        '--comment',
+        'mail server migration',
+        '--author',
+        'alice',
+      ],
+      env,
+    );
     assert.equal(result.code, 0, result.stderr);
     const id = result.stdout.trim();
     assert.match(id, /^[0-9a-f-]{36}$/);
@@ -75,7 +95,10 @@ maintenance:
   it('author defaults to the OS user; --until and --from make a pending silence', async () => {
     const from = new Date(Date.now() + 3_600_000).toISOString();
     const until = new Date(Date.now() + 7_200_000).toISOString();
-    const result = await runCli(['silence', 'add', '--config', config, '--task-id', '4711', '--from', from, '--until', until, '--comment', 'tonight'], env);
+    const result = await runCli(
+      ['silence', 'add', '--config', config, '--task-id', '4711', '--from', from, '--until', until, '--comment', 'tonight'],
+      env,
+    );
     assert.equal(result.code, 0, result.stderr);
     const stored = await new SilenceStore(redis, PREFIX).get(result.stdout.trim());
     assert.ok(stored && stored.author.length > 0 && stored.author !== 'unknown');
@@ -88,15 +111,23 @@ maintenance:
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /active\s+task="Mailing\*" associate=system kind=failed/);
     assert.match(text.stdout, /pending\s+taskId=4711/);
-    assert.match(text.stdout, /saturday-reindex: "0 22 \* \* 6" Europe\/Oslo for 4h, task="FreeText\*" kind=stalled — (IN FORCE until|next) /);
+    assert.match(
+      text.stdout,
+      /saturday-reindex: "0 22 \* \* 6" Europe\/Oslo for 4h, task="FreeText\*" kind=stalled — (IN FORCE until|next) /,
+    );
     const json = await runCli(['silence', 'list', '--config', config, '--json'], env);
-    const parsed = JSON.parse(json.stdout) as { silences: { state: string; matchers: unknown }[]; maintenance: { name: string; inForce: boolean }[] };
+    const parsed = JSON.parse(json.stdout) as {
+      silences: { state: string; matchers: unknown }[];
+      maintenance: { name: string; inForce: boolean }[];
+    };
     assert.deepEqual(parsed.silences.map((s) => s.state).sort(), ['active', 'pending']);
     assert.equal(parsed.maintenance[0]?.name, 'saturday-reindex');
   });
 
   it('expire ends a silence now; an unknown id is a usage error', async () => {
-    const id = (await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'x'], env)).stdout.trim();
+    const id = (
+      await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'x'], env)
+    ).stdout.trim();
     const result = await runCli(['silence', 'expire', '--config', config, id], env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`^${id} expired at `));
@@ -104,8 +135,13 @@ maintenance:
     const unknown = await runCli(['silence', 'expire', '--config', config, 'nope'], env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no silence with id nope/);
-    const other = (await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'x'], env)).stdout.trim();
-    for (const [author, pattern] of [['x'.repeat(201), /--author must be at most 200 characters/], ['bob\nforged', /--author must be one line without control characters/]] as const) {
+    const other = (
+      await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'x'], env)
+    ).stdout.trim();
+    for (const [author, pattern] of [
+      ['x'.repeat(201), /--author must be at most 200 characters/],
+      ['bob\nforged', /--author must be one line without control characters/],
+    ] as const) {
       const bad = await runCli(['silence', 'expire', '--config', config, '--author', author, other], env);
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, pattern);
@@ -141,18 +177,31 @@ maintenance:
   });
 
   it('ack stores an acknowledgement per active alert episode; a task without one is an error naming --task-id', async () => {
-    simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now() - 60_000, startCount: 1 });
+    simulator.upsertTask({
+      id: 4711,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Failed',
+      lastStarted: Date.now() - 60_000,
+      startCount: 1,
+    });
     const store = new SnapshotStore(redis, PREFIX);
     await pollSchedule(salesSchedule, pollDeps(simulator.url, store, new RecordingSink()));
     const episode = (await store.load('sales')).snapshot.alerts[alertKey('failed', '4711')]?.eventId;
     assert.ok(episode, 'the failure is an active alert');
 
-    const result = await runCli(['ack', '--config', config, '--task-id', '4711', '--comment', 'restarting the mailer', '--author', 'bob'], env);
+    const result = await runCli(
+      ['ack', '--config', config, '--task-id', '4711', '--comment', 'restarting the mailer', '--author', 'bob'],
+      env,
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /acknowledged failed alert of task 4711 in schedule sales/);
     const acks = await new AckStore(redis, PREFIX).all('sales');
     assert.deepEqual(Object.keys(acks), [episode]);
-    assert.deepEqual({ ...acks[episode!], at: 0 }, { author: 'bob', comment: 'restarting the mailer', at: 0, kind: 'failed', subject: '4711' });
+    assert.deepEqual(
+      { ...acks[episode!], at: 0 },
+      { author: 'bob', comment: 'restarting the mailer', at: 0, kind: 'failed', subject: '4711' },
+    );
 
     const none = await runCli(['ack', '--config', config, '--task-id', '999', '--comment', 'x'], env);
     assert.equal(none.code, 2);
@@ -163,8 +212,18 @@ maintenance:
   });
 
   it('a stored silence with a time beyond what a date can hold is left out with a warning naming it, not a crash', async () => {
-    const good = (await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'fine'], env)).stdout.trim();
-    const broken = { id: 'far-future', matchers: { schedule: 'sales' }, startsAt: 0, endsAt: 1e17, comment: 'x', author: 'a', createdAt: 0 };
+    const good = (
+      await runCli(['silence', 'add', '--config', config, '--schedule', 'sales', '--for', '1h', '--comment', 'fine'], env)
+    ).stdout.trim();
+    const broken = {
+      id: 'far-future',
+      matchers: { schedule: 'sales' },
+      startsAt: 0,
+      endsAt: 1e17,
+      comment: 'x',
+      author: 'a',
+      createdAt: 0,
+    };
     await redis.hset(silencesKey(PREFIX), broken.id, JSON.stringify(broken));
     try {
       assert.equal(await new SilenceStore(redis, PREFIX).get(broken.id), null, 'the codec rejects it');
@@ -184,7 +243,10 @@ maintenance:
 
   it('Redis down: a runtime failure (exit 1) naming Redis', async () => {
     const down = join(mkdtempSync(join(tmpdir(), 'batchwatch-silence-')), 'down.yaml');
-    writeFileSync(down, `superoffice:\n  url: http://127.0.0.1:9\n  ticket: t\nredis:\n  url: redis://127.0.0.1:1\nschedules:\n  - name: sales\n    associates: [1]\n    every: 60s\nmail:\n  enabled: false\n`);
+    writeFileSync(
+      down,
+      `superoffice:\n  url: http://127.0.0.1:9\n  ticket: t\nredis:\n  url: redis://127.0.0.1:1\nschedules:\n  - name: sales\n    associates: [1]\n    every: 60s\nmail:\n  enabled: false\n`,
+    );
     const result = await runCli(['silence', 'list', '--config', down], env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Redis at redis:\/\/127\.0\.0\.1:1 is not usable/);

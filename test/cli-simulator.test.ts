@@ -42,13 +42,13 @@ describe('the shipped config works against `batchwatch simulator` (simulator + m
 
       const check = await runCli(['check', '--config', config], env);
       assert.equal(check.code, 0, check.stdout + check.stderr);
-      assert.deepEqual(check.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' ')), [
-        'ok config',
-        'ok redis',
-        'ok superoffice',
-        'ok schedule',
-        'ok smtp',
-      ]);
+      assert.deepEqual(
+        check.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s+/).slice(0, 2).join(' ')),
+        ['ok config', 'ok redis', 'ok superoffice', 'ok schedule', 'ok smtp'],
+      );
 
       const sent = await runCli(['send-test-email', '--config', config], env);
       assert.equal(sent.code, 0, sent.stdout + sent.stderr);
@@ -71,7 +71,10 @@ describe('the shipped config works against `batchwatch simulator` (simulator + m
         runCli(['simulator', '--port', String(taken), '--smtp-port', '0']),
       ]);
       assert.equal(smtpBusy.code, 1);
-      assert.match(smtpBusy.stderr, new RegExp(`cannot start the mail catcher \\(SMTP\\): port ${taken} is in use \\(pass --smtp-port N for another port`));
+      assert.match(
+        smtpBusy.stderr,
+        new RegExp(`cannot start the mail catcher \\(SMTP\\): port ${taken} is in use \\(pass --smtp-port N for another port`),
+      );
       assert.equal(simulatorBusy.code, 1);
       assert.match(simulatorBusy.stderr, new RegExp(`cannot start the simulator: port ${taken} is in use \\(pass --port N`));
     } finally {

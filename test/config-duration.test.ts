@@ -21,11 +21,14 @@ describe('parseDuration', () => {
   }
 
   it('rejects a bare number, asking for a unit', () => {
-    assert.throws(() => parseDuration('15'), (error: unknown) => {
-      assert.ok(error instanceof DurationError);
-      assert.match(error.message, /durations need a unit, e.g. 15m/);
-      return true;
-    });
+    assert.throws(
+      () => parseDuration('15'),
+      (error: unknown) => {
+        assert.ok(error instanceof DurationError);
+        assert.match(error.message, /durations need a unit, e.g. 15m/);
+        return true;
+      },
+    );
     assert.throws(() => parseDuration('0'), /need a unit/);
   });
 

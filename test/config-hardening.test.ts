@@ -67,7 +67,12 @@ describe('durations that set a timer are bounded by what a timer can wait', () =
 describe('YAML that would exhaust the loader', () => {
   const bomb = (() => {
     const lines = ['  a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
-    for (let i = 1; i < 10; i++) lines.push(`  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `  a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     return `lols:\n${lines.join('\n')}\n${BASE.replace('timeout: 30s', 'timeout: 30s\n  timeZone: *a9')}`;
   })();
 
@@ -79,11 +84,18 @@ describe('YAML that would exhaust the loader', () => {
   });
 
   it('an alias without its anchor names the key', () => {
-    assertIssue(rejected(BASE.replace('timeout: 30s', 'timeout: *nowhere')), 'superoffice.timeout', /alias \*nowhere has no anchor &nowhere/);
+    assertIssue(
+      rejected(BASE.replace('timeout: 30s', 'timeout: *nowhere')),
+      'superoffice.timeout',
+      /alias \*nowhere has no anchor &nowhere/,
+    );
   });
 
   it('plain anchors may still be reused', () => {
-    const yaml = BASE.replace('  to: [ops@example.com]', '  to: *ops').replace('every: 60s', 'every: 60s\n    mailTo: &ops [ops@example.com]');
+    const yaml = BASE.replace('  to: [ops@example.com]', '  to: *ops').replace(
+      'every: 60s',
+      'every: 60s\n    mailTo: &ops [ops@example.com]',
+    );
     const config = parseConfig(yaml, ENV);
     assert.deepEqual(config.schedules[0]?.mailTo, ['ops@example.com']);
     assert.deepEqual(config.mail.to, ['ops@example.com']);
@@ -104,25 +116,47 @@ describe('YAML that would exhaust the loader', () => {
     it(`a file larger than ${MAX_CONFIG_BYTES / 1024} KiB is refused without reading it whole`, () => {
       const file = join(dir, 'huge.yaml');
       writeFileSync(file, `${BASE}#${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
-      assert.throws(() => loadConfig(file, ENV), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, /is larger than 1024 KiB; a config file is a few kilobytes/);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(file, ENV),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, /is larger than 1024 KiB; a config file is a few kilobytes/);
+          return true;
+        },
+      );
       assert.throws(() => loadConfig('/dev/zero', ENV), /is larger than 1024 KiB/);
     });
 
-    it('a CA, key or certificate file that is a FIFO or a device is refused at its key (exit 2), never read', { timeout: 120_000 }, async () => {
+    it('a CA, key or certificate file that is a FIFO or a device is refused at its key (exit 2), never read', {
+      timeout: 120_000,
+    }, async () => {
       const fifo = join(dir, 'pem.fifo');
       execFileSync('mkfifo', [fifo]);
       const keyFile = join(dir, 'key.pem');
-      writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+      writeFileSync(
+        keyFile,
+        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      );
       const places: [key: string, yaml: (file: string) => string][] = [
         ['mail.tls.ca', (file) => `${BASE}  tls:\n    ca: ${file}\n`],
         ['superoffice.tls.ca', (file) => BASE.replace('  timeout: 30s\n', `  timeout: 30s\n  tls:\n    ca: ${file}\n`)],
         ['redis.tls.ca', (file) => `${BASE}redis:\n  url: rediss://127.0.0.1:6380\n  tls:\n    ca: ${file}\n`],
-        ['superoffice.systemUser.privateKeyFile', (file) => BASE.replace('  ticket: ${SO_TICKET}\n', `  applicationToken: app-secret-1234\n  systemUser:\n    token: SYSTEM-TOKEN-1\n    privateKeyFile: ${file}\n`)],
-        ['superoffice.systemUser.jwtCertificate', (file) => BASE.replace('  ticket: ${SO_TICKET}\n', `  applicationToken: app-secret-1234\n  systemUser:\n    token: SYSTEM-TOKEN-1\n    privateKeyFile: ${keyFile}\n    jwtCertificate: ${file}\n`)],
+        [
+          'superoffice.systemUser.privateKeyFile',
+          (file) =>
+            BASE.replace(
+              '  ticket: ${SO_TICKET}\n',
+              `  applicationToken: app-secret-1234\n  systemUser:\n    token: SYSTEM-TOKEN-1\n    privateKeyFile: ${file}\n`,
+            ),
+        ],
+        [
+          'superoffice.systemUser.jwtCertificate',
+          (file) =>
+            BASE.replace(
+              '  ticket: ${SO_TICKET}\n',
+              `  applicationToken: app-secret-1234\n  systemUser:\n    token: SYSTEM-TOKEN-1\n    privateKeyFile: ${keyFile}\n    jwtCertificate: ${file}\n`,
+            ),
+        ],
       ];
       const runs = places.flatMap(([key, yaml]) =>
         [fifo, '/dev/zero'].map(async (file) => {
@@ -133,7 +167,11 @@ describe('YAML that would exhaust the loader', () => {
       );
       for (const { key, file, result } of await Promise.all(runs)) {
         assert.equal(result.code, 2, `${key} = ${file}: ${result.stdout}${result.stderr}`);
-        assert.match(result.stdout, new RegExp(`${key.replace(/\./g, '\\.')}: .*${file.replace(/[./]/g, '\\$&')}.*is not a regular file`), `${key} = ${file}`);
+        assert.match(
+          result.stdout,
+          new RegExp(`${key.replace(/\./g, '\\.')}: .*${file.replace(/[./]/g, '\\$&')}.*is not a regular file`),
+          `${key} = ${file}`,
+        );
       }
     });
 
@@ -189,8 +227,16 @@ describe('values that validated and then broke', () => {
       'superoffice.tenantStatusUrl',
       /must not have a query/,
     );
-    assertIssue(rejected(BASE.replace('url: https://sod.superoffice.com/Cust12345', 'url: "https://sod.superoffice.com/Cust\\r\\n12345"')), 'superoffice.url', /control characters/);
-    assertIssue(rejected(BASE.replace('sod.superoffice.com/Cust12345', 'sod.superoffice.com:0/Cust12345')), 'superoffice.url', /has port 0/);
+    assertIssue(
+      rejected(BASE.replace('url: https://sod.superoffice.com/Cust12345', 'url: "https://sod.superoffice.com/Cust\\r\\n12345"')),
+      'superoffice.url',
+      /control characters/,
+    );
+    assertIssue(
+      rejected(BASE.replace('sod.superoffice.com/Cust12345', 'sod.superoffice.com:0/Cust12345')),
+      'superoffice.url',
+      /has port 0/,
+    );
   });
 });
 
@@ -216,14 +262,24 @@ describe('values from the environment are never quoted in config errors', () => 
     ['schedules[0].associates', (y) => y.replace('[12]', '${LEAK}')],
     ['mail.smtp', (y) => y.replace('smtp://smtp.example.com:587', 'smtp://smtp.example.com:587?${LEAK}=1')],
     ['mail.smtp', (y) => y.replace('smtp://smtp.example.com:587', 'smtp://smtp.example.com:587?requireTLS=${LEAK}')],
-    ['superoffice.systemUser.privateKeyFile', (y) => y.replace('ticket: ${SO_TICKET}', 'applicationToken: app-token-1\n  systemUser:\n    token: tok\n    privateKeyFile: /nowhere/${LEAK}.pem')],
+    [
+      'superoffice.systemUser.privateKeyFile',
+      (y) =>
+        y.replace(
+          'ticket: ${SO_TICKET}',
+          'applicationToken: app-token-1\n  systemUser:\n    token: tok\n    privateKeyFile: /nowhere/${LEAK}.pem',
+        ),
+    ],
   ];
   for (const [path, edit] of cases) {
     it(`${path}`, () => assertHidden(rejected(edit(BASE), { ...ENV, LEAK: SECRET }), path, 'LEAK'));
   }
 
   it('a schedule name from the environment is hidden where another issue quotes it', () => {
-    const yaml = BASE.replace('  - name: sales', '  - name: ${LEAK}').replace('every: 60s', 'every: 60s\n  - name: other\n    associates: [12]\n    every: 60s');
+    const yaml = BASE.replace('  - name: sales', '  - name: ${LEAK}').replace(
+      'every: 60s',
+      'every: 60s\n  - name: other\n    associates: [12]\n    every: 60s',
+    );
     const error = rejected(yaml, { ...ENV, LEAK: 'team-with-secret-name' });
     assert.ok(!error.message.includes('team-with-secret-name'), error.message);
     assert.match(error.message, /schedule \(value from \$\{LEAK\}\) \(schedules\[0\]\)/);

@@ -46,17 +46,25 @@ describe('mail.smtp is fully validated at load time (after ${} substitution)', (
   const smtp = (url: string) => yaml(`  smtp: ${url}\n`);
 
   it('a % that is not percent-encoding (e.g. from SMTP_PASSWORD) names mail.smtp and SMTP_PASSWORD; the password is not echoed', () => {
-    const message = assertIssue(smtp('smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:587'), 'mail.smtp', /password that is not valid percent-encoding/, {
-      ...ENV,
-      SMTP_PASSWORD: 'p%zzword',
-    });
+    const message = assertIssue(
+      smtp('smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:587'),
+      'mail.smtp',
+      /password that is not valid percent-encoding/,
+      {
+        ...ENV,
+        SMTP_PASSWORD: 'p%zzword',
+      },
+    );
     assert.match(message, /SMTP_USERNAME and SMTP_PASSWORD/);
     assert.doesNotMatch(message, /p%zzword/);
   });
 
   for (const password of ['pa#ss', 'pa/ss', 'pa?ss', '12/34']) {
     it(`a password with ${JSON.stringify(password)} points at SMTP_PASSWORD instead of suggesting a URL form that fails`, () => {
-      const message = assertIssue(smtp('smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:587'), 'mail.smtp', /SMTP_PASSWORD/, { ...ENV, SMTP_PASSWORD: password });
+      const message = assertIssue(smtp('smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:587'), 'mail.smtp', /SMTP_PASSWORD/, {
+        ...ENV,
+        SMTP_PASSWORD: password,
+      });
       assert.ok(!message.includes(password), message);
       assert.doesNotMatch(message, /user:\$\{SMTP_PASSWORD\}@/, 'does not suggest the form that failed');
     });
@@ -69,7 +77,10 @@ describe('mail.smtp is fully validated at load time (after ${} substitution)', (
     ['smtp://smtp.example.com:587?requireTLS=maybe', /option requireTLS must be true or false, got "maybe"/],
     ['smtp://smtp.example.com:587?tlsRejectUnauthorized=nope', /option tlsRejectUnauthorized must be true or false/],
     ['smtp://smtp.example.com:587?allowPlaintextAuth=sometimes', /option allowPlaintextAuth must be true or false/],
-    ['smtp://smtp.example.com:587?starttls=true', /unknown option "starttls" \(known: requireTLS, tlsRejectUnauthorized, allowPlaintextAuth\)/],
+    [
+      'smtp://smtp.example.com:587?starttls=true',
+      /unknown option "starttls" \(known: requireTLS, tlsRejectUnauthorized, allowPlaintextAuth\)/,
+    ],
     ['smtp://smtp.example.com:587?requireTLS=true&requireTLS=false', /gives option requireTLS twice/],
     ['smtp://smtp.example.com:587/relay', /must not have a path/],
     ['http://smtp.example.com', /must be an smtp:\/\/ or smtps:\/\/ URL/],
@@ -81,13 +92,21 @@ describe('mail.smtp is fully validated at load time (after ${} substitution)', (
   }
 
   it('accepts the documented forms and reads the options', () => {
-    for (const url of ['smtp://smtp.example.com', 'smtps://u%40x.org:p%25w@smtp.example.com:465', 'smtp://[::1]:2525?requireTLS=true&allowPlaintextAuth=yes']) {
+    for (const url of [
+      'smtp://smtp.example.com',
+      'smtps://u%40x.org:p%25w@smtp.example.com:465',
+      'smtp://[::1]:2525?requireTLS=true&allowPlaintextAuth=yes',
+    ]) {
       parseConfig(smtp(url), ENV);
     }
     assert.deepEqual(parseSmtpUrl('smtps://u%40x.org:p%25w@smtp.example.com:465', {}).auth, { user: 'u@x.org', pass: 'p%w' });
     const target = parseSmtpUrl('smtp://[::1]:2525?requireTLS=true&allowPlaintextAuth=yes', {});
     assert.deepEqual([target.host, target.port, target.requireTLS, target.allowPlaintextAuth], ['::1', 2525, true, true]);
-    assert.deepEqual(parseSmtpUrl('smtp://relay', { SMTP_USERNAME: 'u', SMTP_PASSWORD: 'p#?/%' }).auth, { user: 'u', pass: 'p#?/%' }, 'the environment form takes any character');
+    assert.deepEqual(
+      parseSmtpUrl('smtp://relay', { SMTP_USERNAME: 'u', SMTP_PASSWORD: 'p#?/%' }).auth,
+      { user: 'u', pass: 'p#?/%' },
+      'the environment form takes any character',
+    );
   });
 
   it('a bad mail.smtp makes `check` and `run` exit 2 naming mail.smtp', async () => {
@@ -117,7 +136,9 @@ describe('mail.oauth2 and mail.tls', () => {
   after(() => pki.remove());
 
   const oauth2 = (lines: string, smtpUrl = 'smtp://smtp.office365.com:587') =>
-    yaml(`  smtp: ${smtpUrl}\n  oauth2:\n    user: alerts@example.com\n    tokenUrl: https://login.microsoftonline.com/t/oauth2/v2.0/token\n    clientId: app\n    clientSecret: \${SMTP_CLIENT_SECRET}\n${lines}`);
+    yaml(
+      `  smtp: ${smtpUrl}\n  oauth2:\n    user: alerts@example.com\n    tokenUrl: https://login.microsoftonline.com/t/oauth2/v2.0/token\n    clientId: app\n    clientSecret: \${SMTP_CLIENT_SECRET}\n${lines}`,
+    );
   const env = { ...ENV, SMTP_CLIENT_SECRET: 'client-secret-value', SMTP_REFRESH_TOKEN: 'refresh-token-value' };
 
   it('reads both grants; the client secret and refresh token are secrets (masked and scrubbed)', () => {
@@ -144,14 +165,24 @@ describe('mail.oauth2 and mail.tls', () => {
   });
 
   it('is exclusive with user:password in mail.smtp', () => {
-    const message = assertIssue(oauth2('    scope: x\n', 'smtp://u:${SMTP_CLIENT_SECRET}@smtp.office365.com:587'), 'mail.smtp', /has user:password while mail\.oauth2 is set/, env);
+    const message = assertIssue(
+      oauth2('    scope: x\n', 'smtp://u:${SMTP_CLIENT_SECRET}@smtp.office365.com:587'),
+      'mail.smtp',
+      /has user:password while mail\.oauth2 is set/,
+      env,
+    );
     assert.doesNotMatch(message, /client-secret-value/);
   });
 
   it('rejects unknown keys, missing fields and a plain-http token endpoint elsewhere than this machine', () => {
     assertIssue(oauth2('    scope: x\n    tenant: t\n'), 'mail.oauth2.tenant', /unknown key/, env);
     assertIssue(oauth2('    scope: x\n').replace('    clientId: app\n', ''), 'mail.oauth2.clientId', /is required/, env);
-    assertIssue(oauth2('    scope: x\n').replace('https://login.microsoftonline.com', 'http://login.example.com'), 'mail.oauth2.tokenUrl', /must be an https:\/\/ URL/, env);
+    assertIssue(
+      oauth2('    scope: x\n').replace('https://login.microsoftonline.com', 'http://login.example.com'),
+      'mail.oauth2.tokenUrl',
+      /must be an https:\/\/ URL/,
+      env,
+    );
     parseConfig(oauth2('    scope: x\n').replace('https://login.microsoftonline.com', 'http://127.0.0.1:8080'), env);
   });
 
@@ -186,12 +217,20 @@ describe('mail.oauth2 and mail.tls', () => {
     // Only the mail section: other sections have commented tls blocks of their own.
     const mailAt = example.indexOf('\nmail:\n');
     assert.ok(mailAt > 0, 'the example config has a mail section');
-    const uncommented = example.slice(0, mailAt) + example.slice(mailAt)
-      .replace('smtp://batchwatch:${SMTP_PASSWORD}@smtp.example.com:587', 'smtp://smtp.example.com:587')
-      .replace(/^ {2}# (oauth2:|tls:)$/gm, '  $1')
-      .replace(/^ {2}# {3}((?:user|tokenUrl|clientId|clientSecret|scope|ca):.*)$/gm, '    $1')
-      .replace('/etc/ssl/certs/private-ca.pem', pki.caFile);
-    const config = parseConfig(uncommented, { SO_USERNAME: 'u', SO_PASSWORD: 'p', SMTP_CLIENT_ID: 'id', SMTP_CLIENT_SECRET: 'secret-value' });
+    const uncommented =
+      example.slice(0, mailAt) +
+      example
+        .slice(mailAt)
+        .replace('smtp://batchwatch:${SMTP_PASSWORD}@smtp.example.com:587', 'smtp://smtp.example.com:587')
+        .replace(/^ {2}# (oauth2:|tls:)$/gm, '  $1')
+        .replace(/^ {2}# {3}((?:user|tokenUrl|clientId|clientSecret|scope|ca):.*)$/gm, '    $1')
+        .replace('/etc/ssl/certs/private-ca.pem', pki.caFile);
+    const config = parseConfig(uncommented, {
+      SO_USERNAME: 'u',
+      SO_PASSWORD: 'p',
+      SMTP_CLIENT_ID: 'id',
+      SMTP_CLIENT_SECRET: 'secret-value',
+    });
     assert.equal(config.mail.oauth2?.scope, 'https://outlook.office365.com/.default');
     assert.equal(config.mail.tls?.ca, pki.caFile);
   });
@@ -204,6 +243,10 @@ describe('mail.oauth2 and mail.tls', () => {
     const broken = join(pki.dir, 'broken.pem');
     writeFileSync(broken, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
     assertIssue(tls(broken), 'mail.tls.ca', /certificate 1 of 1 cannot be read/);
-    assertIssue(yaml('  smtp: smtp://smtp.example.com:587\n  tls:\n    cafile: x\n'), 'mail.tls.cafile', /unknown key \(known keys here: ca\)/);
+    assertIssue(
+      yaml('  smtp: smtp://smtp.example.com:587\n  tls:\n    cafile: x\n'),
+      'mail.tls.cafile',
+      /unknown key \(known keys here: ca\)/,
+    );
   });
 });

@@ -86,13 +86,18 @@ describe('redis.url is validated at load', () => {
 describe('redis.sentinel and redis.cluster', () => {
   it('reads a Sentinel group with passwords, registers them as secrets and masks them', () => {
     const config = parseConfig(
-      yaml('{ sentinel: { name: mymaster, nodes: ["10.0.0.5:26379", "[::1]:26380"], password: "${REDIS_PASSWORD}", sentinelPassword: "${SENTINEL_PASSWORD}", tls: true }, prefix: bw }'),
+      yaml(
+        '{ sentinel: { name: mymaster, nodes: ["10.0.0.5:26379", "[::1]:26380"], password: "${REDIS_PASSWORD}", sentinelPassword: "${SENTINEL_PASSWORD}", tls: true }, prefix: bw }',
+      ),
       { REDIS_PASSWORD: 'data-node-secret', SENTINEL_PASSWORD: 'sentinel-secret' },
     );
     assert.deepEqual(config.redis, {
       sentinel: {
         name: 'mymaster',
-        nodes: [{ host: '10.0.0.5', port: 26379 }, { host: '::1', port: 26380 }],
+        nodes: [
+          { host: '10.0.0.5', port: 26379 },
+          { host: '::1', port: 26380 },
+        ],
         password: 'data-node-secret',
         sentinelPassword: 'sentinel-secret',
         tls: true,
@@ -107,9 +112,20 @@ describe('redis.sentinel and redis.cluster', () => {
   });
 
   it('reads a Cluster and masks its password', () => {
-    const config = parseConfig(yaml('{ cluster: { nodes: ["10.0.0.5:7000", "10.0.0.6:7000"], username: app, password: cluster-secret } }'), {});
+    const config = parseConfig(
+      yaml('{ cluster: { nodes: ["10.0.0.5:7000", "10.0.0.6:7000"], username: app, password: cluster-secret } }'),
+      {},
+    );
     assert.deepEqual(config.redis, {
-      cluster: { nodes: [{ host: '10.0.0.5', port: 7000 }, { host: '10.0.0.6', port: 7000 }], username: 'app', password: 'cluster-secret', tls: false },
+      cluster: {
+        nodes: [
+          { host: '10.0.0.5', port: 7000 },
+          { host: '10.0.0.6', port: 7000 },
+        ],
+        username: 'app',
+        password: 'cluster-secret',
+        tls: false,
+      },
       prefix: 'batchwatch',
     });
     assert.ok(configSecrets(config).includes('cluster-secret'));
@@ -134,7 +150,11 @@ describe('redis.sentinel and redis.cluster', () => {
     assertIssue('{ sentinel: { name: m, nodes: ["h:26379", "h:0"] } }', 'redis.sentinel.nodes[1]', /port from 1 to 65535/);
     assertIssue('{ sentinel: { name: m, nodes: ["redis://h:26379"] } }', 'redis.sentinel.nodes[0]', /must be host:port/);
     assertIssue('{ sentinel: { name: m, nodes: ["h:26379"], password: 123 } }', 'redis.sentinel.password', /expected a string/);
-    assertIssue('{ sentinel: { name: m, nodes: ["h:26379"], sentinelPassword: [x] } }', 'redis.sentinel.sentinelPassword', /expected a string/);
+    assertIssue(
+      '{ sentinel: { name: m, nodes: ["h:26379"], sentinelPassword: [x] } }',
+      'redis.sentinel.sentinelPassword',
+      /expected a string/,
+    );
     assertIssue('{ sentinel: { name: m, nodes: ["h:26379"], username: {} } }', 'redis.sentinel.username', /expected a string/);
     assertIssue('{ sentinel: { name: m, nodes: ["h:26379"], tls: maybe } }', 'redis.sentinel.tls', /true or false/);
     assertIssue('{ sentinel: { name: m, nodes: ["h:26379"], master: x } }', 'redis.sentinel.master', /unknown key/);
@@ -163,7 +183,11 @@ describe('redis.tls.ca', () => {
     const single = parseConfig(yaml(`{ url: "rediss://h:6380", tls: { ca: "${pki.caFile}" } }`), {});
     assert.equal(single.redis.tls?.caFile, pki.caFile);
     assert.match(single.redis.tls?.ca ?? '', /^-----BEGIN CERTIFICATE-----/);
-    assert.deepEqual((redactedConfig(single) as { redis: { tls: unknown } }).redis.tls, { ca: pki.caFile }, 'the file is shown, not its contents');
+    assert.deepEqual(
+      (redactedConfig(single) as { redis: { tls: unknown } }).redis.tls,
+      { ca: pki.caFile },
+      'the file is shown, not its contents',
+    );
     parseConfig(yaml(`{ sentinel: { name: m, nodes: ["h:26379"], tls: true }, tls: { ca: "${pki.caFile}" } }`), {});
     parseConfig(yaml(`{ cluster: { nodes: ["h:7000"], tls: "true" }, tls: { ca: "${pki.caFile}" } }`), {});
   });
@@ -173,7 +197,11 @@ describe('redis.tls.ca', () => {
     const broken = join(pki.dir, 'broken.pem');
     writeFileSync(notPem, 'hello\n');
     writeFileSync(broken, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-    assertIssue(`{ url: "rediss://h", tls: { ca: "${join(pki.dir, 'missing.pem')}" } }`, 'redis.tls.ca', /cannot read the CA file .*missing\.pem \(no such file\)/);
+    assertIssue(
+      `{ url: "rediss://h", tls: { ca: "${join(pki.dir, 'missing.pem')}" } }`,
+      'redis.tls.ca',
+      /cannot read the CA file .*missing\.pem \(no such file\)/,
+    );
     assertIssue(`{ url: "rediss://h", tls: { ca: "${pki.dir}" } }`, 'redis.tls.ca', /is a directory/);
     assertIssue(`{ url: "rediss://h", tls: { ca: "${notPem}" } }`, 'redis.tls.ca', /is not a PEM certificate file/);
     assertIssue(`{ url: "rediss://h", tls: { ca: "${broken}" } }`, 'redis.tls.ca', /cannot be read \(damaged PEM\)/);
@@ -182,9 +210,21 @@ describe('redis.tls.ca', () => {
   });
 
   it('without a TLS connection to apply to, names redis.tls.ca and says how to turn TLS on', () => {
-    assertIssue(`{ url: "redis://h:6379", tls: { ca: "${pki.caFile}" } }`, 'redis.tls.ca', /TLS connections only: use a rediss:\/\/ URL in redis\.url/);
+    assertIssue(
+      `{ url: "redis://h:6379", tls: { ca: "${pki.caFile}" } }`,
+      'redis.tls.ca',
+      /TLS connections only: use a rediss:\/\/ URL in redis\.url/,
+    );
     assertIssue(`{ tls: { ca: "${pki.caFile}" } }`, 'redis.tls.ca', /use a rediss:\/\/ URL/);
-    assertIssue(`{ sentinel: { name: m, nodes: ["h:1"] }, tls: { ca: "${pki.caFile}" } }`, 'redis.tls.ca', /set redis\.sentinel\.tls: true/);
-    assertIssue(`{ cluster: { nodes: ["h:1"], tls: false }, tls: { ca: "${pki.caFile}" } }`, 'redis.tls.ca', /set redis\.cluster\.tls: true/);
+    assertIssue(
+      `{ sentinel: { name: m, nodes: ["h:1"] }, tls: { ca: "${pki.caFile}" } }`,
+      'redis.tls.ca',
+      /set redis\.sentinel\.tls: true/,
+    );
+    assertIssue(
+      `{ cluster: { nodes: ["h:1"], tls: false }, tls: { ca: "${pki.caFile}" } }`,
+      'redis.tls.ca',
+      /set redis\.cluster\.tls: true/,
+    );
   });
 });

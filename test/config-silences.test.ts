@@ -53,7 +53,13 @@ maintenance:
       {},
     );
     assert.deepEqual(config.maintenance, [
-      { name: 'saturday-reindex', cron: '0 22 * * 6', tz: 'Europe/Oslo', duration: 4 * 3_600_000, match: { task: 'FreeText*', taskId: 42, associate: 0, schedule: 'sales', kind: 'stalled' } },
+      {
+        name: 'saturday-reindex',
+        cron: '0 22 * * 6',
+        tz: 'Europe/Oslo',
+        duration: 4 * 3_600_000,
+        match: { task: 'FreeText*', taskId: 42, associate: 0, schedule: 'sales', kind: 'stalled' },
+      },
       { name: 'nightly', cron: '@daily', tz: 'UTC', duration: 30 * 60_000, match: {} },
     ]);
   });
@@ -145,9 +151,10 @@ describe('config/batchwatch.example.yaml: the silences parts', () => {
     const block = text.slice(text.indexOf('# maintenance:'));
     const uncommented = text.replace(block, block.replace(/^# ?/gm, ''));
     const config = parseConfig(uncommented, { SO_USERNAME: 'u', SO_PASSWORD: 'p', SMTP_PASSWORD: 's', BATCHWATCH_ADMIN_TOKEN: TOKEN });
-    assert.deepEqual(config.maintenance?.map((w) => [w.name, w.cron, w.tz, w.duration, w.match]), [
-      ['saturday-reindex', '0 22 * * 6', 'Europe/Oslo', 4 * 3_600_000, { task: 'FreeText*', kind: 'stalled' }],
-    ]);
+    assert.deepEqual(
+      config.maintenance?.map((w) => [w.name, w.cron, w.tz, w.duration, w.match]),
+      [['saturday-reindex', '0 22 * * 6', 'Europe/Oslo', 4 * 3_600_000, { task: 'FreeText*', kind: 'stalled' }]],
+    );
     assert.equal(config.http.adminToken, TOKEN);
   });
 });

@@ -48,7 +48,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe('schedules[].associates: all', () => {
   it('reads all and includeSystemTasks, and tells the all schedule which associates other schedules list', () => {
     const config = parseConfig(
-      withSchedules('  - name: everything\n    associates: all\n    includeSystemTasks: true\n    every: 2m\n  - name: support\n    associates: [7, 3]\n    every: 1m\n'),
+      withSchedules(
+        '  - name: everything\n    associates: all\n    includeSystemTasks: true\n    every: 2m\n  - name: support\n    associates: [7, 3]\n    every: 1m\n',
+      ),
       ENV,
     );
     assert.deepEqual(config.schedules[1], {
@@ -64,8 +66,14 @@ describe('schedules[].associates: all', () => {
   });
 
   it('two all schedules: the second is named', () => {
-    const error = configError(withSchedules('  - name: a\n    associates: all\n    every: 1m\n  - name: b\n    associates: all\n    every: 1m\n'));
-    assertIssue(error, 'schedules[2].associates', /schedule "a" \(schedules\[1\]\) already watches all associates; at most one schedule may say "all"/);
+    const error = configError(
+      withSchedules('  - name: a\n    associates: all\n    every: 1m\n  - name: b\n    associates: all\n    every: 1m\n'),
+    );
+    assertIssue(
+      error,
+      'schedules[2].associates',
+      /schedule "a" \(schedules\[1\]\) already watches all associates; at most one schedule may say "all"/,
+    );
     assert.equal(error.issues.filter((it) => it.path.endsWith('.associates')).length, 1);
   });
 
@@ -76,11 +84,21 @@ describe('schedules[].associates: all', () => {
 
   it('includeSystemTasks on all while another schedule lists associate 0 (the system tasks would be watched twice)', () => {
     const error = configError(
-      BASE.replace('[12, 14]', '[12, 0]').replace('mail:\n', '  - name: everything\n    associates: all\n    includeSystemTasks: true\n    every: 1m\nmail:\n'),
+      BASE.replace('[12, 14]', '[12, 0]').replace(
+        'mail:\n',
+        '  - name: everything\n    associates: all\n    includeSystemTasks: true\n    every: 1m\nmail:\n',
+      ),
     );
-    assertIssue(error, 'schedules[1].includeSystemTasks', /already watched by schedule "sales" \(schedules\[0\]\), which lists associate 0/);
+    assertIssue(
+      error,
+      'schedules[1].includeSystemTasks',
+      /already watched by schedule "sales" \(schedules\[0\]\), which lists associate 0/,
+    );
     // Without includeSystemTasks that is fine: associate 0 belongs to sales, and `all` skips it.
-    const config = parseConfig(BASE.replace('[12, 14]', '[12, 0]').replace('mail:\n', '  - name: everything\n    associates: all\n    every: 1m\nmail:\n'), ENV);
+    const config = parseConfig(
+      BASE.replace('[12, 14]', '[12, 0]').replace('mail:\n', '  - name: everything\n    associates: all\n    every: 1m\nmail:\n'),
+      ENV,
+    );
     const all = config.schedules[1];
     assert.ok(all?.associates === 'all');
     assert.deepEqual(all.listedElsewhere, [0, 12]);
@@ -94,7 +112,10 @@ describe('schedules[].associates: all', () => {
 
   it('a bad config exits 2 naming the key (batchwatch check)', async () => {
     const file = join(dir, 'two-all.yaml');
-    writeFileSync(file, withSchedules('  - name: a\n    associates: all\n    every: 1m\n  - name: b\n    associates: all\n    every: 1m\n'));
+    writeFileSync(
+      file,
+      withSchedules('  - name: a\n    associates: all\n    every: 1m\n  - name: b\n    associates: all\n    every: 1m\n'),
+    );
     const result = await runCli(['check', '--config', file], ENV);
     assert.equal(result.code, 2, result.stdout + result.stderr);
     assert.match(result.stdout + result.stderr, /schedules\[2\]\.associates: .*already watches all associates/);
@@ -104,7 +125,8 @@ describe('schedules[].associates: all', () => {
 describe('superoffice.maxResponseBytes', () => {
   it('defaults to 256 MiB and takes bytes or a size with a unit', () => {
     assert.equal(parseConfig(BASE, ENV).superoffice.maxResponseBytes, 256 * 1024 * 1024);
-    const set = (value: string) => parseConfig(BASE.replace('  ticket:', `  maxResponseBytes: ${value}\n  ticket:`), ENV).superoffice.maxResponseBytes;
+    const set = (value: string) =>
+      parseConfig(BASE.replace('  ticket:', `  maxResponseBytes: ${value}\n  ticket:`), ENV).superoffice.maxResponseBytes;
     assert.equal(set('1000000'), 1_000_000);
     assert.equal(set('64MiB'), 64 * 1024 * 1024);
     assert.equal(set('"500 MB"'), 500_000_000);
@@ -124,8 +146,25 @@ describe('superoffice.maxResponseBytes', () => {
 describe('superoffice.tls.ca', () => {
   it('takes a readable PEM certificate file', () => {
     const ca = join(dir, 'ca.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=batchwatch test CA',
-      '-keyout', join(dir, 'ca.key'), '-out', ca], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=batchwatch test CA',
+        '-keyout',
+        join(dir, 'ca.key'),
+        '-out',
+        ca,
+      ],
+      { stdio: 'ignore' },
+    );
     const config = parseConfig(BASE.replace('  ticket:', `  tls:\n    ca: ${ca}\n  ticket:`), ENV);
     assert.deepEqual(config.superoffice.tls, { ca });
   });
@@ -134,7 +173,11 @@ describe('superoffice.tls.ca', () => {
     const notPem = join(dir, 'not-a-cert.pem');
     writeFileSync(notPem, 'hello\n');
     const bad = (tls: string) => configError(BASE.replace('  ticket:', `  tls:\n${tls}  ticket:`));
-    assertIssue(bad(`    ca: ${join(dir, 'missing.pem')}\n`), 'superoffice.tls.ca', /cannot read the CA file .*missing\.pem \(no such file\)/);
+    assertIssue(
+      bad(`    ca: ${join(dir, 'missing.pem')}\n`),
+      'superoffice.tls.ca',
+      /cannot read the CA file .*missing\.pem \(no such file\)/,
+    );
     assertIssue(bad(`    ca: ${notPem}\n`), 'superoffice.tls.ca', /is not a PEM certificate file/);
     const garbled = join(dir, 'garbled.pem');
     writeFileSync(garbled, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');

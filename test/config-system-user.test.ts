@@ -171,7 +171,11 @@ describe('config/batchwatch.example.yaml with SuperOffice Online', () => {
 describe('superoffice credentials: exactly one kind', () => {
   it('ticket and systemUser together name both keys', () => {
     const error = configError(yaml(`  ticket: t-123\n${INLINE}`));
-    assertIssue(error, 'superoffice', /exactly one of ticket, username\+password, systemUser \(found superoffice\.ticket and superoffice\.systemUser\)/);
+    assertIssue(
+      error,
+      'superoffice',
+      /exactly one of ticket, username\+password, systemUser \(found superoffice\.ticket and superoffice\.systemUser\)/,
+    );
   });
 
   it('username/password and systemUser together name both keys', () => {
@@ -207,11 +211,23 @@ describe('superoffice.systemUser: bad values exit 2 naming the key, never echoin
 
   it('a public key, an EC key and an encrypted key given as privateKey', () => {
     const publicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    assertIssue(configError(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: publicPem }), 'superoffice.systemUser.privateKey', /not an RSA private key/);
+    assertIssue(
+      configError(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: publicPem }),
+      'superoffice.systemUser.privateKey',
+      /not an RSA private key/,
+    );
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    assertIssue(configError(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: ec }), 'superoffice.systemUser.privateKey', /must be an RSA private key \(this is a ec key\)/);
+    assertIssue(
+      configError(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: ec }),
+      'superoffice.systemUser.privateKey',
+      /must be an RSA private key \(this is a ec key\)/,
+    );
     const encrypted = rsa.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString();
-    assertIssue(configError(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: encrypted }), 'superoffice.systemUser.privateKey', /encrypted with a passphrase/);
+    assertIssue(
+      configError(yaml(INLINE), { ...ENV, SO_PRIVATE_KEY: encrypted }),
+      'superoffice.systemUser.privateKey',
+      /encrypted with a passphrase/,
+    );
   });
 
   it('a missing, unreadable or wrong key file', () => {
@@ -229,7 +245,9 @@ describe('superoffice.systemUser: bad values exit 2 naming the key, never echoin
   it('both privateKey and privateKeyFile, or neither', () => {
     const both = configError(yaml(`${INLINE}\n    privateKeyFile: ${keyFile}`));
     assertIssue(both, 'superoffice.systemUser.privateKeyFile', /either privateKey .* or privateKeyFile, not both/);
-    const neither = configError(yaml(INLINE.replace('    privateKey: ${SO_PRIVATE_KEY}', '    loginUrl: https://online.superoffice.com/login')));
+    const neither = configError(
+      yaml(INLINE.replace('    privateKey: ${SO_PRIVATE_KEY}', '    loginUrl: https://online.superoffice.com/login')),
+    );
     assertIssue(neither, 'superoffice.systemUser', /needs privateKey .* or privateKeyFile/);
   });
 
@@ -242,8 +260,16 @@ describe('superoffice.systemUser: bad values exit 2 naming the key, never echoin
 
   it('an empty token, a bad loginUrl, an unknown key', () => {
     assertIssue(configError(yaml(INLINE), { ...ENV, SO_SYSTEM_USER_TOKEN: ' ' }), 'superoffice.systemUser.token', /must not be empty/);
-    assertIssue(configError(yaml(`${INLINE}\n    loginUrl: online.superoffice.com/login`)), 'superoffice.systemUser.loginUrl', /http:\/\/ or https:\/\/ URL/);
-    assertIssue(configError(yaml(`${INLINE}\n    private_key_file: x`)), 'superoffice.systemUser.private_key_file', /unknown key \(did you mean "privateKeyFile"\?\)/);
+    assertIssue(
+      configError(yaml(`${INLINE}\n    loginUrl: online.superoffice.com/login`)),
+      'superoffice.systemUser.loginUrl',
+      /http:\/\/ or https:\/\/ URL/,
+    );
+    assertIssue(
+      configError(yaml(`${INLINE}\n    private_key_file: x`)),
+      'superoffice.systemUser.private_key_file',
+      /unknown key \(did you mean "privateKeyFile"\?\)/,
+    );
   });
 
   it('without applicationToken (the client secret)', () => {
@@ -265,7 +291,10 @@ describe('superoffice.tenantStatusUrl: bad values', () => {
 
   it('needs a ContextIdentifier in superoffice.url', () => {
     const error = configError(
-      yaml('  ticket: t-123\n  tenantStatusUrl: https://online.superoffice.com/api/state').replace('https://online.superoffice.com/Cust12345', 'https://online.superoffice.com'),
+      yaml('  ticket: t-123\n  tenantStatusUrl: https://online.superoffice.com/api/state').replace(
+        'https://online.superoffice.com/Cust12345',
+        'https://online.superoffice.com',
+      ),
     );
     assertIssue(error, 'superoffice.url', /ContextIdentifier .* when tenantStatusUrl is set/);
   });

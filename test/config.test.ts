@@ -249,11 +249,20 @@ describe('parseConfig: every mistake names its key path', () => {
 
   it('an associate in two schedules, naming both', () => {
     const error = configError(VALID.replace('mail:', '  - name: support\n    associates: [7, 14]\n    every: 5m\nmail:'));
-    assertIssue(error, 'schedules[1].associates[1]', /associate 14 is in both schedule "sales" \(schedules\[0\]\) and schedule "support" \(schedules\[1\]\)/);
+    assertIssue(
+      error,
+      'schedules[1].associates[1]',
+      /associate 14 is in both schedule "sales" \(schedules\[0\]\) and schedule "support" \(schedules\[1\]\)/,
+    );
   });
 
   it('an empty or negative associate list entry', () => {
-    const error = configError(VALID.replace('associates: [12, 14, 19]', 'associates: []').replace('mail:', '  - name: b\n    associates: [-3]\n    every: 1m\nmail:'));
+    const error = configError(
+      VALID.replace('associates: [12, 14, 19]', 'associates: []').replace(
+        'mail:',
+        '  - name: b\n    associates: [-3]\n    every: 1m\nmail:',
+      ),
+    );
     assertIssue(error, 'schedules[0].associates', /at least one associate/);
     assertIssue(error, 'schedules[1].associates[0]', /must be at least 0/);
   });
@@ -297,7 +306,10 @@ describe('parseConfig: every mistake names its key path', () => {
 
   it('a bad time zone', () => {
     const error = configError(
-      VALID.replace('every: 60s', 'cron: "0 * * * *"\n    tz: Mars/Olympus').replace('password: ${SO_PASSWORD}', 'password: x\n  timeZone: Europe/Atlantis'),
+      VALID.replace('every: 60s', 'cron: "0 * * * *"\n    tz: Mars/Olympus').replace(
+        'password: ${SO_PASSWORD}',
+        'password: x\n  timeZone: Europe/Atlantis',
+      ),
     );
     assertIssue(error, 'superoffice.timeZone', /"Europe\/Atlantis" is not an IANA time zone/);
     assertIssue(error, 'schedules[0].tz', /"Mars\/Olympus" is not an IANA time zone/);
@@ -425,11 +437,14 @@ describe('config files', () => {
   });
 
   it('loadConfig reports a missing file as a ConfigError', () => {
-    assert.throws(() => loadConfig(join(dir, 'nope.yaml'), ENV), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /nope\.yaml: invalid config, 1 problem:\n {2}file not found/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(join(dir, 'nope.yaml'), ENV),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /nope\.yaml: invalid config, 1 problem:\n {2}file not found/);
+        return true;
+      },
+    );
   });
 
   it('config/batchwatch.yaml loads with an empty environment and points at the local simulator', () => {
@@ -447,17 +462,26 @@ describe('config files', () => {
     const example = resolve('config/batchwatch.example.yaml');
     const config = loadConfig(example, { SO_USERNAME: 'u', SO_PASSWORD: 'p', SMTP_PASSWORD: 's' });
     assert.equal(config.superoffice.url, 'https://sod.superoffice.com/Cust12345');
-    assert.deepEqual(config.schedules.map((s) => s.timing), [{ every: 60_000 }, { cron: '*/5 * * * *', tz: 'Europe/Oslo' }]);
+    assert.deepEqual(
+      config.schedules.map((s) => s.timing),
+      [{ every: 60_000 }, { cron: '*/5 * * * *', tz: 'Europe/Oslo' }],
+    );
     assert.deepEqual(config.rules.tasks, [
       { name: 'TravelGateway*', ignore: true },
       { name: 'Mailing*', ignore: false, stallAfter: 7_200_000, queuedTimeout: 1_800_000 },
     ]);
     assert.equal(config.mail.smtp, 'smtp://batchwatch:s@smtp.example.com:587');
     // Without credentials and the SMTP password it names both.
-    assert.throws(() => loadConfig(example, {}), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.deepEqual(error.issues.map((it) => it.path), ['superoffice', 'mail.smtp']);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(example, {}),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(
+          error.issues.map((it) => it.path),
+          ['superoffice', 'mail.smtp'],
+        );
+        return true;
+      },
+    );
   });
 });

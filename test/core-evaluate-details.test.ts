@@ -39,7 +39,10 @@ function only(events: AlertEvent[] | undefined): AlertEvent {
 describe('failed events', () => {
   it('carry a run-based id, the task as polled and since = when the failure was seen', () => {
     const t = failed(1, { description: 'Import failed', response: 'Timeout' });
-    const { events } = play([{ at: 0, poll: ok(started(1, 10)) }, { at: 1, poll: ok(t) }]);
+    const { events } = play([
+      { at: 0, poll: ok(started(1, 10)) },
+      { at: 1, poll: ok(t) },
+    ]);
     assert.deepEqual(only(events[1]), {
       id: `sales:failed:1:1:${at(0)}`,
       kind: 'failed',
@@ -81,7 +84,10 @@ describe('failed events', () => {
       { at: 5, poll: ok(failed(1)) },
     ]);
     const base = `sales:failed:1:1:${at(0)}`;
-    assert.deepEqual([events[1], events[3], events[5]].map((e) => only(e).id), [base, `${base}:${at(2)}`, `${base}:${at(4)}`]);
+    assert.deepEqual(
+      [events[1], events[3], events[5]].map((e) => only(e).id),
+      [base, `${base}:${at(2)}`, `${base}:${at(4)}`],
+    );
   });
 
   it('missing run markers are written as "-"', () => {
@@ -90,7 +96,11 @@ describe('failed events', () => {
   });
 
   it('a task that vanishes and reappears still Failed in the same run repeats the same id (deduplicated downstream)', () => {
-    const { events } = play([{ at: 0, poll: ok(failed(1)) }, { at: 1, poll: ok() }, { at: 2, poll: ok(failed(1)) }]);
+    const { events } = play([
+      { at: 0, poll: ok(failed(1)) },
+      { at: 1, poll: ok() },
+      { at: 2, poll: ok(failed(1)) },
+    ]);
     assert.equal(only(events[0]).id, only(events[2]).id);
     assert.deepEqual(events[1], []);
   });
@@ -115,7 +125,12 @@ describe('stalled, stuck and their reminders', () => {
     assert.deepEqual([fired.since, r1.since, r2.since], [at(0), at(0), at(0)]);
     assert.deepEqual([fired.at, r1.at, r2.at], [at(15), at(75), at(135)]);
     assert.deepEqual(snapshot.alerts['stalled:1'], {
-      kind: 'stalled', subject: '1', eventId: episode, firedAt: at(15), lastNotifiedAt: at(135), repeats: 2,
+      kind: 'stalled',
+      subject: '1',
+      eventId: episode,
+      firedAt: at(15),
+      lastNotifiedAt: at(135),
+      repeats: 2,
     });
 
     const moved = started(1, 35, { progressDescription: 'Rebuilding' });
@@ -137,7 +152,10 @@ describe('stalled, stuck and their reminders', () => {
 
   it('stuck: id and since from first sight in New', () => {
     const t = task({ id: 4, state: 'New', created: at(-300) });
-    const { events } = play([{ at: 2, poll: ok(t) }, { at: 12, poll: ok(t) }]);
+    const { events } = play([
+      { at: 2, poll: ok(t) },
+      { at: 12, poll: ok(t) },
+    ]);
     const e = only(events[1]);
     assert.equal(e.id, `sales:stuck:4:${at(2)}`);
     assert.equal(e.since, at(2));
@@ -145,12 +163,42 @@ describe('stalled, stuck and their reminders', () => {
   });
 
   const reasons: { name: string; first: BatchTaskInfo; last: BatchTaskInfo | null; kind: 'stalled' | 'stuck'; reason: string }[] = [
-    { name: 'success', kind: 'stalled', first: started(1, 40), last: task({ id: 1, state: 'Succeeded', ...run1 }), reason: 'task succeeded (Succeeded)' },
+    {
+      name: 'success',
+      kind: 'stalled',
+      first: started(1, 40),
+      last: task({ id: 1, state: 'Succeeded', ...run1 }),
+      reason: 'task succeeded (Succeeded)',
+    },
     { name: 'failure', kind: 'stalled', first: started(1, 40), last: failed(1, { progressPercent: 40 }), reason: 'task failed' },
-    { name: 'unknown state', kind: 'stalled', first: started(1, 40), last: task({ id: 1, state: 'Paused', progressPercent: 40, ...run1 }), reason: 'state changed from Started to Paused' },
-    { name: 'restart', kind: 'stalled', first: started(1, 40), last: started(1, 40, { startCount: 2 }), reason: 'task restarted (StartCount 1 -> 2)' },
-    { name: 'restart by LastStarted', kind: 'stalled', first: started(1, 40), last: started(1, 40, { lastStarted: at(20) }), reason: 'task restarted (LastStarted changed)' },
-    { name: 'no progress to some', kind: 'stalled', first: started(1, null), last: started(1, 5), reason: 'progress changed from no progress to 5%' },
+    {
+      name: 'unknown state',
+      kind: 'stalled',
+      first: started(1, 40),
+      last: task({ id: 1, state: 'Paused', progressPercent: 40, ...run1 }),
+      reason: 'state changed from Started to Paused',
+    },
+    {
+      name: 'restart',
+      kind: 'stalled',
+      first: started(1, 40),
+      last: started(1, 40, { startCount: 2 }),
+      reason: 'task restarted (StartCount 1 -> 2)',
+    },
+    {
+      name: 'restart by LastStarted',
+      kind: 'stalled',
+      first: started(1, 40),
+      last: started(1, 40, { lastStarted: at(20) }),
+      reason: 'task restarted (LastStarted changed)',
+    },
+    {
+      name: 'no progress to some',
+      kind: 'stalled',
+      first: started(1, null),
+      last: started(1, 5),
+      reason: 'progress changed from no progress to 5%',
+    },
     { name: 'vanished', kind: 'stalled', first: started(1, 40), last: null, reason: 'task vanished' },
     { name: 'left New', kind: 'stuck', first: task({ id: 1, state: 'New' }), last: started(1, 0), reason: 'task left New (now Started)' },
     { name: 'vanished while New', kind: 'stuck', first: task({ id: 1, state: 'New' }), last: null, reason: 'task vanished' },
@@ -191,12 +239,28 @@ describe('superoffice-down events', () => {
     );
     const episode = `sales:superoffice-down:${at(0)}`;
     assert.deepEqual(only(events[3]), {
-      id: episode, kind: 'superoffice-down', alertKind: 'superoffice-down', schedule: 'sales', subject: 'sales',
-      repeat: false, at: at(3), since: at(0), error: fault, consecutiveFailures: 3,
+      id: episode,
+      kind: 'superoffice-down',
+      alertKind: 'superoffice-down',
+      schedule: 'sales',
+      subject: 'sales',
+      repeat: false,
+      at: at(3),
+      since: at(0),
+      error: fault,
+      consecutiveFailures: 3,
     });
     assert.deepEqual(only(events[4]), {
-      id: `${episode}:r1`, kind: 'superoffice-down', alertKind: 'superoffice-down', schedule: 'sales', subject: 'sales',
-      repeat: true, at: at(63), since: at(0), error: refused, consecutiveFailures: 4,
+      id: `${episode}:r1`,
+      kind: 'superoffice-down',
+      alertKind: 'superoffice-down',
+      schedule: 'sales',
+      subject: 'sales',
+      repeat: true,
+      at: at(63),
+      since: at(0),
+      error: refused,
+      consecutiveFailures: 4,
     });
     assert.equal(snapshot.consecutiveFailures, 4);
     assert.deepEqual(snapshot.lastError, refused);
@@ -205,8 +269,16 @@ describe('superoffice-down events', () => {
 
     const { next, events: after } = evaluate(snapshot, ok(), at(64), r);
     assert.deepEqual(only(after), {
-      id: `${episode}:resolved`, kind: 'resolved', alertKind: 'superoffice-down', schedule: 'sales', subject: 'sales',
-      repeat: false, at: at(64), since: at(0), error: refused, consecutiveFailures: 4,
+      id: `${episode}:resolved`,
+      kind: 'resolved',
+      alertKind: 'superoffice-down',
+      schedule: 'sales',
+      subject: 'sales',
+      repeat: false,
+      at: at(64),
+      since: at(0),
+      error: refused,
+      consecutiveFailures: 4,
       reason: 'SuperOffice answered again after 4 failed polls',
     });
     assert.equal(next.consecutiveFailures, 0);
@@ -217,14 +289,21 @@ describe('superoffice-down events', () => {
   });
 
   it('never reached: the episode is anchored at the poll that fired', () => {
-    const { events } = play([{ at: 0, poll: unreachable() }, { at: 1, poll: unreachable() }, { at: 2, poll: unreachable() }]);
+    const { events } = play([
+      { at: 0, poll: unreachable() },
+      { at: 1, poll: unreachable() },
+      { at: 2, poll: unreachable() },
+    ]);
     const e = only(events[2]);
     assert.equal(e.id, `sales:superoffice-down:${at(2)}`);
     assert.equal(e.since, at(2));
   });
 
   it('a failed poll keeps task records and task alerts untouched', () => {
-    const { snapshot } = play([{ at: 0, poll: ok(started(1, 40), failed(2)) }, { at: 15, poll: ok(started(1, 40), failed(2)) }]);
+    const { snapshot } = play([
+      { at: 0, poll: ok(started(1, 40), failed(2)) },
+      { at: 15, poll: ok(started(1, 40), failed(2)) },
+    ]);
     const { next, events } = evaluate(snapshot, unreachable(), at(16), rules({ unreachableAfter: 5 }));
     assert.deepEqual(events, []);
     assert.deepEqual(next.tasks, snapshot.tasks);
@@ -243,14 +322,24 @@ describe('snapshot bookkeeping', () => {
 
     const second = evaluate(first.next, ok(started(1, 20), task({ id: 2, state: 'New' })), at(5), rules());
     assert.deepEqual(second.next.tasks['1'], { task: started(1, 20), firstSeenAt: at(0), stateSince: at(0), progressSince: at(5) });
-    assert.deepEqual(second.next.tasks['2'], { task: task({ id: 2, state: 'New' }), firstSeenAt: at(0), stateSince: at(0), progressSince: at(0) });
+    assert.deepEqual(second.next.tasks['2'], {
+      task: task({ id: 2, state: 'New' }),
+      firstSeenAt: at(0),
+      stateSince: at(0),
+      progressSince: at(0),
+    });
 
     const third = evaluate(second.next, ok(failed(1, { progressPercent: 20 })), at(7), rules());
-    assert.deepEqual(third.next.tasks['1'], { task: failed(1, { progressPercent: 20 }), firstSeenAt: at(0), stateSince: at(7), progressSince: at(7) });
+    assert.deepEqual(third.next.tasks['1'], {
+      task: failed(1, { progressPercent: 20 }),
+      firstSeenAt: at(0),
+      stateSince: at(7),
+      progressSince: at(7),
+    });
     assert.equal(third.next.tasks['2'], undefined, 'vanished tasks are dropped');
   });
 
-  it('after failed polls, carried timers move forward by the unobserved time (except an active alert\'s)', () => {
+  it("after failed polls, carried timers move forward by the unobserved time (except an active alert's)", () => {
     const r = rules({ stallAfter: 3 * MINUTE, unreachableAfter: 10 });
     const { snapshot, events } = play(
       [
@@ -263,7 +352,10 @@ describe('snapshot bookkeeping', () => {
       ],
       r,
     );
-    assert.deepEqual(events.map((e) => e.map((x) => x.id)), [[], [], [`sales:stalled:3:${at(0)}`], [], [], []]);
+    assert.deepEqual(
+      events.map((e) => e.map((x) => x.id)),
+      [[], [], [`sales:stalled:3:${at(0)}`], [], [], []],
+    );
     // 2 minutes of unchanged progress were observed before the outage; 31 - 4 = 27 minutes were not.
     assert.equal(snapshot.tasks['1']?.progressSince, at(29));
     assert.equal(snapshot.tasks['2']?.stateSince, at(27));
@@ -282,7 +374,12 @@ describe('snapshot bookkeeping', () => {
   it('ignored tasks and unknown states are kept in the snapshot as they came', () => {
     const travel = task({ id: 5, name: 'TravelGateway sync', state: 'Failed', lastStarted: at(0) });
     const paused = task({ id: 6, state: 'Paused' });
-    const { next, events } = evaluate(emptySnapshot('sales'), ok(travel, paused), at(1), rules({ tasks: [{ name: 'TravelGateway*', ignore: true }] }));
+    const { next, events } = evaluate(
+      emptySnapshot('sales'),
+      ok(travel, paused),
+      at(1),
+      rules({ tasks: [{ name: 'TravelGateway*', ignore: true }] }),
+    );
     assert.deepEqual(events, []);
     assert.equal(next.tasks['5']?.task, travel);
     assert.equal(next.tasks['6']?.task.state, 'Paused');
@@ -298,7 +395,13 @@ describe('snapshot bookkeeping', () => {
 
   it('sendResolved false still clears the alert', () => {
     const r = rules({ sendResolved: false });
-    const { snapshot } = play([{ at: 0, poll: ok(started(1, 40)) }, { at: 15, poll: ok(started(1, 40)) }], r);
+    const { snapshot } = play(
+      [
+        { at: 0, poll: ok(started(1, 40)) },
+        { at: 15, poll: ok(started(1, 40)) },
+      ],
+      r,
+    );
     assert.ok(snapshot.alerts['stalled:1']);
     const { next, events } = evaluate(snapshot, ok(started(1, 41)), at(16), r);
     assert.deepEqual(events, []);
@@ -317,7 +420,12 @@ describe('determinism and purity', () => {
       ],
       r,
     );
-    states.push({ name: 'firing and resolving task alerts', prev: snapshot, poll: ok(started(1, 41), failed(3), started(2, 0)), now: at(16) });
+    states.push({
+      name: 'firing and resolving task alerts',
+      prev: snapshot,
+      poll: ok(started(1, 41), failed(3), started(2, 0)),
+      now: at(16),
+    });
     states.push({ name: 'reminders', prev: snapshot, poll: ok(started(1, 40), task({ id: 2, state: 'New' }), started(3, 1)), now: at(80) });
     states.push({ name: 'outage', prev: snapshot, poll: unreachable(), now: at(16) });
   }
@@ -344,14 +452,21 @@ describe('determinism and purity', () => {
     assert.deepEqual(ids(at(3)), [`sales:stalled:1:${at(0)}`, `sales:stuck:2:${at(0)}`, `sales:failed:3:1:${at(0)}`]);
     assert.deepEqual(ids(at(3)), ids(at(4)));
 
-    const { snapshot: down } = play([{ at: 0, poll: ok() }, { at: 1, poll: unreachable() }, { at: 2, poll: unreachable() }]);
+    const { snapshot: down } = play([
+      { at: 0, poll: ok() },
+      { at: 1, poll: unreachable() },
+      { at: 2, poll: unreachable() },
+    ]);
     const downIds = (now: number) => evaluate(down, unreachable(), now, rules()).events.map((e) => e.id);
     assert.deepEqual(downIds(at(3)), [`sales:superoffice-down:${at(0)}`]);
     assert.deepEqual(downIds(at(3)), downIds(at(9)));
   });
 
   it('no event ever has since after at, even when the clock goes back', () => {
-    const { snapshot } = play([{ at: 0, poll: ok(started(1, 40)) }, { at: 15, poll: ok(started(1, 40)) }]);
+    const { snapshot } = play([
+      { at: 0, poll: ok(started(1, 40)) },
+      { at: 15, poll: ok(started(1, 40)) },
+    ]);
     const { events } = evaluate(snapshot, ok(), at(-500), rules());
     const e = only(events);
     assert.equal(e.kind, 'resolved');

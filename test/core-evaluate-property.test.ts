@@ -38,7 +38,9 @@ class World {
   }
 
   tick(): void {
-    this.now = this.chance(0.03) ? this.now - Math.floor(this.random() * 30 * MINUTE) : this.now + Math.floor((0.5 + this.random() * 8) * MINUTE);
+    this.now = this.chance(0.03)
+      ? this.now - Math.floor(this.random() * 30 * MINUTE)
+      : this.now + Math.floor((0.5 + this.random() * 8) * MINUTE);
     if (this.tasks.size < 8 && this.chance(0.3)) this.spawn();
     for (const [id, t] of this.tasks) {
       if (this.chance(0.01)) {
@@ -52,14 +54,17 @@ class World {
   private spawn(): void {
     const id = this.nextId++;
     const bornFailed = this.chance(0.15);
-    this.tasks.set(id, task({
+    this.tasks.set(
       id,
-      name: this.pick(NAMES),
-      state: bornFailed ? 'Failed' : 'New',
-      created: this.now - Math.floor(this.random() * 3 * HOUR),
-      lastStarted: bornFailed ? this.now - Math.floor(this.random() * 2 * HOUR) : null,
-      startCount: bornFailed ? 1 : 0,
-    }));
+      task({
+        id,
+        name: this.pick(NAMES),
+        state: bornFailed ? 'Failed' : 'New',
+        created: this.now - Math.floor(this.random() * 3 * HOUR),
+        lastStarted: bornFailed ? this.now - Math.floor(this.random() * 2 * HOUR) : null,
+        startCount: bornFailed ? 1 : 0,
+      }),
+    );
   }
 
   private restart(t: BatchTaskInfo, state: string): BatchTaskInfo {

@@ -7,14 +7,17 @@ import { MINUTE, T0, ok, rules, task } from './helpers/tasks.ts';
 /** Tasks left out of a poll because a field could not be read: nothing fires or resolves because of them. */
 
 const at = (minutes: number) => T0 + minutes * MINUTE;
-const started = (id: number, progressPercent: number) =>
-  task({ id, state: 'Started', progressPercent, startCount: 1, lastStarted: at(0) });
+const started = (id: number, progressPercent: number) => task({ id, state: 'Started', progressPercent, startCount: 1, lastStarted: at(0) });
 const failed = (id: number) => task({ id, state: 'Failed', progressPercent: 60, startCount: 1, lastStarted: at(0) });
 
 function partial(tasks: BatchTaskInfo[], unreadable: UnreadableTask[]): PollOutcome {
   return { ok: true, tasks, unreadable };
 }
-const bad = (id: number | null, field = 'LastStarted'): UnreadableTask => ({ id, field, problem: `expected an xs:dateTime, got "yesterday"` });
+const bad = (id: number | null, field = 'LastStarted'): UnreadableTask => ({
+  id,
+  field,
+  problem: `expected an xs:dateTime, got "yesterday"`,
+});
 
 describe('evaluate() with unreadable tasks', () => {
   it('keeps an unreadable task exactly as it was: no resolution, no vanishing, no reminder, no stall', () => {

@@ -143,14 +143,32 @@ describe('failed', () => {
 describe('failed: first sight', () => {
   table([
     { name: 'first poll, LastStarted 2h ago: no alert', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(-120) })), expect: [] }] },
-    { name: 'first poll, LastStarted 10m ago: alert', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(-10) })), expect: ['failed 1'] }] },
+    {
+      name: 'first poll, LastStarted 10m ago: alert',
+      steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(-10) })), expect: ['failed 1'] }],
+    },
     { name: 'exactly firstSeenWindow ago: alert', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(-60) })), expect: ['failed 1'] }] },
     { name: 'just outside firstSeenWindow: no alert', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(-61) })), expect: [] }] },
-    { name: 'no LastStarted: Created decides (recent)', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: null, created: at(-5) })), expect: ['failed 1'] }] },
-    { name: 'no LastStarted: Created decides (old)', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: null, created: at(-500) })), expect: [] }] },
-    { name: 'LastStarted wins over a recent Created', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(-500), created: at(-5) })), expect: [] }] },
-    { name: 'neither LastStarted nor Created: no alert', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: null, created: null })), expect: [] }] },
-    { name: 'LastStarted in the future (clock skew) counts as recent', steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(7) })), expect: ['failed 1'] }] },
+    {
+      name: 'no LastStarted: Created decides (recent)',
+      steps: [{ at: 0, poll: ok(failed(1, { lastStarted: null, created: at(-5) })), expect: ['failed 1'] }],
+    },
+    {
+      name: 'no LastStarted: Created decides (old)',
+      steps: [{ at: 0, poll: ok(failed(1, { lastStarted: null, created: at(-500) })), expect: [] }],
+    },
+    {
+      name: 'LastStarted wins over a recent Created',
+      steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(-500), created: at(-5) })), expect: [] }],
+    },
+    {
+      name: 'neither LastStarted nor Created: no alert',
+      steps: [{ at: 0, poll: ok(failed(1, { lastStarted: null, created: null })), expect: [] }],
+    },
+    {
+      name: 'LastStarted in the future (clock skew) counts as recent',
+      steps: [{ at: 0, poll: ok(failed(1, { lastStarted: at(7) })), expect: ['failed 1'] }],
+    },
     {
       name: 'firstSeenWindow 0 never alerts on first sight',
       rules: { firstSeenWindow: 0 },
@@ -517,7 +535,7 @@ describe('sendResolved false', () => {
       name: 'alerts clear without resolution events, and can fire again',
       rules: { sendResolved: false, unreachableAfter: 1 },
       steps: [
-        { at: 0, poll: ok(started(1, 40), fresh(2), started(3, 10)) , expect: [] },
+        { at: 0, poll: ok(started(1, 40), fresh(2), started(3, 10)), expect: [] },
         { at: 1, poll: ok(started(1, 40), fresh(2), failed(3)), expect: ['failed 3'] },
         { at: 15, poll: ok(started(1, 40), fresh(2), failed(3)), expect: ['stalled 1', 'stuck 2'] },
         { at: 16, poll: ok(started(1, 41), started(2, 0), succeeded(3, run2)), expect: [] },
@@ -536,21 +554,62 @@ describe('per-task-name rules', () => {
       name: 'ignored tasks never produce events',
       rules: { tasks: [{ name: 'TravelGateway*', ignore: true }] },
       steps: [
-        { at: 0, poll: ok(travel(1, fresh), travel(2, (id, more) => started(id, 40, more)), travel(3, (id, more) => started(id, 1, more))), expect: [] },
-        { at: 1, poll: ok(travel(1, fresh), travel(2, (id, more) => started(id, 40, more)), travel(3, failed)), expect: [] },
-        { at: 600, poll: ok(travel(1, fresh), travel(2, (id, more) => started(id, 40, more)), travel(3, failed)), expect: [] },
+        {
+          at: 0,
+          poll: ok(
+            travel(1, fresh),
+            travel(2, (id, more) => started(id, 40, more)),
+            travel(3, (id, more) => started(id, 1, more)),
+          ),
+          expect: [],
+        },
+        {
+          at: 1,
+          poll: ok(
+            travel(1, fresh),
+            travel(2, (id, more) => started(id, 40, more)),
+            travel(3, failed),
+          ),
+          expect: [],
+        },
+        {
+          at: 600,
+          poll: ok(
+            travel(1, fresh),
+            travel(2, (id, more) => started(id, 40, more)),
+            travel(3, failed),
+          ),
+          expect: [],
+        },
         { at: 601, poll: ok(), expect: [] },
       ],
     },
     {
       name: 'an active alert of a task that becomes ignored clears silently',
       steps: [
-        { at: 0, poll: ok(travel(1, (id, more) => started(id, 40, more)), travel(2, fresh)), expect: [] },
-        { at: 15, poll: ok(travel(1, (id, more) => started(id, 40, more)), travel(2, fresh)), expect: ['stalled 1', 'stuck 2'] },
+        {
+          at: 0,
+          poll: ok(
+            travel(1, (id, more) => started(id, 40, more)),
+            travel(2, fresh),
+          ),
+          expect: [],
+        },
+        {
+          at: 15,
+          poll: ok(
+            travel(1, (id, more) => started(id, 40, more)),
+            travel(2, fresh),
+          ),
+          expect: ['stalled 1', 'stuck 2'],
+        },
         {
           at: 16,
           rules: rules({ tasks: [{ name: 'TravelGateway*', ignore: true }] }),
-          poll: ok(travel(1, (id, more) => started(id, 41, more)), travel(2, (id, more) => started(id, 0, more))),
+          poll: ok(
+            travel(1, (id, more) => started(id, 41, more)),
+            travel(2, (id, more) => started(id, 0, more)),
+          ),
           expect: [],
         },
         { at: 17, rules: rules(), poll: ok(travel(1, (id, more) => started(id, 41, more))), expect: [] },
@@ -577,9 +636,17 @@ describe('per-task-name rules', () => {
       rules: { tasks: [{ name: 'Mailing*', ignore: false, stallAfter: 2 * HOUR }] },
       steps: [
         { at: 0, poll: ok(started(1, 40, { name: 'Mailing: spring campaign' }), started(2, 40, { name: 'Import' })), expect: [] },
-        { at: 15, poll: ok(started(1, 40, { name: 'Mailing: spring campaign' }), started(2, 40, { name: 'Import' })), expect: ['stalled 2'] },
+        {
+          at: 15,
+          poll: ok(started(1, 40, { name: 'Mailing: spring campaign' }), started(2, 40, { name: 'Import' })),
+          expect: ['stalled 2'],
+        },
         { at: 119, poll: ok(started(1, 40, { name: 'Mailing: spring campaign' }), started(2, 40, { name: 'Import' })), expect: [] },
-        { at: 120, poll: ok(started(1, 40, { name: 'Mailing: spring campaign' }), started(2, 40, { name: 'Import' })), expect: ['stalled 1'] },
+        {
+          at: 120,
+          poll: ok(started(1, 40, { name: 'Mailing: spring campaign' }), started(2, 40, { name: 'Import' })),
+          expect: ['stalled 1'],
+        },
       ],
     },
     {
@@ -678,7 +745,11 @@ describe('odd responses', () => {
         { at: 0, poll: ok(started(30, 40), fresh(4), started(200, 1), started(7, 5)), expect: [] },
         { at: 5, poll: ok(started(30, 40), fresh(4), failed(200), started(7, 5)), expect: ['failed 200'] },
         { at: 15, poll: ok(started(30, 40), fresh(4), failed(200), started(7, 5)), expect: ['stuck 4', 'stalled 7', 'stalled 30'] },
-        { at: 16, poll: ok(started(30, 41), started(4, 0), succeeded(200, run2), started(7, 5)), expect: ['resolved stuck 4', 'resolved stalled 30', 'resolved failed 200'] },
+        {
+          at: 16,
+          poll: ok(started(30, 41), started(4, 0), succeeded(200, run2), started(7, 5)),
+          expect: ['resolved stuck 4', 'resolved stalled 30', 'resolved failed 200'],
+        },
       ],
     },
   ]);

@@ -45,7 +45,10 @@ describe('compileGlob', () => {
     assert.throws(() => compileGlob('x+(y)'), /extglob/);
     assert.throws(() => compileGlob('[[:alpha:]]x'), /POSIX classes .* write the range/);
     assert.throws(() => compileGlob('Report {1..3}'), /brace ranges .* list the values/);
-    assert.throws(() => compileGlob('{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}'), new RegExp(`more than ${MAX_GLOB_ALTERNATIVES} alternatives`));
+    assert.throws(
+      () => compileGlob('{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}'),
+      new RegExp(`more than ${MAX_GLOB_ALTERNATIVES} alternatives`),
+    );
   });
 
   // Before: picomatch's regex backtracked, quadratic in the name for two stars around a word and worse with
@@ -76,7 +79,10 @@ mail: { enabled: false }
       assert.fail('expected a config error');
     } catch (error) {
       assert.ok(error instanceof ConfigError, String(error));
-      assert.ok(error.issues.some((it) => it.path === 'rules.tasks[1].name' && /extglob/.test(it.message)), error.message);
+      assert.ok(
+        error.issues.some((it) => it.path === 'rules.tasks[1].name' && /extglob/.test(it.message)),
+        error.message,
+      );
     }
   });
 

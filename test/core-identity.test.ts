@@ -28,7 +28,12 @@ describe('record identity across polls', () => {
 
   it('a changed parameter, name or description makes a new record even though no timer moves', () => {
     const first = step(emptySnapshot('sales'), ok(running(1, 10)), 0);
-    for (const changed of [{ parameterObject: { selection: '8' } }, { parameterObject: { selection: '7', extra: '' } }, { name: 'Renamed' }, { description: 'now with text' }]) {
+    for (const changed of [
+      { parameterObject: { selection: '8' } },
+      { parameterObject: { selection: '7', extra: '' } },
+      { name: 'Renamed' },
+      { description: 'now with text' },
+    ]) {
       const next = step(first, ok(running(1, 10, changed)), 1);
       assert.notEqual(next.tasks['1'], first.tasks['1'], JSON.stringify(changed));
       assert.equal(next.tasks['1']?.stateSince, first.tasks['1']?.stateSince);

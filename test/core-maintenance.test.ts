@@ -37,8 +37,16 @@ function table(cases: Case[]): void {
     it(c.name, () => {
       const run = runSteps(rules(c.rules), c.steps);
       const after = run.snapshots.slice(1);
-      if (c.maintenanceAfter) assert.deepEqual(after.map((s) => s.maintenance), c.maintenanceAfter);
-      if (c.failuresAfter) assert.deepEqual(after.map((s) => s.consecutiveFailures), c.failuresAfter);
+      if (c.maintenanceAfter)
+        assert.deepEqual(
+          after.map((s) => s.maintenance),
+          c.maintenanceAfter,
+        );
+      if (c.failuresAfter)
+        assert.deepEqual(
+          after.map((s) => s.consecutiveFailures),
+          c.failuresAfter,
+        );
     });
   }
 }
@@ -63,7 +71,13 @@ describe('maintenance: failed polls that are not an outage', () => {
         { at: 3, poll: maintenance('Suspended'), expect: [] },
         { at: 4, poll: ok(), expect: [] },
       ],
-      maintenanceAfter: [null, { state: 'OfflineMaintenance', since: at(1) }, { state: 'OfflineMaintenance', since: at(1) }, { state: 'Suspended', since: at(1) }, null],
+      maintenanceAfter: [
+        null,
+        { state: 'OfflineMaintenance', since: at(1) },
+        { state: 'OfflineMaintenance', since: at(1) },
+        { state: 'Suspended', since: at(1) },
+        null,
+      ],
     },
     {
       name: 'back to Running while still failing counts towards superoffice-down as usual',
@@ -77,7 +91,16 @@ describe('maintenance: failed polls that are not an outage', () => {
         { at: 6, poll: unreachable(), expect: ['superoffice-down sales'] },
         { at: 7, poll: ok(), expect: ['resolved superoffice-down sales'] },
       ],
-      maintenanceAfter: [null, { state: 'OfflineMaintenance', since: at(1) }, { state: 'OfflineMaintenance', since: at(1) }, { state: 'OfflineMaintenance', since: at(1) }, null, null, null, null],
+      maintenanceAfter: [
+        null,
+        { state: 'OfflineMaintenance', since: at(1) },
+        { state: 'OfflineMaintenance', since: at(1) },
+        { state: 'OfflineMaintenance', since: at(1) },
+        null,
+        null,
+        null,
+        null,
+      ],
       failuresAfter: [0, 0, 0, 0, 1, 2, 3, 0],
     },
     {

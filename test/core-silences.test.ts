@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluate } from '../src/core/evaluate.ts';
-import { alertKey, episodeOf, failedEventId, releaseEventId, repeatEventId, resolvedEventId, stalledEventId } from '../src/core/event-id.ts';
+import {
+  alertKey,
+  episodeOf,
+  failedEventId,
+  releaseEventId,
+  repeatEventId,
+  resolvedEventId,
+  stalledEventId,
+} from '../src/core/event-id.ts';
 import { nextStart, windowInForce, type MaintenanceWindow } from '../src/core/maintenance-windows.ts';
 import { describeMatchers, matchesAlert, type AlertFacts } from '../src/core/matchers.ts';
 import { emptySnapshot, type AlertEvent, type Snapshot } from '../src/core/model.ts';
@@ -11,11 +19,28 @@ import { releaseMuted, type MutedAlert } from '../src/core/release.ts';
 import { countByState, expireSilence, silenceState, type Silence } from '../src/core/silences.ts';
 import { HOUR, MINUTE, T0, ok, rules, task, unreachable } from './helpers/tasks.ts';
 
-const mailing = task({ id: 4711, name: 'FreeTextIndex', associateId: 12, state: 'Started', progressPercent: 40, startCount: 1, lastStarted: T0 });
+const mailing = task({
+  id: 4711,
+  name: 'FreeTextIndex',
+  associateId: 12,
+  state: 'Started',
+  progressPercent: 40,
+  startCount: 1,
+  lastStarted: T0,
+});
 const facts = (over: Partial<AlertFacts> = {}): AlertFacts => ({ schedule: 'sales', kind: 'stalled', task: mailing, ...over });
 
 function silence(over: Partial<Silence> = {}): Silence {
-  return { id: 's1', matchers: { task: 'FreeText*' }, startsAt: T0, endsAt: T0 + HOUR, comment: 'reindex', author: 'ops', createdAt: T0, ...over };
+  return {
+    id: 's1',
+    matchers: { task: 'FreeText*' },
+    startsAt: T0,
+    endsAt: T0 + HOUR,
+    comment: 'reindex',
+    author: 'ops',
+    createdAt: T0,
+    ...over,
+  };
 }
 
 describe('matchers', () => {
@@ -51,7 +76,11 @@ describe('silences', () => {
     assert.equal(silenceState(s, T0 + MINUTE), 'active');
     assert.equal(silenceState(s, T0 + HOUR - 1), 'active');
     assert.equal(silenceState(s, T0 + HOUR), 'expired');
-    assert.deepEqual(countByState([s, silence({ id: 's2' }), silence({ id: 's3', endsAt: T0 })], T0), { active: 1, pending: 1, expired: 1 });
+    assert.deepEqual(countByState([s, silence({ id: 's2' }), silence({ id: 's3', endsAt: T0 })], T0), {
+      active: 1,
+      pending: 1,
+      expired: 1,
+    });
   });
 
   it('expire now: endsAt becomes now, who and when are kept; an ended one is unchanged', () => {
@@ -67,7 +96,13 @@ describe('silences', () => {
 });
 
 describe('maintenance windows (clock injected, no waiting for cron)', () => {
-  const window: MaintenanceWindow = { name: 'saturday-reindex', cron: '0 22 * * 6', tz: 'Europe/Oslo', duration: 4 * HOUR, match: { task: 'FreeText*', kind: 'stalled' } };
+  const window: MaintenanceWindow = {
+    name: 'saturday-reindex',
+    cron: '0 22 * * 6',
+    tz: 'Europe/Oslo',
+    duration: 4 * HOUR,
+    match: { task: 'FreeText*', kind: 'stalled' },
+  };
   // Saturday 2025-01-11 22:00 in Oslo is 21:00 UTC (CET, +1).
   const start = Date.UTC(2025, 0, 11, 21, 0, 0);
 
@@ -90,7 +125,10 @@ describe('maintenance windows (clock injected, no waiting for cron)', () => {
   it('mutes matching alerts only while in force; muting() names what mutes', () => {
     const inForce = muting(start + HOUR, [], [window]);
     assert.equal(inForce.idle, false);
-    assert.deepEqual(inForce.mutersOf(facts()).windows.map((w) => [w.name, w.endsAt]), [['saturday-reindex', start + 4 * HOUR]]);
+    assert.deepEqual(
+      inForce.mutersOf(facts()).windows.map((w) => [w.name, w.endsAt]),
+      [['saturday-reindex', start + 4 * HOUR]],
+    );
     assert.ok(!inForce.isMuted(facts({ kind: 'failed' })), 'other kinds still mail');
     const notInForce = muting(start - HOUR, [], [window]);
     assert.equal(notInForce.idle, true);
@@ -100,8 +138,15 @@ describe('maintenance windows (clock injected, no waiting for cron)', () => {
 
 describe('muting', () => {
   it('only active silences mute', () => {
-    const m = muting(T0 + MINUTE, [silence(), silence({ id: 'later', startsAt: T0 + HOUR, endsAt: T0 + 2 * HOUR }), silence({ id: 'over', endsAt: T0 })], []);
-    assert.deepEqual(m.mutersOf(facts()).silences.map((s) => s.id), ['s1']);
+    const m = muting(
+      T0 + MINUTE,
+      [silence(), silence({ id: 'later', startsAt: T0 + HOUR, endsAt: T0 + 2 * HOUR }), silence({ id: 'over', endsAt: T0 })],
+      [],
+    );
+    assert.deepEqual(
+      m.mutersOf(facts()).silences.map((s) => s.id),
+      ['s1'],
+    );
     assert.ok(!muting(T0 + HOUR, [silence()], []).isMuted(facts()));
   });
 });
@@ -121,7 +166,16 @@ describe('episode ids', () => {
 });
 
 const firing = (over: Partial<AlertEvent> = {}): AlertEvent => ({
-  id: 'sales:stalled:4711:1', kind: 'stalled', alertKind: 'stalled', schedule: 'sales', subject: '4711', repeat: false, at: T0, since: T0, task: mailing, ...over,
+  id: 'sales:stalled:4711:1',
+  kind: 'stalled',
+  alertKind: 'stalled',
+  schedule: 'sales',
+  subject: '4711',
+  repeat: false,
+  at: T0,
+  since: T0,
+  task: mailing,
+  ...over,
 });
 const log = (over: Partial<EpisodeLog> = {}): EpisodeLog => ({ toldAt: null, firstMuted: false, ...over });
 const ack = { author: 'alice', comment: 'on it', at: T0 };
@@ -139,15 +193,25 @@ describe('the mute verdict (at send time)', () => {
 
   it('a first event is mailed even when its episode is acknowledged; reminders and releases are not', () => {
     assert.deepEqual(muteVerdict(firing(), { muting: quiet, ack, episode: log() }), { action: 'send' });
-    assert.deepEqual(muteVerdict(firing({ id: 'sales:stalled:4711:1:r1', repeat: true }), { muting: quiet, ack, episode: log() }), { action: 'acknowledged', ack });
-    assert.deepEqual(muteVerdict(firing({ id: 'sales:stalled:4711:1:u5', release: { mutedAt: 5 } }), { muting: muted, ack, episode: log() }), { action: 'acknowledged', ack });
+    assert.deepEqual(muteVerdict(firing({ id: 'sales:stalled:4711:1:r1', repeat: true }), { muting: quiet, ack, episode: log() }), {
+      action: 'acknowledged',
+      ack,
+    });
+    assert.deepEqual(
+      muteVerdict(firing({ id: 'sales:stalled:4711:1:u5', release: { mutedAt: 5 } }), { muting: muted, ack, episode: log() }),
+      { action: 'acknowledged', ack },
+    );
   });
 
   it('a release is dropped when its episode was mailed after it was muted (a retried job found the silence gone)', () => {
     const release = firing({ id: 'sales:stalled:4711:1:u100', release: { mutedAt: 100 } });
     assert.deepEqual(muteVerdict(release, { muting: quiet, ack: undefined, episode: log({ toldAt: 150 }) }), { action: 'already_told' });
     assert.deepEqual(muteVerdict(release, { muting: quiet, ack: undefined, episode: log({ toldAt: 50 }) }), { action: 'send' });
-    assert.equal(muteVerdict(release, { muting: muted, ack: undefined, episode: log() }).action, 'silence', 'muted again: back into the muted alerts');
+    assert.equal(
+      muteVerdict(release, { muting: muted, ack: undefined, episode: log() }).action,
+      'silence',
+      'muted again: back into the muted alerts',
+    );
   });
 
   it('a resolution: silenced when muted; dropped when its alert was muted and never told; else mailed', () => {
@@ -156,8 +220,16 @@ describe('the mute verdict (at send time)', () => {
     assert.ok(mutedVerdict.action === 'silence' && !mutedVerdict.remember, 'a resolution is never remembered');
     const untold = muteVerdict(resolved, { muting: quiet, ack: undefined, episode: log({ firstMuted: true }) });
     assert.ok(untold.action === 'silence' && /never mailed/.test(untold.reason));
-    assert.deepEqual(muteVerdict(resolved, { muting: quiet, ack: undefined, episode: log({ firstMuted: true, toldAt: 9 }) }), { action: 'send' }, 'released later');
-    assert.deepEqual(muteVerdict(resolved, { muting: quiet, ack: undefined, episode: log() }), { action: 'send' }, 'firing still queued, or before silences existed');
+    assert.deepEqual(
+      muteVerdict(resolved, { muting: quiet, ack: undefined, episode: log({ firstMuted: true, toldAt: 9 }) }),
+      { action: 'send' },
+      'released later',
+    );
+    assert.deepEqual(
+      muteVerdict(resolved, { muting: quiet, ack: undefined, episode: log() }),
+      { action: 'send' },
+      'firing still queued, or before silences existed',
+    );
   });
 });
 
@@ -170,7 +242,10 @@ describe('evaluate with acknowledgements', () => {
     let snap = emptySnapshot('sales');
     snap = evaluate(snap, ok(stalledTask), T0, r).next;
     const fired = evaluate(snap, ok(stalledTask), T0 + 20 * MINUTE, r);
-    assert.deepEqual(fired.events.map((e) => e.kind), ['stalled']);
+    assert.deepEqual(
+      fired.events.map((e) => e.kind),
+      ['stalled'],
+    );
     return fired.next;
   }
 
@@ -183,7 +258,10 @@ describe('evaluate with acknowledgements', () => {
     assert.equal(later.next.alerts[alertKey('stalled', '7')], snap.alerts[alertKey('stalled', '7')], 'same object: nothing changed');
     assert.equal(evaluate(snap, ok(stalledTask), T0 + 3 * HOUR, r).events[0]?.repeat, true, 'without the ack: a reminder');
     const resolved = evaluate(later.next, ok({ ...stalledTask, progressPercent: 50 }), T0 + 4 * HOUR, r, acks);
-    assert.deepEqual(resolved.events.map((e) => [e.kind, e.acknowledged]), [['resolved', ack]]);
+    assert.deepEqual(
+      resolved.events.map((e) => [e.kind, e.acknowledged]),
+      [['resolved', ack]],
+    );
     assert.equal(evaluate(later.next, ok({ ...stalledTask, progressPercent: 50 }), T0 + 4 * HOUR, r).events[0]?.acknowledged, undefined);
   });
 
@@ -204,22 +282,45 @@ describe('release of muted alerts (at the poll)', () => {
   let snap = evaluate(emptySnapshot('sales'), ok(stalledTask), T0, r).next;
   snap = evaluate(snap, ok(stalledTask), T0 + 20 * MINUTE, r).next;
   const alert = snap.alerts[alertKey('stalled', '7')]!;
-  const entry: MutedAlert = { kind: 'stalled', subject: '7', episode: alert.eventId, eventId: alert.eventId, at: T0 + 20 * MINUTE, silences: ['s1'], windows: [] };
+  const entry: MutedAlert = {
+    kind: 'stalled',
+    subject: '7',
+    episode: alert.eventId,
+    eventId: alert.eventId,
+    at: T0 + 20 * MINUTE,
+    silences: ['s1'],
+    windows: [],
+  };
   const muted = { [alertKey('stalled', '7')]: entry };
 
   it('still muted: kept, nothing released', () => {
-    const result = releaseMuted({ next: snap, events: [], muted, muting: muting(T0 + 30 * MINUTE, [silence({ matchers: { taskId: 7 } })], []), acks: {} });
+    const result = releaseMuted({
+      next: snap,
+      events: [],
+      muted,
+      muting: muting(T0 + 30 * MINUTE, [silence({ matchers: { taskId: 7 } })], []),
+      acks: {},
+    });
     assert.deepEqual([result.releases, result.done], [[], []]);
     assert.equal(result.next, snap);
   });
 
   it('silence over while it fires: one release with a deterministic id, the entry done', () => {
     const now = T0 + 2 * HOUR;
-    const result = releaseMuted({ next: snap, events: [], muted, muting: muting(now, [silence({ matchers: { taskId: 7 } })], []), acks: {} });
+    const result = releaseMuted({
+      next: snap,
+      events: [],
+      muted,
+      muting: muting(now, [silence({ matchers: { taskId: 7 } })], []),
+      acks: {},
+    });
     assert.equal(result.releases.length, 1);
     const release = result.releases[0]!;
     assert.equal(release.id, releaseEventId(alert.eventId, entry.at));
-    assert.deepEqual([release.kind, release.alertKind, release.repeat, release.release, release.task?.id, release.since], ['stalled', 'stalled', false, { mutedAt: entry.at }, 7, T0]);
+    assert.deepEqual(
+      [release.kind, release.alertKind, release.repeat, release.release, release.task?.id, release.since],
+      ['stalled', 'stalled', false, { mutedAt: entry.at }, 7, T0],
+    );
     assert.deepEqual(result.done, [alertKey('stalled', '7')]);
     assert.equal(result.next.alerts[alertKey('stalled', '7')]!.lastNotifiedAt, now, 'reminders count from the release');
     const again = releaseMuted({ next: snap, events: [], muted, muting: muting(now + MINUTE, [], []), acks: {} });
@@ -229,7 +330,13 @@ describe('release of muted alerts (at the poll)', () => {
   it('resolved or a new episode: the entry goes without a release', () => {
     const gone = releaseMuted({ next: { ...snap, alerts: {} }, events: [], muted, muting: muting(T0 + 2 * HOUR, [], []), acks: {} });
     assert.deepEqual([gone.releases, gone.done], [[], [alertKey('stalled', '7')]]);
-    const other = releaseMuted({ next: snap, events: [], muted: { [alertKey('stalled', '7')]: { ...entry, episode: 'sales:stalled:7:1' } }, muting: muting(T0 + 2 * HOUR, [], []), acks: {} });
+    const other = releaseMuted({
+      next: snap,
+      events: [],
+      muted: { [alertKey('stalled', '7')]: { ...entry, episode: 'sales:stalled:7:1' } },
+      muting: muting(T0 + 2 * HOUR, [], []),
+      acks: {},
+    });
     assert.deepEqual([other.releases, other.done], [[], [alertKey('stalled', '7')]]);
   });
 
@@ -248,10 +355,21 @@ describe('release of muted alerts (at the poll)', () => {
     const result = releaseMuted({
       next: down,
       events: [],
-      muted: { [alertKey('superoffice-down', 'sales')]: { ...entry, kind: 'superoffice-down', subject: 'sales', episode: downAlert.eventId, eventId: downAlert.eventId } },
+      muted: {
+        [alertKey('superoffice-down', 'sales')]: {
+          ...entry,
+          kind: 'superoffice-down',
+          subject: 'sales',
+          episode: downAlert.eventId,
+          eventId: downAlert.eventId,
+        },
+      },
       muting: muting(T0 + HOUR, [], []),
       acks: {},
     });
-    assert.deepEqual([result.releases[0]?.kind, result.releases[0]?.consecutiveFailures, result.releases[0]?.error?.kind], ['superoffice-down', 3, 'transport']);
+    assert.deepEqual(
+      [result.releases[0]?.kind, result.releases[0]?.consecutiveFailures, result.releases[0]?.error?.kind],
+      ['superoffice-down', 3, 'transport'],
+    );
   });
 });

@@ -82,7 +82,11 @@ http: { host: 127.0.0.1, port: 0 }
     const logs = new LogLines();
     daemon = await startDaemon(config(`smtp: "${smtp.url}"`), createLogger('info', logs));
     const started = daemon;
-    await waitUntil(async () => (await readyz(started)).status === 503 && (await readyz(started)).body.includes('mail:'), 10_000, '/readyz 503 for mail');
+    await waitUntil(
+      async () => (await readyz(started)).status === 503 && (await readyz(started)).body.includes('mail:'),
+      10_000,
+      '/readyz 503 for mail',
+    );
     assert.match((await readyz(started)).body, /- mail: the certificate of 127\.0\.0\.1 is not trusted .*set mail\.tls\.ca/);
 
     simulator.upsertTask({ id: 77, associateId: 101, name: 'Waits', state: 'Failed', lastStarted: Date.now(), startCount: 1 });

@@ -24,7 +24,11 @@ class LogLines {
   }
 }
 
-const status = (url: string) => fetch(url).then((r) => r.status, () => 0);
+const status = (url: string) =>
+  fetch(url).then(
+    (r) => r.status,
+    () => 0,
+  );
 
 describe('the daemon keeps running through outages and says so', () => {
   let redis: PrivateRedis;
@@ -33,7 +37,6 @@ describe('the daemon keeps running through outages and says so', () => {
   let daemon: Daemon;
   const logs = new LogLines();
   let client: Redis;
-
 
   before(async () => {
     redis = await startRedis();

@@ -36,10 +36,18 @@ describe('/readyz and /metrics against a real Redis that goes away and comes bac
   before(async () => {
     redisServer = await startRedis();
     // Same shape as the daemon's probe connection: fail fast, reconnect in the background.
-    probe = new Redis(redisServer.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => 100 });
+    probe = new Redis(redisServer.url, {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      connectTimeout: 1000,
+      retryStrategy: () => 100,
+    });
     probe.on('error', () => {});
     await new Promise<void>((resolve) => probe.once('ready', () => resolve()));
-    const stored: Snapshot = snapshot('sales', { lastSuccessAt: Date.now(), tasks: [record(task({ id: 42, state: 'Started', progressPercent: 50 }))] });
+    const stored: Snapshot = snapshot('sales', {
+      lastSuccessAt: Date.now(),
+      tasks: [record(task({ id: 42, state: 'Started', progressPercent: 50 }))],
+    });
     await new SnapshotStore(probe, 'batchwatch-test').commit(stored, 0, null);
 
     // Wired like the daemon: a background refresh on the probe connection keeps the metrics' copy current.
@@ -95,7 +103,12 @@ describe('/readyz and /metrics against a real Redis that goes away and comes bac
     await redisServer.start();
     await waitForStatus(`${server.url}/readyz`, 200, 10_000);
     // The series come back with the first refresh after the reconnect (the scrape itself never reads Redis).
-    await waitUntil(async () => find(parseSamples(await (await fetch(`${server.url}/metrics`)).text()), 'superoffice_batch_task_progress_ratio').length > 0, 5000, 'task series after the restart');
+    await waitUntil(
+      async () =>
+        find(parseSamples(await (await fetch(`${server.url}/metrics`)).text()), 'superoffice_batch_task_progress_ratio').length > 0,
+      5000,
+      'task series after the restart',
+    );
     const back = parseSamples(await (await fetch(`${server.url}/metrics`)).text());
     assert.equal(sampleValue(back, 'superoffice_batch_task_progress_ratio', { task_id: '42' }), 0.5);
   });

@@ -76,7 +76,7 @@ describe('HTTP server core', () => {
     assert.equal((await fetch(`${server.url}/api/v1/silences/7/x`)).status, 404);
   });
 
-  it('answers HEAD with the GET route\'s headers and no body, 404 for unknown paths, 405 with Allow for other methods', async () => {
+  it("answers HEAD with the GET route's headers and no body, 404 for unknown paths, 405 with Allow for other methods", async () => {
     const head = await fetch(`${server.url}/hello`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-length'), String('hello world\n'.length));
@@ -92,7 +92,8 @@ describe('HTTP server core', () => {
   });
 
   it('reads a JSON body within its limit; 400 names the field, 413 when too large, 415 when not JSON', async () => {
-    const post = (body: string, type = 'application/json') => fetch(`${server.url}/api/v1/silences`, { method: 'POST', headers: { 'Content-Type': type }, body });
+    const post = (body: string, type = 'application/json') =>
+      fetch(`${server.url}/api/v1/silences`, { method: 'POST', headers: { 'Content-Type': type }, body });
     const ok = await post('{"comment":"deploy"}');
     assert.equal(ok.status, 201);
     assert.deepEqual(await ok.json(), { received: { comment: 'deploy' } });
@@ -173,13 +174,23 @@ describe('HTTP server core', () => {
 describe('Router', () => {
   it('rejects two routes for one method and path, and malformed parameters', () => {
     const noop = () => undefined;
-    assert.throws(() => new Router([{ method: 'GET', path: '/a/{x}', handler: noop }, { method: 'GET', path: '/a/{y}', handler: noop }]), /two routes/);
+    assert.throws(
+      () =>
+        new Router([
+          { method: 'GET', path: '/a/{x}', handler: noop },
+          { method: 'GET', path: '/a/{y}', handler: noop },
+        ]),
+      /two routes/,
+    );
     assert.throws(() => new Router([{ method: 'GET', path: '/a/{x', handler: noop }]), /malformed/);
     assert.throws(() => new Router([{ method: 'GET', path: 'a', handler: noop }]), /must start with/);
   });
 
   it('reports bad percent-encoding in a parameter as a 400 naming it', () => {
     const router = new Router([{ method: 'GET', path: '/s/{id}', handler: () => undefined }]);
-    assert.throws(() => router.match('GET', '/s/%E0%A4%A'), (error: unknown) => error instanceof HttpError && error.status === 400 && error.field === 'id');
+    assert.throws(
+      () => router.match('GET', '/s/%E0%A4%A'),
+      (error: unknown) => error instanceof HttpError && error.status === 400 && error.field === 'id',
+    );
   });
 });

@@ -47,7 +47,11 @@ describe('the cap on tasks with per-task series', () => {
     // Candidates: 1-7 (8 finished three hours ago is past the retention anyway).
     assert.deepEqual((await exportedIds(100, [fleet()])).ids, [1, 2, 3, 4, 5, 6, 7]);
     assert.deepEqual((await exportedIds(2, [fleet()])).ids, [4, 6], 'alerting first');
-    assert.deepEqual((await exportedIds(3, [fleet()])).ids, [4, 5, 6], 'then running: the more recent state change first, then the lower id');
+    assert.deepEqual(
+      (await exportedIds(3, [fleet()])).ids,
+      [4, 5, 6],
+      'then running: the more recent state change first, then the lower id',
+    );
     assert.deepEqual((await exportedIds(4, [fleet()])).ids, [4, 5, 6, 7]);
     assert.deepEqual((await exportedIds(5, [fleet()])).ids, [3, 4, 5, 6, 7], 'then queued');
     assert.deepEqual((await exportedIds(6, [fleet()])).ids, [2, 3, 4, 5, 6, 7], 'then the most recently finished');
@@ -63,9 +67,14 @@ describe('the cap on tasks with per-task series', () => {
     await metrics.settled();
     view.set(full);
     await metrics.settled();
-    const ids = find(parseSamples(await metrics.text()), 'superoffice_batch_task_state', { state: 'Started' }).map((s) => Number(s.labels.task_id));
+    const ids = find(parseSamples(await metrics.text()), 'superoffice_batch_task_state', { state: 'Started' }).map((s) =>
+      Number(s.labels.task_id),
+    );
     metrics.close();
-    assert.deepEqual(ids.sort((a, b) => a - b), (await exportedIds(3, [full])).ids);
+    assert.deepEqual(
+      ids.sort((a, b) => a - b),
+      (await exportedIds(3, [full])).ids,
+    );
     assert.deepEqual(ids, [4, 5, 6], '5 and 7 changed state at the same instant: the lower id wins');
   });
 
@@ -84,7 +93,13 @@ describe('the cap on tasks with per-task series', () => {
   it('logs once when the cap starts to bite and once when it stops, not on every update or scrape', async () => {
     const logs: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
     const view = new MemoryView([fleet()]);
-    const metrics = createMetrics({ snapshots: view, schedules: ['sales'], maxExportedTasks: 3, processMetrics: false, log: (level, msg, fields) => logs.push({ level, msg, fields }) });
+    const metrics = createMetrics({
+      snapshots: view,
+      schedules: ['sales'],
+      maxExportedTasks: 3,
+      processMetrics: false,
+      log: (level, msg, fields) => logs.push({ level, msg, fields }),
+    });
     await metrics.settled();
     for (let i = 0; i < 3; i++) {
       view.set({ ...fleet(), lastPollAt: now + i });

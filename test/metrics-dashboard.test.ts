@@ -23,7 +23,9 @@ const Dashboard = z.object({
   ),
 });
 
-const dashboard = Dashboard.parse(JSON.parse(readFileSync(new URL('../deploy/grafana/batchwatch-dashboard.json', import.meta.url), 'utf8')));
+const dashboard = Dashboard.parse(
+  JSON.parse(readFileSync(new URL('../deploy/grafana/batchwatch-dashboard.json', import.meta.url), 'utf8')),
+);
 const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
 
 /** Grafana variables replaced by plain values, so the query is plain PromQL. */
@@ -32,7 +34,15 @@ const asPromql = (expr: string) => expr.replaceAll('$__rate_interval', '5m').rep
 describe('Grafana dashboard', () => {
   it('has the main panels with unique ids', () => {
     const titles = dashboard.panels.map((p) => p.title);
-    for (const wanted of ['SuperOffice up per schedule', 'Last successful poll age', 'Tasks by state', 'Failed tasks', 'Stalled tasks', 'Poll duration p95', 'Notifications']) {
+    for (const wanted of [
+      'SuperOffice up per schedule',
+      'Last successful poll age',
+      'Tasks by state',
+      'Failed tasks',
+      'Stalled tasks',
+      'Poll duration p95',
+      'Notifications',
+    ]) {
       assert.ok(titles.includes(wanted), `panel ${wanted}`);
     }
     assert.equal(new Set(dashboard.panels.map((p) => p.id)).size, dashboard.panels.length);

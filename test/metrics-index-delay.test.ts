@@ -8,7 +8,9 @@ import { record, snapshot, task } from './metrics-fixtures.ts';
 const now = Date.now();
 
 function fleet(size: number, stateOfFirst: 'Started' | 'Failed'): Snapshot {
-  const tasks = Array.from({ length: size }, (_, i) => record(task({ id: i + 1, state: i === 0 ? stateOfFirst : 'Started' }), { stateSince: now }));
+  const tasks = Array.from({ length: size }, (_, i) =>
+    record(task({ id: i + 1, state: i === 0 ? stateOfFirst : 'Started' }), { stateSince: now }),
+  );
   return snapshot('sales', { lastSuccessAt: now, tasks });
 }
 
@@ -20,7 +22,13 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('per-task series of a new snapshot', () => {
   it('of a big schedule: the previous series are served during the wait, the new ones after it', async () => {
-    const index = new TaskIndex({ schedules: ['sales'], finishedRetentionMs: 3_600_000, maxExportedTasks: LARGE_INDEX_ROWS, now: () => now, startDelayMs: 2000 });
+    const index = new TaskIndex({
+      schedules: ['sales'],
+      finishedRetentionMs: 3_600_000,
+      maxExportedTasks: LARGE_INDEX_ROWS,
+      now: () => now,
+      startDelayMs: 2000,
+    });
     // The first snapshot fills an empty index: no wait.
     index.update('sales', fleet(LARGE_INDEX_ROWS, 'Started'));
     await index.settled();
@@ -35,7 +43,13 @@ describe('per-task series of a new snapshot', () => {
   });
 
   it('of a small schedule: no wait', async () => {
-    const index = new TaskIndex({ schedules: ['sales'], finishedRetentionMs: 3_600_000, maxExportedTasks: 100, now: () => now, startDelayMs: 60_000 });
+    const index = new TaskIndex({
+      schedules: ['sales'],
+      finishedRetentionMs: 3_600_000,
+      maxExportedTasks: 100,
+      now: () => now,
+      startDelayMs: 60_000,
+    });
     index.update('sales', fleet(10, 'Started'));
     await index.settled();
     index.update('sales', fleet(10, 'Failed'));

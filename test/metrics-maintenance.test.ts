@@ -8,7 +8,11 @@ import { snapshot } from './metrics-fixtures.ts';
 /** batchwatch_superoffice_maintenance and the /readyz note come from the shared snapshots, like batchwatch_superoffice_up. */
 
 const now = Date.UTC(2026, 5, 1, 2, 0);
-const inMaintenance = snapshot('sales', { lastSuccessAt: now - 600_000, lastPollAt: now, maintenance: { state: 'OfflineMaintenance', since: now - 300_000 } });
+const inMaintenance = snapshot('sales', {
+  lastSuccessAt: now - 600_000,
+  lastPollAt: now,
+  maintenance: { state: 'OfflineMaintenance', since: now - 300_000 },
+});
 const healthy = snapshot('support', { lastSuccessAt: now, lastPollAt: now });
 
 describe('batchwatch_superoffice_maintenance', () => {
@@ -28,7 +32,9 @@ describe('batchwatch_superoffice_maintenance', () => {
 describe('the /readyz maintenance note', () => {
   it('names the schedule, the tenant and its state; ready all the same', async () => {
     assert.deepEqual(maintenanceNotes([inMaintenance, healthy], 'Cust12345'), [
-      { note: 'schedule sales: tenant Cust12345 is in planned maintenance (OfflineMaintenance) since 2026-06-01T01:55:00.000Z; failed polls are not counted as an outage' },
+      {
+        note: 'schedule sales: tenant Cust12345 is in planned maintenance (OfflineMaintenance) since 2026-06-01T01:55:00.000Z; failed polls are not counted as an outage',
+      },
     ]);
     const readiness = combineReadiness([maintenanceCheck(async () => [inMaintenance, healthy], { tenant: 'Cust12345' })]);
     const result = await readiness();

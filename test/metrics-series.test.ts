@@ -31,12 +31,19 @@ describe('the task index behind the per-task series', () => {
 
   it('marks a task stalled only for a stalled alert on that task id', async () => {
     const stuck = { ...stalledAlert(2, now), kind: 'stuck' as const };
-    const index = indexOf(['sales'], [
-      snapshot('sales', {
-        tasks: [record(task({ id: 1, state: 'Started' })), record(task({ id: 2, state: 'New' })), record(task({ id: 3, state: 'Started' }))],
-        alerts: { a: stalledAlert(3, now), b: stuck, c: { ...stalledAlert(9, now), subject: 'sales', kind: 'superoffice-down' } },
-      }),
-    ]);
+    const index = indexOf(
+      ['sales'],
+      [
+        snapshot('sales', {
+          tasks: [
+            record(task({ id: 1, state: 'Started' })),
+            record(task({ id: 2, state: 'New' })),
+            record(task({ id: 3, state: 'Started' })),
+          ],
+          alerts: { a: stalledAlert(3, now), b: stuck, c: { ...stalledAlert(9, now), subject: 'sales', kind: 'superoffice-down' } },
+        }),
+      ],
+    );
     await index.settled();
     const stalled = TASK_FAMILIES.findIndex((f) => f.name === 'superoffice_batch_task_stalled');
     assert.deepEqual(
@@ -72,7 +79,10 @@ describe('the task index behind the per-task series', () => {
     const after = new Map(index.exported(now).map((row) => [row.id, row]));
     assert.equal(after.get('1'), before.get('1'), 'unchanged record: the same row, lines not made again');
     assert.notEqual(after.get('2'), before.get('2'));
-    assert.match(after.get('2')?.text[1] ?? '', /^superoffice_batch_task_progress_ratio\{associate_id="12",task_id="2",task_name="Task 2"\} 0\.2\n$/);
+    assert.match(
+      after.get('2')?.text[1] ?? '',
+      /^superoffice_batch_task_progress_ratio\{associate_id="12",task_id="2",task_name="Task 2"\} 0\.2\n$/,
+    );
     assert.equal(after.has('3'), false);
     index.stop();
   });
@@ -82,20 +92,31 @@ describe('the task index behind the per-task series', () => {
     const index = indexOf(['sales'], [snapshot('sales', { tasks: [running(1, now - 1000), running(2, now - 2000)] })], 1);
     await index.settled();
     const rows = (index as unknown as { bySchedule: Map<string, { rows: Map<string, { text: unknown }> }> }).bySchedule.get('sales')!.rows;
-    assert.deepEqual(index.exported(now).map((r) => r.id), ['1']);
+    assert.deepEqual(
+      index.exported(now).map((r) => r.id),
+      ['1'],
+    );
     assert.notEqual(rows.get('1')?.text, null);
     assert.equal(rows.get('2')?.text, null, 'no text for a task the cap leaves out');
     index.update('sales', snapshot('sales', { tasks: [running(1, now - 3000), running(2, now - 2000)] }));
     await index.settled();
-    assert.deepEqual(index.exported(now).map((r) => r.id), ['2']);
+    assert.deepEqual(
+      index.exported(now).map((r) => r.id),
+      ['2'],
+    );
     assert.equal(rows.get('1')?.text, null, 'lines dropped once it is no longer exported');
     index.stop();
   });
 
   it('counts tasks per associate and state, every known state reported', async () => {
-    const index = indexOf(['sales'], [
-      snapshot('sales', { tasks: [record(task({ id: 1, state: 'Started', associateId: 5 })), record(task({ id: 2, state: 'Paused', associateId: 5 }))] }),
-    ]);
+    const index = indexOf(
+      ['sales'],
+      [
+        snapshot('sales', {
+          tasks: [record(task({ id: 1, state: 'Started', associateId: 5 })), record(task({ id: 2, state: 'Paused', associateId: 5 }))],
+        }),
+      ],
+    );
     await index.settled();
     const counts = index.counts().get('5');
     assert.equal(counts?.get('Started'), 1);

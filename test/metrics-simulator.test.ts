@@ -57,8 +57,24 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
 
   it('reports running, failed and stalled tasks, poll counters, and passes promtool', async () => {
     const now = Date.now();
-    simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Started', progressPercent: 25, startCount: 2, lastStarted: now });
-    simulator.upsertTask({ id: 4712, associateId: 102, name: 'Import', state: 'Started', progressPercent: 60, startCount: 1, lastStarted: now });
+    simulator.upsertTask({
+      id: 4711,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Started',
+      progressPercent: 25,
+      startCount: 2,
+      lastStarted: now,
+    });
+    simulator.upsertTask({
+      id: 4712,
+      associateId: 102,
+      name: 'Import',
+      state: 'Started',
+      progressPercent: 60,
+      startCount: 1,
+      lastStarted: now,
+    });
     assert.equal((await pollSchedule(salesSchedule, deps)).result, 'success');
     simulator.upsertTask({ id: 4712, associateId: 102, name: 'Import', state: 'Failed', progressPercent: 60, response: 'disk full' });
     await new Promise((r) => setTimeout(r, 400)); // longer than stallAfter: 4711 has not moved
@@ -68,7 +84,10 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
     assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '4711', state: 'Started' }), 1);
     assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '4712', state: 'Failed' }), 1);
     assert.equal(sampleValue(samples, 'superoffice_batch_task_state', { task_id: '4712', state: 'Started' }), 0);
-    assert.equal(sampleValue(samples, 'superoffice_batch_task_progress_ratio', { task_id: '4711', associate_id: '101', task_name: 'MailingSend' }), 0.25);
+    assert.equal(
+      sampleValue(samples, 'superoffice_batch_task_progress_ratio', { task_id: '4711', associate_id: '101', task_name: 'MailingSend' }),
+      0.25,
+    );
     assert.equal(sampleValue(samples, 'superoffice_batch_task_stalled', { task_id: '4711' }), 1);
     assert.equal(sampleValue(samples, 'superoffice_batch_task_stalled', { task_id: '4712' }), 0);
     assert.equal(sampleValue(samples, 'superoffice_batch_task_starts', { task_id: '4711' }), 2);
@@ -86,13 +105,19 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
     simulator.removeTask(4712);
     await pollSchedule(salesSchedule, deps);
     const { samples } = await scrape();
-    assert.deepEqual(samples.filter((s) => s.labels.task_id === '4712'), []);
+    assert.deepEqual(
+      samples.filter((s) => s.labels.task_id === '4712'),
+      [],
+    );
     assert.equal(find(samples, 'superoffice_batch_task_state', { task_id: '4711' }).length > 0, true);
   });
 
   it('shows SuperOffice down after a failed poll, and the last success stays put', async () => {
     const before = sampleValue((await scrape()).samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' });
-    const unreachable: PollDeps = { ...deps, source: createSuperOfficeClient({ ...superOfficeConfig('http://127.0.0.1:1'), timeout: 1000 }) };
+    const unreachable: PollDeps = {
+      ...deps,
+      source: createSuperOfficeClient({ ...superOfficeConfig('http://127.0.0.1:1'), timeout: 1000 }),
+    };
     assert.equal((await pollSchedule(salesSchedule, unreachable)).result, 'failure');
     const { samples } = await scrape();
     assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'sales' }), 0);

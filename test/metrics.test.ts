@@ -20,14 +20,23 @@ async function serve(deps: MetricsDeps, readiness = async () => ({ ready: true, 
   const metrics = createMetrics(deps);
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: [metricsRoute(metrics), ...healthRoutes({ readiness })] });
   const close = server.close;
-  return { server: { ...server, metrics, close: () => {
-    metrics.close();
-    return close();
-  } }, instruments: metrics.instruments };
+  return {
+    server: {
+      ...server,
+      metrics,
+      close: () => {
+        metrics.close();
+        return close();
+      },
+    },
+    instruments: metrics.instruments,
+  };
 }
 
 /** Waits until the snapshots handed over are reflected (the series are built in the background), then scrapes. */
-async function scrape(server: Served['server']): Promise<{ status: number; contentType: string | null; body: string; samples: ParsedSample[] }> {
+async function scrape(
+  server: Served['server'],
+): Promise<{ status: number; contentType: string | null; body: string; samples: ParsedSample[] }> {
   await server.metrics.settled();
   const res = await fetch(`${server.url}/metrics`);
   const body = await res.text();
@@ -48,11 +57,14 @@ describe('/metrics from shared snapshots', () => {
       lastPollAt: lastSuccess,
       lastSuccessAt: lastSuccess,
       tasks: [
-        record(task({ id: 101, name: 'Mailing "Spring"', state: 'Started', progressPercent: 42, lastStarted: now - 20 * MINUTE, startCount: 3 }), {
-          firstSeenAt: now - 20 * MINUTE,
-          stateSince: now - 20 * MINUTE,
-          progressSince: now - 16 * MINUTE,
-        }),
+        record(
+          task({ id: 101, name: 'Mailing "Spring"', state: 'Started', progressPercent: 42, lastStarted: now - 20 * MINUTE, startCount: 3 }),
+          {
+            firstSeenAt: now - 20 * MINUTE,
+            stateSince: now - 20 * MINUTE,
+            progressSince: now - 16 * MINUTE,
+          },
+        ),
         record(task({ id: 102, name: 'Export', associateId: 14, state: 'New' }), { firstSeenAt: now - MINUTE }),
         record(task({ id: 103, name: 'Import', state: 'Failed', progressPercent: 70 }), { stateSince: now - 10 * MINUTE }),
         record(task({ id: 104, name: 'Old import', state: 'Succeeded', progressPercent: 100 }), { stateSince: now - 2 * 60 * MINUTE }),
@@ -79,7 +91,10 @@ describe('/metrics from shared snapshots', () => {
     assert.match(contentType ?? '', /^text\/plain; version=0\.0\.4/);
 
     const states = find(samples, 'superoffice_batch_task_state', taskLabels(101));
-    assert.deepEqual(states.map((s) => s.labels.state), [...KNOWN_STATES]);
+    assert.deepEqual(
+      states.map((s) => s.labels.state),
+      [...KNOWN_STATES],
+    );
     for (const s of states) assert.equal(s.value, s.labels.state === 'Started' ? 1 : 0, `state ${s.labels.state}`);
     assert.deepEqual(states[0]!.labels, { associate_id: '12', task_id: '101', task_name: 'Mailing "Spring"', state: 'Unknown' });
 
@@ -90,9 +105,15 @@ describe('/metrics from shared snapshots', () => {
     // No ProgressPercent from SuperOffice: no ratio rather than a made-up 0.
     assert.equal(find(samples, 'superoffice_batch_task_progress_ratio', taskLabels(102)).length, 0);
 
-    assert.equal(sampleValue(samples, 'superoffice_batch_task_last_started_timestamp_seconds', taskLabels(101)), (now - 20 * MINUTE) / 1000);
+    assert.equal(
+      sampleValue(samples, 'superoffice_batch_task_last_started_timestamp_seconds', taskLabels(101)),
+      (now - 20 * MINUTE) / 1000,
+    );
     assert.equal(sampleValue(samples, 'superoffice_batch_task_starts', taskLabels(101)), 3);
-    assert.equal(sampleValue(samples, 'superoffice_batch_task_progress_changed_timestamp_seconds', taskLabels(101)), (now - 16 * MINUTE) / 1000);
+    assert.equal(
+      sampleValue(samples, 'superoffice_batch_task_progress_changed_timestamp_seconds', taskLabels(101)),
+      (now - 16 * MINUTE) / 1000,
+    );
   });
 
   it('gives an unknown state its own series and keeps the known ones at 0', async () => {
@@ -124,7 +145,10 @@ describe('/metrics from shared snapshots', () => {
     assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'billing' }), 0);
     assert.equal(sampleValue(samples, 'batchwatch_superoffice_up', { schedule: 'fresh' }), 0);
     assert.equal(sampleValue(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'sales' }), lastSuccess / 1000);
-    assert.equal(sampleValue(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'billing' }), (now - 10 * MINUTE) / 1000);
+    assert.equal(
+      sampleValue(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'billing' }),
+      (now - 10 * MINUTE) / 1000,
+    );
     assert.equal(find(samples, 'batchwatch_last_successful_poll_timestamp_seconds', { schedule: 'fresh' }).length, 0);
     assert.equal(sampleValue(samples, 'batchwatch_consecutive_poll_failures', { schedule: 'billing' }), 3);
     assert.equal(sampleValue(samples, 'batchwatch_active_alerts', { schedule: 'sales', kind: 'stalled' }), 1);
@@ -205,7 +229,11 @@ describe('finished-task retention on a real clock', () => {
       const late = (await scrape(server)).samples;
       assert.equal(find(late, 'superoffice_batch_task_state', taskLabels(201)).length, 0);
       assert.equal(find(late, 'superoffice_batch_task_stalled', taskLabels(201)).length, 0);
-      assert.equal(sampleValue(late, 'superoffice_batch_task_state', { task_id: '202', state: 'Started' }), 1, 'a running task stays however old');
+      assert.equal(
+        sampleValue(late, 'superoffice_batch_task_state', { task_id: '202', state: 'Started' }),
+        1,
+        'a running task stays however old',
+      );
     } finally {
       await server.close();
     }
@@ -225,9 +253,17 @@ describe('scrape when the snapshots cannot be kept current (Redis unreadable)', 
       assert.equal(find(first.samples, 'batchwatch_superoffice_up').length, 0);
       assert.equal(find(first.samples, 'superoffice_batch_task_state').length, 0);
       assert.equal(find(first.samples, 'superoffice_batch_tasks').length, 0);
-      assert.equal(sampleValue(first.samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }), 1, 'the rest of the scrape is intact');
+      assert.equal(
+        sampleValue(first.samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'failure' }),
+        1,
+        'the rest of the scrape is intact',
+      );
       const second = await scrape(server);
-      assert.equal(sampleValue(second.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }), 2, 'one error per scrape, not per metric');
+      assert.equal(
+        sampleValue(second.samples, 'batchwatch_scrape_errors_total', { part: 'snapshots' }),
+        2,
+        'one error per scrape, not per metric',
+      );
       if (hasPromtool) assert.equal(promtool(['check', 'metrics'], second.body).output, '');
       view.isCurrent = true;
       const back = await scrape(server);

@@ -101,7 +101,15 @@ describe('associates: all routes every task to exactly one schedule', () => {
     notifier = configuredNotifier(config, log, instruments);
     await notifier.start();
     const client = createSuperOfficeClient(config.superoffice);
-    const deps: PollDeps = { source: client, store, sink: notifier, rules: config.rules, instruments, log, unreadableLog: new UnreadableTaskLog() };
+    const deps: PollDeps = {
+      source: client,
+      store,
+      sink: notifier,
+      rules: config.rules,
+      instruments,
+      log,
+      unreadableLog: new UnreadableTaskLog(),
+    };
     const pollAll = async () => {
       const reports = [];
       for (const schedule of config.schedules) reports.push(await pollSchedule(schedule, deps));
@@ -115,28 +123,45 @@ describe('associates: all routes every task to exactly one schedule', () => {
     sim.upsertTask({ id: 13, associateId: SYSTEM, name: 'FreeTextIndex', isSystemTask: true, ...run });
     sim.upsertTask({ id: 14, associateId: 206, name: 'ReportPrinting', ...run });
     const first = await pollAll();
-    assert.deepEqual(first.map((r) => [r.schedule, r.result, Object.keys(r.snapshot.tasks)]), [
-      ['sales', 'success', ['11']],
-      ['everything', 'success', ['12', '13', '14']],
-    ]);
     assert.deepEqual(
-      sim.stats.requests.slice(-3).map((r) => JSON.stringify(r.state ?? r.associateIds)).sort(),
+      first.map((r) => [r.schedule, r.result, Object.keys(r.snapshot.tasks)]),
+      [
+        ['sales', 'success', ['11']],
+        ['everything', 'success', ['12', '13', '14']],
+      ],
+    );
+    assert.deepEqual(
+      sim.stats.requests
+        .slice(-3)
+        .map((r) => JSON.stringify(r.state ?? r.associateIds))
+        .sort(),
       ['"All"', `[${SYSTEM}]`, `[${LISTED},102]`],
       'sales asks by associates; everything asks by State=All, plus associate 0 (concurrently)',
     );
 
     // Every task fails; task 14 also cannot be read any more (its LastStarted is not a date).
     const again = { state: 'Failed', startCount: 2, lastStarted: Date.now(), response: 'boom' } as const;
-    for (const [id, associateId] of [[11, LISTED], [12, UNLISTED], [13, SYSTEM], [14, 206]] as const) sim.upsertTask({ id, associateId, ...again });
+    for (const [id, associateId] of [
+      [11, LISTED],
+      [12, UNLISTED],
+      [13, SYSTEM],
+      [14, 206],
+    ] as const)
+      sim.upsertTask({ id, associateId, ...again });
     sim.corruptField(14, 'LastStarted', 'yesterday');
     const second = await pollAll();
-    assert.deepEqual(second.map((r) => [r.schedule, r.result, r.events.map((e) => `${e.kind} ${e.subject}`)]), [
-      ['sales', 'success', ['failed 11']],
-      ['everything', 'success', ['failed 12', 'failed 13']],
-    ]);
+    assert.deepEqual(
+      second.map((r) => [r.schedule, r.result, r.events.map((e) => `${e.kind} ${e.subject}`)]),
+      [
+        ['sales', 'success', ['failed 11']],
+        ['everything', 'success', ['failed 12', 'failed 13']],
+      ],
+    );
     const everything = second[1];
     assert.ok(everything?.outcome.ok);
-    assert.deepEqual(everything.outcome.unreadable, [{ id: 14, field: 'LastStarted', problem: 'expected an xs:dateTime, got "yesterday"' }]);
+    assert.deepEqual(everything.outcome.unreadable, [
+      { id: 14, field: 'LastStarted', problem: 'expected an xs:dateTime, got "yesterday"' },
+    ]);
     assert.equal(everything.snapshot.tasks['14']?.task.state, 'Started', 'the unreadable task keeps its last known record');
 
     const messages = await smtp.waitForMessages(2);
@@ -154,7 +179,10 @@ describe('associates: all routes every task to exactly one schedule', () => {
 
     // A third round: nothing new. Once both polls are done and the queue is empty, still exactly two mails.
     const third = await pollAll();
-    assert.deepEqual(third.flatMap((r) => r.events), []);
+    assert.deepEqual(
+      third.flatMap((r) => r.events),
+      [],
+    );
     for (let i = 0; i < 200 && (await notifier.depth()) > 0; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(await notifier.depth(), 0);
     assert.equal(smtp.messages.length, 2);
@@ -163,9 +191,14 @@ describe('associates: all routes every task to exactly one schedule', () => {
     await metrics.settled();
     const metricsText = await metrics.text();
     metrics.close();
-    const failedSeries = metricsText.split('\n').filter((l) => l.startsWith('superoffice_batch_task_state{') && l.includes('state="Failed"') && l.endsWith(' 1'));
+    const failedSeries = metricsText
+      .split('\n')
+      .filter((l) => l.startsWith('superoffice_batch_task_state{') && l.includes('state="Failed"') && l.endsWith(' 1'));
     assert.deepEqual(failedSeries.map((l) => /task_id="(\d+)"/.exec(l)?.[1]).sort(), ['11', '12', '13']);
-    assert.ok(failedSeries.some((l) => l.includes('associate_id="0"') && l.includes('task_id="13"')), metricsText);
+    assert.ok(
+      failedSeries.some((l) => l.includes('associate_id="0"') && l.includes('task_id="13"')),
+      metricsText,
+    );
     assert.match(metricsText, /batchwatch_tasks_unreadable_total\{schedule="everything"\} 2/);
     assert.match(metricsText, /batchwatch_tasks_unreadable_total\{schedule="sales"\} 0/);
     const warnings = logLines.filter((l) => l.taskId === 14);
@@ -176,6 +209,9 @@ describe('associates: all routes every task to exactly one schedule', () => {
     // Readable again: the failure of task 14 is found then, by the all schedule.
     sim.corruptField(14, 'LastStarted', null);
     const fourth = await pollAll();
-    assert.deepEqual(fourth.map((r) => r.events.map((e) => `${e.kind} ${e.subject}`)), [[], ['failed 14']]);
+    assert.deepEqual(
+      fourth.map((r) => r.events.map((e) => `${e.kind} ${e.subject}`)),
+      [[], ['failed 14']],
+    );
   });
 });

@@ -34,8 +34,16 @@ describe('poll with a tenant status service', () => {
     redisServer = await startRedis();
     redis = new Redis(redisServer.url);
     sim = await startSimulator({ scenario: 'empty', tenantStateValidMs: 0 });
-    const tenantStatus = new TenantStatus({ statusUrl: `${new URL(sim.url).origin}/api/state`, contextIdentifier: 'Cust1', timeoutMs: 1000 });
-    deps = { ...pollDeps(sim.url, new SnapshotStore(redis, 'maint'), sink, rules({ unreachableAfter: 1 })), tenantStatus, log: createLogger('debug', logs) };
+    const tenantStatus = new TenantStatus({
+      statusUrl: `${new URL(sim.url).origin}/api/state`,
+      contextIdentifier: 'Cust1',
+      timeoutMs: 1000,
+    });
+    deps = {
+      ...pollDeps(sim.url, new SnapshotStore(redis, 'maint'), sink, rules({ unreachableAfter: 1 })),
+      tenantStatus,
+      log: createLogger('debug', logs),
+    };
   });
   after(async () => {
     redis.disconnect();
@@ -66,12 +74,18 @@ describe('poll with a tenant status service', () => {
     assert.equal(report.result, 'failure');
     assert.equal(report.outcome.ok ? 'ok' : report.outcome.maintenance, undefined);
     assert.equal(report.snapshot.maintenance, null);
-    assert.deepEqual(report.events.map((e) => e.kind), ['superoffice-down']);
+    assert.deepEqual(
+      report.events.map((e) => e.kind),
+      ['superoffice-down'],
+    );
     assert.equal(logs.count(/^tenant status unknown .* this failed poll counts as an outage$/), 1);
     assert.equal(logs.count(/^tenant no longer reports maintenance/), 1);
     sim.failTenantState(false);
     sim.setTenantState(null);
     const back = await pollSchedule(salesSchedule, deps);
-    assert.deepEqual(back.events.map((e) => e.kind), ['resolved']);
+    assert.deepEqual(
+      back.events.map((e) => e.kind),
+      ['resolved'],
+    );
   });
 });

@@ -37,13 +37,31 @@ describe('poll pipeline against the simulator and a real Redis', () => {
   it('reports a failure once, not again on later polls', async () => {
     const sink = new RecordingSink();
     const deps = pollDeps(simulator.url, new SnapshotStore(redis, prefix), sink);
-    simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Started', progressPercent: 10, startCount: 1, lastStarted: Date.now() });
+    simulator.upsertTask({
+      id: 4711,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Started',
+      progressPercent: 10,
+      startCount: 1,
+      lastStarted: Date.now(),
+    });
     const first = await pollSchedule(salesSchedule, deps);
     assert.equal(first.result, 'success');
     assert.deepEqual(first.events, []);
-    simulator.upsertTask({ id: 4711, associateId: 101, name: 'MailingSend', state: 'Failed', progressPercent: 10, response: 'relay refused' });
+    simulator.upsertTask({
+      id: 4711,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Failed',
+      progressPercent: 10,
+      response: 'relay refused',
+    });
     const second = await pollSchedule(salesSchedule, deps);
-    assert.deepEqual(second.events.map((e) => e.kind), ['failed']);
+    assert.deepEqual(
+      second.events.map((e) => e.kind),
+      ['failed'],
+    );
     await pollSchedule(salesSchedule, deps);
     await pollSchedule(salesSchedule, deps);
     assert.equal(sink.eventIds('failed').length, 1);
@@ -59,7 +77,11 @@ describe('poll pipeline against the simulator and a real Redis', () => {
         done();
       },
     });
-    const deps = { ...pollDeps(simulator.url, new SnapshotStore(redis, prefix), new RecordingSink()), log: createLogger('warn', sink), unreadableLog: new UnreadableTaskLog() };
+    const deps = {
+      ...pollDeps(simulator.url, new SnapshotStore(redis, prefix), new RecordingSink()),
+      log: createLogger('warn', sink),
+      unreadableLog: new UnreadableTaskLog(),
+    };
     // Ids no other test uses: the simulator keeps corrupted fields by id.
     for (let id = 1001; id <= 1150; id++) {
       simulator.upsertTask({ id, associateId: 101, name: `T${id}`, state: 'Started', startCount: 1, lastStarted: Date.now() });
@@ -78,7 +100,11 @@ describe('poll pipeline against the simulator and a real Redis', () => {
     assert.equal(lines.length, 0, 'the same unreadable tasks are not logged again');
     simulator.corruptField(1150, 'LastStarted', 'last week');
     await pollSchedule(salesSchedule, deps);
-    assert.deepEqual(lines.map((l) => l.taskId), [1150], 'a new problem is logged');
+    assert.deepEqual(
+      lines.map((l) => l.taskId),
+      [1150],
+      'a new problem is logged',
+    );
     for (let id = 1001; id <= 1150; id++) simulator.corruptField(id, 'LastStarted', null);
   });
 
@@ -87,7 +113,10 @@ describe('poll pipeline against the simulator and a real Redis', () => {
     const deps = pollDeps(simulator.url, new SnapshotStore(redis, prefix), sink);
     simulator.upsertTask({ id: 1, associateId: 101, name: 'X', state: 'Failed', lastStarted: Date.now() });
     const report = await pollSchedule(salesSchedule, deps, { dryRun: true });
-    assert.deepEqual(report.events.map((e) => e.kind), ['failed']);
+    assert.deepEqual(
+      report.events.map((e) => e.kind),
+      ['failed'],
+    );
     assert.equal(await redis.exists(scheduleKeys(prefix, 'sales').snapshot), 0);
     assert.equal(sink.batches.length, 0);
   });
@@ -115,13 +144,23 @@ describe('poll pipeline against the simulator and a real Redis', () => {
     assert.deepEqual(sink.eventIds('superoffice-down').length, 1);
     await pollSchedule(salesSchedule, deps);
     const resolved = sink.batches.flatMap((b) => b.events).filter((e) => e.kind === 'resolved');
-    assert.deepEqual(resolved.map((e) => e.alertKind), ['superoffice-down']);
+    assert.deepEqual(
+      resolved.map((e) => e.alertKind),
+      ['superoffice-down'],
+    );
   });
 
   it('a poll the snapshot store fails is counted once, as a failure, with its real duration', async () => {
     const recorded: [string, number][] = [];
-    const instruments = { ...noopInstruments, pollCompleted: (_s: string, result: string, seconds: number) => void recorded.push([result, seconds]) };
-    const deadRedis = new Redis(`redis://127.0.0.1:${redisServer.port + 1}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    const instruments = {
+      ...noopInstruments,
+      pollCompleted: (_s: string, result: string, seconds: number) => void recorded.push([result, seconds]),
+    };
+    const deadRedis = new Redis(`redis://127.0.0.1:${redisServer.port + 1}`, {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    });
     const deps = { ...pollDeps(simulator.url, new SnapshotStore(deadRedis, prefix), new RecordingSink()), instruments };
     await assert.rejects(pollSchedule(salesSchedule, deps));
     assert.equal(recorded.length, 1);
@@ -130,6 +169,9 @@ describe('poll pipeline against the simulator and a real Redis', () => {
     deadRedis.disconnect();
     const ok = { ...pollDeps(simulator.url, new SnapshotStore(redis, prefix), new RecordingSink()), instruments };
     await pollSchedule(salesSchedule, ok);
-    assert.deepEqual(recorded.map(([result]) => result), ['failure', 'success']);
+    assert.deepEqual(
+      recorded.map(([result]) => result),
+      ['failure', 'success'],
+    );
   });
 });

@@ -39,7 +39,15 @@ describe('replicas taking turns polling one schedule', () => {
     for (const task of simulator.tasks()) simulator.removeTask(task.id);
     const now = Date.now();
     for (let id = 1; id <= 30; id++) {
-      simulator.upsertTask({ id, associateId: id % 2 ? 101 : 102, name: `Job${id}`, state: 'Started', progressPercent: 1, startCount: 1, lastStarted: now });
+      simulator.upsertTask({
+        id,
+        associateId: id % 2 ? 101 : 102,
+        name: `Job${id}`,
+        state: 'Started',
+        progressPercent: 1,
+        startCount: 1,
+        lastStarted: now,
+      });
     }
     // Three replicas, each with its own connection, in-process copy and sink.
     const sinks = [new FlakySink(), new FlakySink(), new FlakySink()];
@@ -51,7 +59,8 @@ describe('replicas taking turns polling one schedule', () => {
       if (round === 3) simulator.upsertTask({ id: 7, associateId: 101, state: 'Failed', response: 'disk full' });
       if (round === 5) simulator.upsertTask({ id: 8, associateId: 102, state: 'Failed', response: 'timeout' });
       if (round === 6) simulator.removeTask(12);
-      if (round === 8) simulator.upsertTask({ id: 7, associateId: 101, state: 'Started', startCount: 2, lastStarted: now + 1000, progressPercent: 3 });
+      if (round === 8)
+        simulator.upsertTask({ id: 7, associateId: 101, state: 'Started', startCount: 2, lastStarted: now + 1000, progressPercent: 3 });
       if (round === 9) simulator.upsertTask({ id: 7, associateId: 101, state: 'Succeeded', progressPercent: 100 });
       simulator.upsertTask({ id: 1, associateId: 101, progressPercent: 1 + round });
       // Replica 1's hand-over fails in rounds 3 and 4: what it detected waits in the outbox for another replica.
@@ -62,10 +71,7 @@ describe('replicas taking turns polling one schedule', () => {
     const all = sinks.flatMap((s) => s.batches.flatMap((b) => b.events));
     const ids = all.map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, `an event handed over twice: ${ids.join(', ')}`);
-    assert.deepEqual(
-      all.map((e) => `${e.kind}:${e.subject}`).sort(),
-      ['failed:7', 'failed:8', 'resolved:7'],
-    );
+    assert.deepEqual(all.map((e) => `${e.kind}:${e.subject}`).sort(), ['failed:7', 'failed:8', 'resolved:7']);
     assert.equal(sinks[1]!.batches.length, 0, 'replica 1 never handed anything over');
     assert.ok(sinks[0]!.batches.length > 0 && sinks[2]!.batches.length > 0, 'the others relayed and detected');
     const fresh = await new SnapshotStore(connections[0]!, 'turns').load(salesSchedule.name);

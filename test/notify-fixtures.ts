@@ -59,14 +59,32 @@ export const cases: Record<string, NotificationBatch> = {
   stalled: batch([
     event({
       kind: 'stalled',
-      task: task({ id: 4712, name: 'ExportToErp', state: 'Started', startCount: 3, description: null, response: null, progressPercent: 40, progressDescription: 'Exporting orders' }),
+      task: task({
+        id: 4712,
+        name: 'ExportToErp',
+        state: 'Started',
+        startCount: 3,
+        description: null,
+        response: null,
+        progressPercent: 40,
+        progressDescription: 'Exporting orders',
+      }),
     }),
   ]),
   stuck: batch([
     event({
       kind: 'stuck',
       at: T0 + 10 * MIN,
-      task: task({ id: 4713, name: 'ImportLeads', state: 'New', lastStarted: null, startCount: 0, progressPercent: null, progressDescription: null, response: null }),
+      task: task({
+        id: 4713,
+        name: 'ImportLeads',
+        state: 'New',
+        lastStarted: null,
+        startCount: 0,
+        progressPercent: null,
+        progressDescription: null,
+        response: null,
+      }),
     }),
   ]),
   'superoffice-down': batch([
@@ -83,7 +101,15 @@ export const cases: Record<string, NotificationBatch> = {
       alertKind: 'stalled',
       at: T0 + 95 * MIN,
       reason: 'progress moved',
-      task: task({ id: 4712, name: 'ExportToErp', state: 'Started', description: null, response: null, progressPercent: 55, progressDescription: 'Exporting orders' }),
+      task: task({
+        id: 4712,
+        name: 'ExportToErp',
+        state: 'Started',
+        description: null,
+        response: null,
+        progressPercent: 55,
+        progressDescription: 'Exporting orders',
+      }),
     }),
   ]),
   reminder: batch([
@@ -91,14 +117,27 @@ export const cases: Record<string, NotificationBatch> = {
       kind: 'stalled',
       repeat: true,
       at: T0 + 4 * 60 * MIN + 15 * MIN,
-      task: task({ id: 4712, name: 'ExportToErp', state: 'Started', description: null, response: null, progressPercent: 40, progressDescription: 'Exporting orders' }),
+      task: task({
+        id: 4712,
+        name: 'ExportToErp',
+        state: 'Started',
+        description: null,
+        response: null,
+        progressPercent: 40,
+        progressDescription: 'Exporting orders',
+      }),
     }),
   ]),
   multi: batch([
     event({ kind: 'failed' }),
     event({ kind: 'stalled', task: task({ id: 4712, name: 'ExportToErp', state: 'Started', description: null, response: null }) }),
     event({ kind: 'stalled', task: task({ id: 4713, name: 'ImportLeads', state: 'Aquired', description: null, response: null }) }),
-    event({ kind: 'resolved', alertKind: 'stuck', reason: 'task vanished', task: task({ id: 4714, name: 'Cleanup', state: 'New', description: null, response: null }) }),
+    event({
+      kind: 'resolved',
+      alertKind: 'stuck',
+      reason: 'task vanished',
+      task: task({ id: 4714, name: 'Cleanup', state: 'New', description: null, response: null }),
+    }),
   ]),
   acknowledged: batch([
     event({
@@ -116,7 +155,15 @@ export const cases: Record<string, NotificationBatch> = {
       id: `stalled:4712:${T0}:u${T0 + 5 * MIN}`,
       at: T0 + 130 * MIN,
       release: { mutedAt: T0 + 5 * MIN },
-      task: task({ id: 4712, name: 'ExportToErp', state: 'Started', description: null, response: null, progressPercent: 40, progressDescription: 'Exporting orders' }),
+      task: task({
+        id: 4712,
+        name: 'ExportToErp',
+        state: 'Started',
+        description: null,
+        response: null,
+        progressPercent: 40,
+        progressDescription: 'Exporting orders',
+      }),
     }),
   ]),
   hostile: batch([

@@ -29,8 +29,14 @@ describe('notification history (capped Redis list)', () => {
   it('keeps the newest entries up to its length, newest first, under the prefix with its own hash tag', async () => {
     const history = new NotificationHistory(client, 'hist1', 5);
     for (let n = 1; n <= 8; n++) await history.append(entry(n));
-    assert.deepEqual((await history.recent()).map((e) => e.batchId), ['sales.8', 'sales.7', 'sales.6', 'sales.5', 'sales.4']);
-    assert.deepEqual((await history.recent(2)).map((e) => e.batchId), ['sales.8', 'sales.7']);
+    assert.deepEqual(
+      (await history.recent()).map((e) => e.batchId),
+      ['sales.8', 'sales.7', 'sales.6', 'sales.5', 'sales.4'],
+    );
+    assert.deepEqual(
+      (await history.recent(2)).map((e) => e.batchId),
+      ['sales.8', 'sales.7'],
+    );
     assert.deepEqual(await history.recent(0), []);
     assert.equal(await client.llen(historyKey('hist1')), 5);
     assert.equal(historyKey('hist1'), 'hist1:{notify-history}:entries');

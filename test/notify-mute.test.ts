@@ -69,7 +69,15 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
         return connection;
       },
       prefix,
-      mail: { enabled: true, smtp: smtp.url, from: 'bw@example.com', to: ['ops@example.com'], retryDelay: 200, retryFor: 60_000, ...options.mail },
+      mail: {
+        enabled: true,
+        smtp: smtp.url,
+        from: 'bw@example.com',
+        to: ['ops@example.com'],
+        retryDelay: 200,
+        retryFor: 60_000,
+        ...options.mail,
+      },
       recipientsFor: () => ['ops@example.com'],
       hostname: 'bw-test',
       instruments,
@@ -83,10 +91,14 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
     const queue = new Queue(NOTIFY_QUEUE, { connection: client, prefix });
     queues.push(queue);
     let state = '';
-    await waitUntil(async () => {
-      state = await queue.getJobState(jobIdFor(batchId));
-      return state === 'completed' || state === 'failed';
-    }, 15_000, `job ${batchId} to finish`);
+    await waitUntil(
+      async () => {
+        state = await queue.getJobState(jobIdFor(batchId));
+        return state === 'completed' || state === 'failed';
+      },
+      15_000,
+      `job ${batchId} to finish`,
+    );
     return state;
   }
 
@@ -96,7 +108,11 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
 
   const fresh = (events: AlertEvent[], id: string): NotificationBatch => ({ ...batch(events), id, createdAt: Date.now() });
   const failed = event({ kind: 'failed', id: 'sales:failed:4711:1:1000' });
-  const stalled = event({ kind: 'stalled', id: 'sales:stalled:4712:2000', task: task({ id: 4712, name: 'ExportToErp', state: 'Started' }) });
+  const stalled = event({
+    kind: 'stalled',
+    id: 'sales:stalled:4712:2000',
+    task: task({ id: 4712, name: 'ExportToErp', state: 'Started' }),
+  });
 
   async function silence(prefix: string, matchers: Record<string, unknown>, forMs = HOUR) {
     const now = Date.now();
@@ -113,7 +129,13 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
     assert.equal(smtp.messages.length, 1);
     assert.equal(smtp.messages[0]!.parsed.headers.get('x-batchwatch-events'), 'stalled=4712', 'only the unsilenced event');
     const entries = await history(s.prefix, 'sales.mixed');
-    assert.deepEqual(entries.map((e) => [e.status, e.eventIds]), [['silenced', [failed.id]], ['sent', [stalled.id]]]);
+    assert.deepEqual(
+      entries.map((e) => [e.status, e.eventIds]),
+      [
+        ['silenced', [failed.id]],
+        ['sent', [stalled.id]],
+      ],
+    );
     assert.match(entries[0]!.detail ?? '', new RegExp(`silence ${made.id} by alice until .*: planned work`));
     const logged = JSON.parse((await client.get(sentLogKey(s.prefix, failed.id)))!) as { status: string; by: string[] };
     assert.deepEqual([logged.status, logged.by], ['silenced', [made.id]]);
@@ -125,7 +147,10 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
     // Settled: the same event in a later batch (a retried or re-handed job) is neither mailed nor counted again.
     await s.notifier.enqueue(fresh([failed], 'sales.again'));
     assert.equal(await finalState(s.prefix, 'sales.again'), 'completed');
-    assert.deepEqual((await history(s.prefix, 'sales.again')).map((e) => e.status), ['already_sent']);
+    assert.deepEqual(
+      (await history(s.prefix, 'sales.again')).map((e) => e.status),
+      ['already_sent'],
+    );
     assert.equal(smtp.messages.length, 1);
     assert.equal(s.silenced.length, 1);
   });
@@ -148,13 +173,22 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
   it('an acknowledged episode: its reminders are dropped as acknowledged (not counted as silenced); a new episode is mailed', async () => {
     smtp = await startSmtpServer();
     const s = setup();
-    await new AckStore(client, s.prefix).put('sales', stalled.id, { author: 'bob', comment: 'on it', at: Date.now(), kind: 'stalled', subject: '4712' });
+    await new AckStore(client, s.prefix).put('sales', stalled.id, {
+      author: 'bob',
+      comment: 'on it',
+      at: Date.now(),
+      kind: 'stalled',
+      subject: '4712',
+    });
     await s.notifier.start();
     const reminder = { ...stalled, id: `${stalled.id}:r1`, repeat: true };
     await s.notifier.enqueue(fresh([reminder], 'sales.reminder'));
     assert.equal(await finalState(s.prefix, 'sales.reminder'), 'completed');
     const entries = await history(s.prefix, 'sales.reminder');
-    assert.deepEqual(entries.map((e) => [e.status, e.detail]), [['acknowledged', 'acknowledged by bob: on it']]);
+    assert.deepEqual(
+      entries.map((e) => [e.status, e.detail]),
+      [['acknowledged', 'acknowledged by bob: on it']],
+    );
     assert.equal(s.silenced.length, 0);
     const newEpisode = { ...stalled, id: 'sales:stalled:4712:9000' };
     await s.notifier.enqueue(fresh([newEpisode], 'sales.new'));
@@ -166,7 +200,13 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
   it('a resolution: dropped when its alert was muted and never told, mailed when it was told, silenced while a silence matches', async () => {
     smtp = await startSmtpServer();
     const s = setup();
-    const resolvedOf = (e: AlertEvent): AlertEvent => ({ ...e, id: `${e.id}:resolved`, kind: 'resolved', alertKind: e.kind as AlertEvent['alertKind'], reason: 'task succeeded' });
+    const resolvedOf = (e: AlertEvent): AlertEvent => ({
+      ...e,
+      id: `${e.id}:resolved`,
+      kind: 'resolved',
+      alertKind: e.kind as AlertEvent['alertKind'],
+      reason: 'task succeeded',
+    });
     const silenceOf = await silence(s.prefix, { taskId: 4711 });
     await s.notifier.start();
     await s.notifier.enqueue(fresh([failed], 'sales.fired'));
@@ -175,14 +215,20 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
     await s.notifier.enqueue(fresh([resolvedOf(failed)], 'sales.resolved-untold'));
     assert.equal(await finalState(s.prefix, 'sales.resolved-untold'), 'completed');
     const untold = await history(s.prefix, 'sales.resolved-untold');
-    assert.deepEqual(untold.map((e) => [e.status, e.detail]), [['silenced', 'its alert was muted and never mailed']]);
+    assert.deepEqual(
+      untold.map((e) => [e.status, e.detail]),
+      [['silenced', 'its alert was muted and never mailed']],
+    );
 
     await new SentLog(client, s.prefix, HOUR).record([stalled], { sentAt: Date.now(), response: '250', messageId: '<m@x>' });
     await silence(s.prefix, { kind: 'stalled' });
     await s.notifier.enqueue(fresh([resolvedOf(stalled)], 'sales.resolved-silenced'));
     assert.equal(await finalState(s.prefix, 'sales.resolved-silenced'), 'completed');
     assert.equal((await history(s.prefix, 'sales.resolved-silenced'))[0]?.status, 'silenced');
-    assert.deepEqual(s.silenced.map((c) => c.kind), ['failed', 'resolved', 'resolved']);
+    assert.deepEqual(
+      s.silenced.map((c) => c.kind),
+      ['failed', 'resolved', 'resolved'],
+    );
 
     const told = event({ kind: 'stuck', id: 'sales:stuck:4713:3000', task: task({ id: 4713, name: 'ImportLeads', state: 'New' }) });
     await new SentLog(client, s.prefix, HOUR).record([told], { sentAt: Date.now(), response: '250', messageId: '<m@x>' });
@@ -200,7 +246,10 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
     const release = (mutedAt: number): AlertEvent => ({ ...stalled, id: `${stalled.id}:u${mutedAt}`, release: { mutedAt } });
     await s.notifier.enqueue(fresh([release(4000)], 'sales.release-told'));
     assert.equal(await finalState(s.prefix, 'sales.release-told'), 'completed');
-    assert.deepEqual((await history(s.prefix, 'sales.release-told')).map((e) => e.status), ['already_sent']);
+    assert.deepEqual(
+      (await history(s.prefix, 'sales.release-told')).map((e) => e.status),
+      ['already_sent'],
+    );
     await s.notifier.enqueue(fresh([release(6000)], 'sales.release-untold'));
     const [mail] = await smtp.waitForMessages(1);
     assert.match(mail!.parsed.subject ?? '', /stalled \(silence ended\)/);
@@ -208,7 +257,13 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
 
   describe('maintenance windows (clock injected)', () => {
     // Saturday 2025-01-11 22:00 in Oslo = 21:00 UTC.
-    const window: MaintenanceWindow = { name: 'saturday-reindex', cron: '0 22 * * 6', tz: 'Europe/Oslo', duration: 4 * HOUR, match: { task: 'Export*', kind: 'stalled' } };
+    const window: MaintenanceWindow = {
+      name: 'saturday-reindex',
+      cron: '0 22 * * 6',
+      tz: 'Europe/Oslo',
+      duration: 4 * HOUR,
+      match: { task: 'Export*', kind: 'stalled' },
+    };
     const saturdayNight = Date.UTC(2025, 0, 11, 23, 0, 0);
 
     it('in force: matching events are silenced naming the window; others are mailed', async () => {
@@ -232,7 +287,10 @@ describe('the mute stage in the notifier (silences, acknowledgements, maintenanc
       await s.notifier.enqueue(fresh([stalled], 'sales.nowindow'));
       await smtp.waitForMessages(1);
       assert.equal(await finalState(s.prefix, 'sales.nowindow'), 'completed');
-      assert.deepEqual((await history(s.prefix, 'sales.nowindow')).map((e) => e.status), ['sent']);
+      assert.deepEqual(
+        (await history(s.prefix, 'sales.nowindow')).map((e) => e.status),
+        ['sent'],
+      );
       assert.equal(s.silenced.length, 0);
     });
   });

@@ -28,7 +28,8 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     server = undefined;
   });
 
-  const config = (overrides: Overrides<MailOAuth2Config> = {}): MailOAuth2Config => withOverrides({ ...base, tokenUrl: server!.url, scope: 'mail.send' }, overrides);
+  const config = (overrides: Overrides<MailOAuth2Config> = {}): MailOAuth2Config =>
+    withOverrides({ ...base, tokenUrl: server!.url, scope: 'mail.send' }, overrides);
 
   it('caches a token until shortly before expires_in, then fetches a new one', async () => {
     server = await startTokenServer({ ...base, scope: 'mail.send', expiresIn: 3600 });
@@ -65,7 +66,10 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     const first = await source.token();
     await source.token(true);
     await source.token(true);
-    assert.deepEqual(server.requests.map((r) => r.refresh_token), ['first-refresh-token', 'rotated-refresh-token-1', 'rotated-refresh-token-2']);
+    assert.deepEqual(
+      server.requests.map((r) => r.refresh_token),
+      ['first-refresh-token', 'rotated-refresh-token-1', 'rotated-refresh-token-2'],
+    );
     assert.equal(scrubSecrets(`token ${first.accessToken} and rotated-refresh-token-1`), 'token *** and ***');
   });
 
@@ -84,7 +88,10 @@ describe('OAuth2 token source (against a local token endpoint, clock injected)',
     server = await startTokenServer({ ...base, scope: 'mail.send', refreshToken: 'good-refresh-token' });
     const wrongSecret = await refusal(new OAuth2TokenSource(config({ clientSecret: 'not-the-secret' })));
     assert.equal(wrongSecret.refused, true);
-    assert.match(wrongSecret.message, /refused the client-credentials grant \(401 invalid_client: AADSTS7000215: Invalid client secret provided\.\): check mail\.oauth2\.clientId and mail\.oauth2\.clientSecret/);
+    assert.match(
+      wrongSecret.message,
+      /refused the client-credentials grant \(401 invalid_client: AADSTS7000215: Invalid client secret provided\.\): check mail\.oauth2\.clientId and mail\.oauth2\.clientSecret/,
+    );
     assert.doesNotMatch(wrongSecret.message, /not-the-secret/);
 
     const wrongScope = await refusal(new OAuth2TokenSource(config({ scope: 'other' })));

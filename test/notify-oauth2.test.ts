@@ -50,7 +50,11 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
 
   const oauth2 = (overrides: Overrides<MailOAuth2Config> = {}): MailOAuth2Config =>
     withOverrides({ user: USER, tokenUrl: tokens.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scope: SCOPE }, overrides);
-  const server = (overrides: Overrides<MailOAuth2Config> = {}): MailServerConfig => ({ smtp: smtp.url, oauth2: oauth2(overrides), tls: { ca: pki.caFile } });
+  const server = (overrides: Overrides<MailOAuth2Config> = {}): MailServerConfig => ({
+    smtp: smtp.url,
+    oauth2: oauth2(overrides),
+    tls: { ca: pki.caFile },
+  });
 
   before(async () => {
     pki = makeTestPki();
@@ -69,8 +73,16 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
     await tokens?.close();
   });
 
-  async function start(options: { refreshToken?: string; expiresIn?: number; smtpAccepts?: (token: string) => boolean } = {}): Promise<void> {
-    tokens = await startTokenServer({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scope: SCOPE, refreshToken: REFRESH_TOKEN, ...options });
+  async function start(
+    options: { refreshToken?: string; expiresIn?: number; smtpAccepts?: (token: string) => boolean } = {},
+  ): Promise<void> {
+    tokens = await startTokenServer({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      scope: SCOPE,
+      refreshToken: REFRESH_TOKEN,
+      ...options,
+    });
     smtp = await startSmtpServer({
       tls: { ...pki.server, implicit: false },
       xoauth2: { user: USER, accepts: options.smtpAccepts ?? ((token) => tokens.accepts(token)) },
@@ -88,7 +100,13 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
       },
       mailDeliveryPaused: (cause) => void paused.push(cause),
     };
-    return { paused, counts, logs, instruments, log: (level: string, msg: string, fields?: Record<string, unknown>) => void logs.push({ level, msg, ...(fields ? { fields } : {}) }) };
+    return {
+      paused,
+      counts,
+      logs,
+      instruments,
+      log: (level: string, msg: string, fields?: Record<string, unknown>) => void logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+    };
   }
 
   function notifier(mail: MailConfig, rec: ReturnType<typeof recorder>, prefix: string): Notifier {
@@ -132,9 +150,17 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
     await transport.send(message, envelope);
     transport.close();
     const received = await smtp.waitForMessages(2);
-    assert.ok(received.every((m) => m.secure && m.user === USER), 'encrypted and logged in as the mailbox');
-    assert.deepEqual(tokens.requests, [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_type: 'client_credentials', scope: SCOPE }]);
-    assert.ok(smtp.logins.every((l) => l.method === 'XOAUTH2' && l.ok && l.token === tokens.issued[0]), 'one token, reused');
+    assert.ok(
+      received.every((m) => m.secure && m.user === USER),
+      'encrypted and logged in as the mailbox',
+    );
+    assert.deepEqual(tokens.requests, [
+      { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_type: 'client_credentials', scope: SCOPE },
+    ]);
+    assert.ok(
+      smtp.logins.every((l) => l.method === 'XOAUTH2' && l.ok && l.token === tokens.issued[0]),
+      'one token, reused',
+    );
   });
 
   it('sends with the refresh-token grant (Gmail style)', async () => {
@@ -161,22 +187,41 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
     await smtp.stop();
     await smtp.restart();
     const loginsBefore = smtp.logins.length;
-    const second = { ...batch([event({ kind: 'stalled', task: task({ id: 4712, name: 'ExportToErp', state: 'Started' }) })]), id: 'sales.rot2', createdAt: Date.now() };
+    const second = {
+      ...batch([event({ kind: 'stalled', task: task({ id: 4712, name: 'ExportToErp', state: 'Started' }) })]),
+      id: 'sales.rot2',
+      createdAt: Date.now(),
+    };
     await n.enqueue(second);
     const messages = await smtp.waitForMessages(2, 15_000);
     await waitUntil(async () => (await jobState(prefix, 'sales.rot2')) === 'completed', 10_000, 'the second job to complete');
 
-    assert.deepEqual(messages.map((m) => m.parsed.headers.get('x-batchwatch-events')), ['failed=4711', 'stalled=4712']);
+    assert.deepEqual(
+      messages.map((m) => m.parsed.headers.get('x-batchwatch-events')),
+      ['failed=4711', 'stalled=4712'],
+    );
     assert.equal(tokens.issued.length, 2, 'one new token after the rejection');
-    assert.ok(smtp.logins.slice(0, loginsBefore).every((l) => l.ok && l.token === tokens.issued[0]), 'before: the first token');
+    assert.ok(
+      smtp.logins.slice(0, loginsBefore).every((l) => l.ok && l.token === tokens.issued[0]),
+      'before: the first token',
+    );
     assert.deepEqual(
       smtp.logins.slice(loginsBefore).map((l) => [l.token === tokens.issued[0] ? 'first' : 'second', l.ok]),
-      [['first', false], ['second', true]],
+      [
+        ['first', false],
+        ['second', true],
+      ],
       'after: the old token refused once, the new one accepted',
     );
     assert.equal(rec.counts.retried, undefined, 'the renewal happened inside one attempt, not as a retry');
     const history = await new NotificationHistory(client, prefix).recent();
-    assert.deepEqual(history.map((h) => [h.batchId, h.status]), [['sales.rot2', 'sent'], ['sales.rot1', 'sent']]);
+    assert.deepEqual(
+      history.map((h) => [h.batchId, h.status]),
+      [
+        ['sales.rot2', 'sent'],
+        ['sales.rot1', 'sent'],
+      ],
+    );
   });
 
   it('a wrong client secret pauses delivery: nothing sent or lost, readiness says mail, resumes by itself once fixed', async () => {
@@ -193,7 +238,10 @@ describe('SMTP AUTH XOAUTH2 against a real SMTP server (STARTTLS, private CA) an
     const requestsAtPause = tokens.requests.length;
     await waitUntil(() => tokens.requests.length >= requestsAtPause + 3, 10_000, 'three re-checks');
 
-    assert.match(n.problem()!, /refused the client-credentials grant \(401 invalid_client: AADSTS7000215.*\): check mail\.oauth2\.clientId and mail\.oauth2\.clientSecret/);
+    assert.match(
+      n.problem()!,
+      /refused the client-credentials grant \(401 invalid_client: AADSTS7000215.*\): check mail\.oauth2\.clientId and mail\.oauth2\.clientSecret/,
+    );
     const ready = await readiness();
     assert.equal(ready.ready, false);
     assert.match(ready.reasons[0]!, /^mail: token endpoint mail\.oauth2\.tokenUrl .* refused/);

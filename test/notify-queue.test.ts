@@ -59,17 +59,24 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     const queue = new Queue(NOTIFY_QUEUE, { connection: client, prefix });
     queues.push(queue);
     let state = 'unknown';
-    await waitFor(`job ${batchId} to reach a final state (last: ${state})`, async () => {
-      state = await queue.getJobState(jobIdFor(batchId));
-      return state === 'completed' || state === 'failed';
-    }, timeoutMs);
+    await waitFor(
+      `job ${batchId} to reach a final state (last: ${state})`,
+      async () => {
+        state = await queue.getJobState(jobIdFor(batchId));
+        return state === 'completed' || state === 'failed';
+      },
+      timeoutMs,
+    );
     return state;
   }
 
   /** The notification history's statuses for one batch, oldest first. */
   async function statuses(prefix: string, batchId: string): Promise<OutcomeStatus[]> {
     const entries = await new NotificationHistory(client, prefix).recent();
-    return entries.filter((e) => e.batchId === batchId).map((e) => e.status).reverse();
+    return entries
+      .filter((e) => e.batchId === batchId)
+      .map((e) => e.status)
+      .reverse();
   }
 
   before(async () => {
@@ -87,7 +94,15 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
   });
 
   function mailConfig(overrides: Partial<MailConfig> = {}): MailConfig {
-    return { enabled: true, smtp: smtp.url, from: 'batchwatch <bw@example.com>', to: ['ops@example.com'], retryDelay: 200, retryFor: 60_000, ...overrides };
+    return {
+      enabled: true,
+      smtp: smtp.url,
+      from: 'batchwatch <bw@example.com>',
+      to: ['ops@example.com'],
+      retryDelay: 200,
+      retryFor: 60_000,
+      ...overrides,
+    };
   }
 
   function notifier(prefix: string, mail: MailConfig, rec: ReturnType<typeof recorder>, extra: Partial<NotifierDeps> = {}): Notifier {
@@ -141,7 +156,7 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     assert.equal(b.parsed.headers.get('x-batchwatch-events'), 'resolved=4711');
     const root = '<task-4711.sales@bw-test>';
     assert.equal(a.parsed.references, root);
-    assert.ok(([] as string[]).concat(b.parsed.references ?? []).includes(root), 'second mail references the first one\'s thread root');
+    assert.ok(([] as string[]).concat(b.parsed.references ?? []).includes(root), "second mail references the first one's thread root");
     assert.equal(b.parsed.inReplyTo, root);
 
     const h = byBatch(messages, 'sales:hostile')!;
@@ -156,8 +171,15 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     const ttl = await client.pttl(sentLogKey(prefix, first.events[0]!.id));
     assert.ok(ttl > 60_000 + SENT_LOG_EXTRA_TTL_MS - 60_000, `notification log kept well beyond retryFor (pttl ${ttl})`);
     const keys = await client.keys('*');
-    assert.ok(keys.some((k) => k.startsWith(`${prefix}:{notify}:`)), 'BullMQ keys under the prefix');
-    assert.deepEqual(keys.filter((k) => !/^bwq\d+:/.test(k)), [], 'every key starts with a configured prefix');
+    assert.ok(
+      keys.some((k) => k.startsWith(`${prefix}:{notify}:`)),
+      'BullMQ keys under the prefix',
+    );
+    assert.deepEqual(
+      keys.filter((k) => !/^bwq\d+:/.test(k)),
+      [],
+      'every key starts with a configured prefix',
+    );
     assert.equal(await n.depth(), 0);
   });
 
@@ -298,7 +320,10 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     const line = rec.logs.find((l) => l.level === 'error' && /rejected/.test(l.msg));
     assert.ok(line, 'logged as an error');
     assert.equal(line.fields?.responseCode, 550);
-    assert.deepEqual(line.fields?.events, b.events.map((e) => e.id));
+    assert.deepEqual(
+      line.fields?.events,
+      b.events.map((e) => e.id),
+    );
   });
 
   it('gives up after mail.retryFor, logs the event ids and counts it once', async () => {
@@ -319,7 +344,10 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     assert.equal(smtp.messages.length, 0);
     assert.equal(await n.depth(), 0);
     const line = rec.logs.find((l) => /given up/.test(l.msg));
-    assert.deepEqual(line?.fields?.events, b.events.map((e) => e.id));
+    assert.deepEqual(
+      line?.fields?.events,
+      b.events.map((e) => e.id),
+    );
     assert.equal((await statuses(prefix, 'sales.doomed')).at(-1), 'given_up');
   });
 
@@ -356,7 +384,10 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
       async run(delivery) {
         const silenced = delivery.batch.events.filter((e) => e.kind === 'stalled');
         const rest = delivery.batch.events.filter((e) => e.kind !== 'stalled');
-        return { next: withEvents(delivery, rest), settled: silenced.length ? [{ status: 'silenced', events: silenced, detail: 'silence 42 by ops' }] : [] };
+        return {
+          next: withEvents(delivery, rest),
+          settled: silenced.length ? [{ status: 'silenced', events: silenced, detail: 'silence 42 by ops' }] : [],
+        };
       },
     };
     const n = notifier(prefix, mailConfig(), rec, { mute });
@@ -371,7 +402,10 @@ describe('notification queue (BullMQ + real Redis + real SMTP)', () => {
     assert.deepEqual(await statuses(prefix, 'sales.all-muted'), ['silenced']);
     const entry = (await new NotificationHistory(client, prefix).recent()).find((e) => e.batchId === 'sales.all-muted');
     assert.equal(entry?.detail, 'silence 42 by ops');
-    assert.deepEqual(entry?.eventIds, cases.stalled!.events.map((e) => e.id));
+    assert.deepEqual(
+      entry?.eventIds,
+      cases.stalled!.events.map((e) => e.id),
+    );
     assert.ok(rec.logs.some((l) => /silenced/.test(l.msg)));
   });
 

@@ -78,8 +78,14 @@ describe('renderBatch', () => {
     const { text } = renderBatch(cases.failed!, opts);
     const order = ['Task:', 'Associate:', 'State:', 'Progress:', 'Since:', 'Last started:', 'Start count:', 'Description:', 'Response:'];
     const positions = order.map((label) => text.indexOf(label));
-    assert.ok(positions.every((p) => p >= 0), `all facts present: ${positions.join(',')}`);
-    assert.deepEqual([...positions].sort((a, b) => a - b), positions);
+    assert.ok(
+      positions.every((p) => p >= 0),
+      `all facts present: ${positions.join(',')}`,
+    );
+    assert.deepEqual(
+      [...positions].sort((a, b) => a - b),
+      positions,
+    );
     assert.match(text, /Since: +2024-05-01T10:00:00Z \(for 17m\)/);
     assert.match(text, /Progress: +25% — Sending mails \(300\/1200\)/);
   });

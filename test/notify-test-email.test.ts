@@ -24,12 +24,19 @@ describe('send-test-email and check', () => {
     smtp = await startSmtpServer();
     const result = await sendTestEmail(config(smtp.url), { hostname: 'bw-host' });
     assert.equal(result.ok, true);
-    assert.match(result.line, /^sent to ops@example\.com, oncall@example\.com via smtp:\/\/127\.0\.0\.1:\d+: 250 2\.0\.0 Ok: queued as test-1$/);
+    assert.match(
+      result.line,
+      /^sent to ops@example\.com, oncall@example\.com via smtp:\/\/127\.0\.0\.1:\d+: 250 2\.0\.0 Ok: queued as test-1$/,
+    );
     const [m] = await smtp.waitForMessages(1);
     assert.equal(m!.parsed.subject, '[batchwatch] test message from bw-host');
     assert.deepEqual(m!.envelope.rcptTo, ['ops@example.com', 'oncall@example.com']);
     assert.match(m!.parsed.text ?? '', /test message from batchwatch/);
-    assert.match(m!.parsed.messageId ?? '', /^<test\.\d+\.[0-9a-f-]+@example\.com>$/, 'Message-ID in the sender\'s domain, like alert mails');
+    assert.match(
+      m!.parsed.messageId ?? '',
+      /^<test\.\d+\.[0-9a-f-]+@example\.com>$/,
+      "Message-ID in the sender's domain, like alert mails",
+    );
   });
 
   it('says why it failed, without the password, when the server is down or rejects', async () => {

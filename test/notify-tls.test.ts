@@ -52,7 +52,15 @@ describe('SMTP over TLS with a private CA, and TLS-mode mistakes', () => {
       const [received] = await smtp.waitForMessages(1);
       assert.equal(received!.secure, true);
     }
-    const mail: MailConfig = { enabled: true, smtp: starttls.url, tls: { ca: pki.caFile }, from: envelope.from, to: envelope.to, retryDelay: 1000, retryFor: 60_000 };
+    const mail: MailConfig = {
+      enabled: true,
+      smtp: starttls.url,
+      tls: { ca: pki.caFile },
+      from: envelope.from,
+      to: envelope.to,
+      retryDelay: 1000,
+      retryFor: 60_000,
+    };
     assert.equal(await verifySmtp(mail, { timeouts }), `reachable, trusting mail.tls.ca ${pki.caFile}`);
   });
 
@@ -73,7 +81,14 @@ describe('SMTP over TLS with a private CA, and TLS-mode mistakes', () => {
 
   it('tlsRejectUnauthorized=false still works, explicitly, and check says verification is off', async () => {
     const smtp = await server({ tls: { ...pki.selfSigned, implicit: true } });
-    const mail: MailConfig = { enabled: true, smtp: `${smtp.url}?tlsRejectUnauthorized=false`, from: envelope.from, to: envelope.to, retryDelay: 1000, retryFor: 60_000 };
+    const mail: MailConfig = {
+      enabled: true,
+      smtp: `${smtp.url}?tlsRejectUnauthorized=false`,
+      from: envelope.from,
+      to: envelope.to,
+      retryDelay: 1000,
+      retryFor: 60_000,
+    };
     assert.match(await verifySmtp(mail, { timeouts }), /^reachable — warning: certificate NOT verified \(tlsRejectUnauthorized=false\)$/);
   });
 
@@ -82,7 +97,10 @@ describe('SMTP over TLS with a private CA, and TLS-mode mistakes', () => {
     const error = await failure({ smtp: `smtps://127.0.0.1:${smtp.port}`, tls: { ca: pki.caFile } });
     assert.equal(error.kind, 'configuration');
     assert.equal(error.problem?.cause, 'tls-mode');
-    assert.match(error.message, new RegExp(`smtps:// .*127\\.0\\.0\\.1:${smtp.port} answers in plain text .*use smtp:// for port ${smtp.port}`));
+    assert.match(
+      error.message,
+      new RegExp(`smtps:// .*127\\.0\\.0\\.1:${smtp.port} answers in plain text .*use smtp:// for port ${smtp.port}`),
+    );
     assert.doesNotMatch(error.message, /wrong version number/, 'the OpenSSL text is not the message');
   });
 
@@ -103,10 +121,16 @@ describe('SMTP over TLS with a private CA, and TLS-mode mistakes', () => {
     assert.equal(smtp.logins.length, 0, 'the password never went over the wire');
     assert.doesNotMatch(refused.message, /Plain-Text-Secret/);
 
-    const allowed = createMailTransport({ smtp: `smtp://bw:Plain-Text-Secret@127.0.0.1:${smtp.port}?allowPlaintextAuth=true` }, { timeouts });
+    const allowed = createMailTransport(
+      { smtp: `smtp://bw:Plain-Text-Secret@127.0.0.1:${smtp.port}?allowPlaintextAuth=true` },
+      { timeouts },
+    );
     await allowed.send(message, envelope);
     allowed.close();
-    assert.deepEqual(smtp.logins.map((l) => l.ok), [true]);
+    assert.deepEqual(
+      smtp.logins.map((l) => l.ok),
+      [true],
+    );
   });
 
   it('a server that wants a login we do not have: configuration problem naming where credentials go', async () => {
@@ -114,6 +138,9 @@ describe('SMTP over TLS with a private CA, and TLS-mode mistakes', () => {
     const mail: MailConfig = { enabled: true, smtp: smtp.url, from: envelope.from, to: envelope.to, retryDelay: 1000, retryFor: 60_000 };
     const result = await sendTestEmail(mail, { timeouts, env: {} });
     assert.equal(result.ok, false);
-    assert.match(result.line, /^not sent \(configuration problem\): .*requires a login .*SMTP_USERNAME \/ SMTP_PASSWORD, or configure mail\.oauth2/);
+    assert.match(
+      result.line,
+      /^not sent \(configuration problem\): .*requires a login .*SMTP_USERNAME \/ SMTP_PASSWORD, or configure mail\.oauth2/,
+    );
   });
 });

@@ -140,7 +140,9 @@ describe('SMTP transport failures', () => {
     const pass = 'p@ss:w/rd%';
     const smtp = await startSmtpServer({ authRequired: { user: 'ops@example.com', pass } });
     // This test server offers no STARTTLS: a login in plain text needs the operator's explicit consent.
-    const good = createMailTransport({ smtp: `smtp://${encodeURIComponent('ops@example.com')}:${encodeURIComponent(pass)}@127.0.0.1:${smtp.port}?allowPlaintextAuth=true` });
+    const good = createMailTransport({
+      smtp: `smtp://${encodeURIComponent('ops@example.com')}:${encodeURIComponent(pass)}@127.0.0.1:${smtp.port}?allowPlaintextAuth=true`,
+    });
     await good.send(message, envelope);
     good.close();
     const [received] = await smtp.waitForMessages(1);
@@ -165,8 +167,25 @@ describe('SMTP transport with TLS', () => {
   let tls: { key: string; cert: string };
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'bw-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     tls = { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

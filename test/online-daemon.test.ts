@@ -63,7 +63,8 @@ describe('a SuperOffice Online tenant: system user login and planned maintenance
     const body = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
     return { body, samples: parseSamples(body) };
   };
-  const metric = async (name: string, labels: Record<string, string> = { schedule: 'online' }) => sampleValue((await metrics()).samples, name, labels);
+  const metric = async (name: string, labels: Record<string, string> = { schedule: 'online' }) =>
+    sampleValue((await metrics()).samples, name, labels);
   const polls = (result: string) => metric('batchwatch_polls_total', { schedule: 'online', result });
   const downMails = () => smtp.messages.filter((m) => /superoffice-down=online/.test(String(m.parsed.headers.get('x-batchwatch-events'))));
 
@@ -154,7 +155,11 @@ http: { host: 127.0.0.1, port: 0 }
     sim.setTenantState('Suspended');
     await waitUntil(async () => (await metric('batchwatch_superoffice_maintenance')) === 1, 15_000, 'maintenance again');
     sim.setTenantState(null);
-    await waitUntil(async () => (await metric('batchwatch_superoffice_maintenance')) === 0 && (await metric('batchwatch_superoffice_up')) === 1, 15_000, 'up again');
+    await waitUntil(
+      async () => (await metric('batchwatch_superoffice_maintenance')) === 0 && (await metric('batchwatch_superoffice_up')) === 1,
+      15_000,
+      'up again',
+    );
     const successes = await polls('success');
     await waitUntil(async () => (await polls('success')) >= successes + 2, 10_000, 'two more successful polls');
     assert.equal(smtp.messages.length, mailsBefore, 'no mail for a maintenance');

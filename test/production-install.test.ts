@@ -60,7 +60,8 @@ describe('the production install (what the Docker image holds)', () => {
     app = join(dir, 'app');
     // The runtime stage's files: package.json, the lock file, bin/, config/, and dist/ from the build stage (this
     // checkout's: `npm run build` is the build stage's command, and helpers/cli.ts refuses a dist/ older than src/).
-    for (const entry of ['package.json', 'package-lock.json', 'bin', 'config', 'dist']) cpSync(join(ROOT, entry), join(app, entry), { recursive: true });
+    for (const entry of ['package.json', 'package-lock.json', 'bin', 'config', 'dist'])
+      cpSync(join(ROOT, entry), join(app, entry), { recursive: true });
     // The deps stage (npm's cache is warm: offline when it can).
     await exec('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], app);
     [redis, simulator, smtp] = await Promise.all([startRedis(), startSimulator({ scenario: 'empty' }), startSmtpServer()]);
@@ -103,7 +104,11 @@ http: { host: 127.0.0.1, port: ${httpPort} }
   it('runs the daemon until it is ready, and exits 0 on SIGTERM', async () => {
     const daemon = startCli(['run', '--config', config], {}, production());
     try {
-      const ready = () => fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status === 200, () => false);
+      const ready = () =>
+        fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
       await waitUntil(async () => daemon.proc.exitCode !== null || (await ready()), 30_000, '/readyz 200');
       assert.equal(daemon.proc.exitCode, null, `the daemon exited:\n${daemon.stdout()}\n${daemon.stderr()}`);
       daemon.proc.kill('SIGTERM');
@@ -127,17 +132,32 @@ http: { host: 127.0.0.1, port: ${httpPort} }
     assert.equal(check.code, 0, check.stderr);
     const daemon = startCli(['run', '--config', config], env, recorded());
     try {
-      await waitUntil(() => fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status === 200, () => false), 30_000, '/readyz 200');
+      await waitUntil(
+        () =>
+          fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+            (r) => r.status === 200,
+            () => false,
+          ),
+        30_000,
+        '/readyz 200',
+      );
       daemon.proc.kill('SIGTERM');
       assert.equal((await daemon.exited()).code, 0);
     } finally {
       daemon.proc.kill('SIGKILL');
     }
     const modules = readFileSync(log, 'utf8').split('\n');
-    assert.ok(modules.some((m) => m.includes('/dist/cli/main.js')), 'the compiled build ran');
+    assert.ok(
+      modules.some((m) => m.includes('/dist/cli/main.js')),
+      'the compiled build ran',
+    );
     assert.ok(!modules.some((m) => m.includes(`${join(ROOT, 'src')}/`)), 'no source file ran');
     const loaded = packagesIn(modules);
-    for (const expected of ['bullmq', 'ioredis', 'nodemailer', 'prom-client']) assert.ok(loaded.has(expected), `the recording sees ${expected}`);
-    assert.deepEqual(DEVELOPMENT_PACKAGES.filter((name) => loaded.has(name)), []);
+    for (const expected of ['bullmq', 'ioredis', 'nodemailer', 'prom-client'])
+      assert.ok(loaded.has(expected), `the recording sees ${expected}`);
+    assert.deepEqual(
+      DEVELOPMENT_PACKAGES.filter((name) => loaded.has(name)),
+      [],
+    );
   });
 });

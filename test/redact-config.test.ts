@@ -66,7 +66,9 @@ describe('redactedConfig', () => {
 
   it('leaves absent secrets absent and URLs without a password as they are', () => {
     const config = parseConfig(
-      YAML.replace(/ {2}applicationToken.*\n {2}ticket.*\n/, '').replace(/redis:\n.*\n/, '').replace('mailer:${SMTP_PASSWORD}@', ''),
+      YAML.replace(/ {2}applicationToken.*\n {2}ticket.*\n/, '')
+        .replace(/redis:\n.*\n/, '')
+        .replace('mailer:${SMTP_PASSWORD}@', ''),
       SECRETS,
     );
     const redacted = redactedConfig(config) as typeof config;
@@ -100,7 +102,10 @@ describe('redactUrl for Redis', () => {
 
 describe('configSecrets', () => {
   it('collects credentials, decoded and as written, from fields and URLs', () => {
-    const config = parseWithEveryCredential(YAML.replace('redis://:${REDIS_PASSWORD}@', 'redis://${REDIS_PASSWORD}@'), { ...SECRETS, SMTP_PASSWORD: 'p%40ss-word' });
+    const config = parseWithEveryCredential(YAML.replace('redis://:${REDIS_PASSWORD}@', 'redis://${REDIS_PASSWORD}@'), {
+      ...SECRETS,
+      SMTP_PASSWORD: 'p%40ss-word',
+    });
     const found = configSecrets(config);
     for (const expected of ['app-token-123', '7T:ticket-456', 'so-pass-789', 'redis-pass-000', 'p%40ss-word', 'p@ss-word']) {
       assert.ok(found.includes(expected), `${expected} in ${found.join(', ')}`);

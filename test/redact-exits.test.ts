@@ -43,7 +43,10 @@ describe('SuperOffice text as it enters', () => {
     assert.equal(scrubbed.state, '***');
     assert.deepEqual(scrubbed.parameterObject, { '***': 'key', value: '***' });
     assert.equal(dirty.name, `Import ${PLANTED}`, 'the input is not changed');
-    assert.deepEqual((await scrubTasks([clean, dirty])).map((t) => t.name), ['Import', 'Import ***']);
+    assert.deepEqual(
+      (await scrubTasks([clean, dirty])).map((t) => t.name),
+      ['Import', 'Import ***'],
+    );
   });
 
   it('a long task list (100k) is scrubbed in chunks, letting the event loop run between them', async () => {
@@ -97,7 +100,9 @@ describe('HTTP answers', () => {
     const server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
-      routes: healthRoutes({ readiness: async () => ({ ready: false, reasons: [`mail: 535 Authentication failed for mailer:${PLANTED}`] }) }),
+      routes: healthRoutes({
+        readiness: async () => ({ ready: false, reasons: [`mail: 535 Authentication failed for mailer:${PLANTED}`] }),
+      }),
     });
     try {
       const response = await fetch(`${server.url}/readyz`);
@@ -138,7 +143,10 @@ describe('command output', () => {
 
 describe('the simulator echoing credentials', () => {
   it('fills the placeholders with what the request carried, XML-escaped', () => {
-    const xml = echoCredentials('<a>{{ticket}} {{ticket:base64}} {{ticket:url}} {{ticket:lower}} {{applicationToken}}</a>', { ticket: '7T:Ab+/', applicationToken: 'a&b' });
+    const xml = echoCredentials('<a>{{ticket}} {{ticket:base64}} {{ticket:url}} {{ticket:lower}} {{applicationToken}}</a>', {
+      ticket: '7T:Ab+/',
+      applicationToken: 'a&b',
+    });
     assert.equal(xml, `<a>7T:Ab+/ ${Buffer.from('7T:Ab+/').toString('base64')} 7T%3AAb%2B%2F 7t:ab+/ a&amp;b</a>`);
   });
 });

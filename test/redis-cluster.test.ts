@@ -54,7 +54,11 @@ describe('on a Redis Cluster (3 masters with a replica each)', () => {
     await waitUntil(() => run!.logs.matching(/removed the Redis state/).length > 0, 10_000, 'removed schedules cleaned up');
     for (const name of retired) assert.equal(await client.exists(scheduleKeys(PREFIX, name).snapshot), 0, `${name} removed`);
     const check = await checkRun(run);
-    assert.match(check.stdout, /^ok\s+redis\s+cluster of 3 masters \(127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+\) and 3 replicas, cluster_state ok, 16384\/16384 slots served, reachable/m, check.stdout);
+    assert.match(
+      check.stdout,
+      /^ok\s+redis\s+cluster of 3 masters \(127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+\) and 3 replicas, cluster_state ok, 16384\/16384 slots served, reachable/m,
+      check.stdout,
+    );
     const ids = Array.from({ length: 16 }, (_, i) => 7000 + i);
     const failovers: { from: number; to: number }[] = [];
     await failTasksOneByOne(simulator, ids, 300, {
@@ -65,10 +69,14 @@ describe('on a Redis Cluster (3 masters with a replica each)', () => {
     await waitUntil(() => allMailed(ids), 30_000, 'every failure mailed');
     // Observable end: both schedules polled three more times; nothing more may arrive.
     const [sales, support] = await versions();
-    await waitUntil(async () => {
-      const [s, t] = await versions();
-      return s! >= sales! + 3 && t! >= support! + 3;
-    }, 15_000, 'three more polls of each schedule');
+    await waitUntil(
+      async () => {
+        const [s, t] = await versions();
+        return s! >= sales! + 3 && t! >= support! + 3;
+      },
+      15_000,
+      'three more polls of each schedule',
+    );
     assertEachFailureMailedOnce(smtp.messages, ids);
     assert.equal(await run.readyStatus(), 200);
     // Metrics read every schedule's snapshot, each in its own slot.
@@ -101,14 +109,19 @@ describe('on a Redis Cluster (3 masters with a replica each)', () => {
     await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 again');
     watching = false;
     await watch;
-    assert.ok(reasons.some((text) => text.includes(`cluster master unreachable: 127.0.0.1:${port}`)), `503 naming the dead master; got ${reasons[0] ?? 'no 503'}`);
+    assert.ok(
+      reasons.some((text) => text.includes(`cluster master unreachable: 127.0.0.1:${port}`)),
+      `503 naming the dead master; got ${reasons[0] ?? 'no 503'}`,
+    );
     const before = await versions();
     await waitUntil(async () => (await versions()).every((v, i) => v >= before[i]! + 3), 15_000, 'three more polls of each schedule');
     assertEachFailureMailedOnce(smtp.messages, [...Array.from({ length: 16 }, (_, i) => 7000 + i), ...ids]);
   });
 
   function allMailed(ids: readonly number[]): boolean {
-    const mailed = new Set(run!.smtp.messages.flatMap((m) => String(m.parsed.headers.get('x-batchwatch-events')).replace('failed=', '').split(',')));
+    const mailed = new Set(
+      run!.smtp.messages.flatMap((m) => String(m.parsed.headers.get('x-batchwatch-events')).replace('failed=', '').split(',')),
+    );
     return ids.every((id) => mailed.has(String(id)));
   }
 });

@@ -29,27 +29,44 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
     master.on('error', () => undefined);
     try {
       await master.connect();
-      return await Promise.all(['sales', 'support'].map(async (s) => Number((await master.hget(scheduleKeys(PREFIX, s).snapshot, 'version')) ?? 0)));
+      return await Promise.all(
+        ['sales', 'support'].map(async (s) => Number((await master.hget(scheduleKeys(PREFIX, s).snapshot, 'version')) ?? 0)),
+      );
     } finally {
       master.disconnect();
     }
   };
   const allMailed = (ids: readonly number[]) => {
-    const seen = new Set(run!.smtp.messages.flatMap((m) => String(m.parsed.headers.get('x-batchwatch-events')).replace('failed=', '').split(',')));
+    const seen = new Set(
+      run!.smtp.messages.flatMap((m) => String(m.parsed.headers.get('x-batchwatch-events')).replace('failed=', '').split(',')),
+    );
     return ids.every((id) => seen.has(String(id)));
   };
   const threeMorePolls = async () => {
     const before = await versions();
-    await waitUntil(async () => (await versions().catch(() => [0, 0])).every((v, i) => v >= before[i]! + 3), 15_000, 'three more polls of each schedule');
+    await waitUntil(
+      async () => (await versions().catch(() => [0, 0])).every((v, i) => v >= before[i]! + 3),
+      15_000,
+      'three more polls of each schedule',
+    );
   };
 
   it('mails every failure exactly once while SENTINEL FAILOVER moves the master mid-run', async () => {
-    run = await startDaemonRun(`{ sentinel: { name: ${group.name}, nodes: [${group.sentinelNodes.map((n) => `"${n}"`).join(', ')}] }, prefix: ${PREFIX} }`);
+    run = await startDaemonRun(
+      `{ sentinel: { name: ${group.name}, nodes: [${group.sentinelNodes.map((n) => `"${n}"`).join(', ')}] }, prefix: ${PREFIX} }`,
+    );
     await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 through Sentinel');
     const ids = Array.from({ length: 16 }, (_, i) => 8000 + i);
     let failover: { from: number; to: number } | undefined;
     const check = await checkRun(run);
-    assert.match(check.stdout, new RegExp(`^ok\\s+redis\\s+sentinel mymaster → master 127\\.0\\.0\\.1:${await group.masterPort()}, 1 replica, 3 sentinels, reachable`, 'm'), check.stdout);
+    assert.match(
+      check.stdout,
+      new RegExp(
+        `^ok\\s+redis\\s+sentinel mymaster → master 127\\.0\\.0\\.1:${await group.masterPort()}, 1 replica, 3 sentinels, reachable`,
+        'm',
+      ),
+      check.stdout,
+    );
     await failTasksOneByOne(run.simulator, ids, 300, { 5: async () => (failover = await group.failover()) });
     assert.ok(failover && failover.from !== failover.to);
     await waitUntil(() => allMailed(ids), 30_000, 'every failure mailed');
@@ -83,9 +100,18 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
     await waitUntil(async () => (await run!.readyStatus()) === 200, 20_000, '/readyz 200 again');
     watching = false;
     await watch;
-    assert.ok(reasons.some((text) => /redis unreachable/.test(text)), `503 while no master was reachable; got ${reasons[0] ?? 'no 503'}`);
-    assert.ok(reasons.some((text) => /redis: Sentinel failover of mymaster in progress/.test(text)), 'readiness said a failover was running');
-    assert.ok(run.logs.matching(/Redis Sentinel failover started/).length >= 2 && run.logs.matching(/Redis Sentinel failover finished/).length >= 2, 'both failovers in the log');
+    assert.ok(
+      reasons.some((text) => /redis unreachable/.test(text)),
+      `503 while no master was reachable; got ${reasons[0] ?? 'no 503'}`,
+    );
+    assert.ok(
+      reasons.some((text) => /redis: Sentinel failover of mymaster in progress/.test(text)),
+      'readiness said a failover was running',
+    );
+    assert.ok(
+      run.logs.matching(/Redis Sentinel failover started/).length >= 2 && run.logs.matching(/Redis Sentinel failover finished/).length >= 2,
+      'both failovers in the log',
+    );
     await threeMorePolls();
     assertEachFailureMailedOnce(run.smtp.messages, [...mailed, ...ids]);
   });
@@ -94,7 +120,12 @@ describe('with Redis Sentinel (a master, a replica and three Sentinels)', () => 
     const sentinel = { name: group.name, nodes: group.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), tls: false };
     const fence = new SentinelFence({ sentinel, maxHoldMs: 30_000 });
     const client = () => {
-      const redis = new Redis({ sentinels: sentinel.nodes, name: sentinel.name, Connector: fencedSentinelConnector(fence), retryStrategy: () => 50 });
+      const redis = new Redis({
+        sentinels: sentinel.nodes,
+        name: sentinel.name,
+        Connector: fencedSentinelConnector(fence),
+        retryStrategy: () => 50,
+      });
       redis.on('error', () => undefined);
       return redis;
     };
@@ -147,11 +178,18 @@ describe('with Redis Sentinel and a password on the data nodes', () => {
     }
     const bad = { sentinel: { name: group.name, nodes, password: 'wrong-password', tls: false } };
     const warnings: string[] = [];
-    const log: ConnectionLog = { warn: (fields, msg) => warnings.push(`${msg} ${JSON.stringify(fields)}`), info: () => undefined, debug: () => undefined };
+    const log: ConnectionLog = {
+      warn: (fields, msg) => warnings.push(`${msg} ${JSON.stringify(fields)}`),
+      info: () => undefined,
+      debug: () => undefined,
+    };
     const probe = createRedisClient(bad, 'probe', log);
     try {
       await waitUntil(() => warnings.length > 0, 5000, 'the refusal');
-      assert.match(warnings[0]!, /WRONGPASS.*check the Redis password \(redis\.url, redis\.sentinel\.password or redis\.cluster\.password\)/);
+      assert.match(
+        warnings[0]!,
+        /WRONGPASS.*check the Redis password \(redis\.url, redis\.sentinel\.password or redis\.cluster\.password\)/,
+      );
       assert.doesNotMatch(warnings.join('\n'), /wrong-password/);
     } finally {
       probe.disconnect();

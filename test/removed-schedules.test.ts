@@ -18,7 +18,12 @@ import { waitUntil } from './helpers/wait.ts';
 
 /** A batch of failed events as a poll of `schedule` would have committed it (created now, so not given up). */
 function batch(schedule: string, ids: string[]): NotificationBatch {
-  return { id: batchIdFor(schedule, ids), schedule, createdAt: Date.now(), events: ids.map((id) => event({ kind: 'failed', id, schedule })) };
+  return {
+    id: batchIdFor(schedule, ids),
+    schedule,
+    createdAt: Date.now(),
+    events: ids.map((id) => event({ kind: 'failed', id, schedule })),
+  };
 }
 
 describe('Redis state of schedules removed from the config', () => {
@@ -49,10 +54,17 @@ describe('Redis state of schedules removed from the config', () => {
 
     const report = await forgetRemovedSchedules({ redis, prefix, configured: ['kept'], store, sink, log: createLogger('info', log) });
 
-    assert.deepEqual(sink.batches.map((b) => b.id), [batchIdFor('retired', ['retired:failed:1:1:1'])], 'the waiting notification was handed over');
+    assert.deepEqual(
+      sink.batches.map((b) => b.id),
+      [batchIdFor('retired', ['retired:failed:1:1:1'])],
+      'the waiting notification was handed over',
+    );
     assert.deepEqual(Object.keys(report.removed).sort(), ['gone', 'retired']);
     assert.match(report.kept.busy ?? '', /lock is held/);
-    assert.deepEqual(await keysOf(prefix), [scheduleKeys(prefix, 'busy').lock, scheduleKeys(prefix, 'busy').snapshot, scheduleKeys(prefix, 'kept').snapshot].sort());
+    assert.deepEqual(
+      await keysOf(prefix),
+      [scheduleKeys(prefix, 'busy').lock, scheduleKeys(prefix, 'busy').snapshot, scheduleKeys(prefix, 'kept').snapshot].sort(),
+    );
     assert.equal(await redis.get('rm1x:{sched:gone}:snapshot'), 'another prefix', 'other prefixes are not touched');
     assert.equal(log.matching(/removed the Redis state .* of schedules no longer in the config/).length, 1);
     assert.equal(log.matching(/kept the Redis state of a schedule no longer in the config/).length, 1);
@@ -104,7 +116,7 @@ http: { host: 127.0.0.1, port: 0 }
       const daemon = await startDaemon(config, createLogger('info', log));
       try {
         await waitUntil(() => log.matching(/removed the Redis state/).length > 0, 10_000, 'the clean-up at start');
-        assert.deepEqual((await redis.keys(`${prefix}:{sched:retired}:*`)), []);
+        assert.deepEqual(await redis.keys(`${prefix}:{sched:retired}:*`), []);
         const [mail] = await smtp.waitForMessages(1, 10_000);
         assert.equal(mail!.parsed.headers.get('x-batchwatch-events'), 'failed=4711');
       } finally {

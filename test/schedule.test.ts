@@ -90,7 +90,10 @@ describe('BullMQ poll schedules', () => {
     await Promise.all(replicas.map((r) => r.close()));
     assert.equal(sinks.flatMap((s) => s.eventIds('failed')).length, 1);
     const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'two' });
-    assert.deepEqual((await queue.getJobSchedulers()).map((s) => s.id ?? s.key), ['poll-fast']);
+    assert.deepEqual(
+      (await queue.getJobSchedulers()).map((s) => s.id ?? s.key),
+      ['poll-fast'],
+    );
     assert.ok((await redis.keys('*')).filter((k) => !k.startsWith('two:')).length === 0, 'every key under the prefix');
     await queue.close();
     simulator.removeTask(501);
@@ -106,7 +109,10 @@ describe('BullMQ poll schedules', () => {
     await second.close();
     const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'drop' });
     const schedulers = await queue.getJobSchedulers();
-    assert.deepEqual(schedulers.map((s) => s.id ?? s.key), ['poll-other']);
+    assert.deepEqual(
+      schedulers.map((s) => s.id ?? s.key),
+      ['poll-other'],
+    );
     assert.equal(schedulers[0]?.pattern, '*/5 * * * *');
     assert.equal(schedulers[0]?.tz, 'Europe/Oslo');
     await queue.close();
@@ -121,7 +127,11 @@ describe('BullMQ poll schedules', () => {
     await waitUntil(async () => (await store.load('fast')).snapshot.version > 2, 5000, 'first polls');
     const seen = logged.lines.length;
     await redisServer.stop();
-    await waitUntil(() => logged.lines.slice(seen).some((l) => /poll worker: Redis error/.test(l)), 10_000, 'the worker to notice the outage');
+    await waitUntil(
+      () => logged.lines.slice(seen).some((l) => /poll worker: Redis error/.test(l)),
+      10_000,
+      'the worker to notice the outage',
+    );
     await redisServer.start();
     const afterRestart = Date.now();
     await waitUntil(
@@ -152,7 +162,13 @@ describe('BullMQ poll schedules', () => {
     const key = (name: string) => `stranded:${POLL_QUEUE}:${name}`;
     const [jobId] = [...(await redis.lrange(key('wait'), 0, -1)), ...(await redis.zrange(key('delayed'), '0', '-1'))];
     assert.ok(jobId, 'the scheduler made its first job');
-    await redis.multi().lrem(key('wait'), 0, jobId).zrem(key('delayed'), jobId).lpush(key('active'), jobId).set(`${key(jobId)}:lock`, 'a worker that lost the reply', 'PX', 30_000).exec();
+    await redis
+      .multi()
+      .lrem(key('wait'), 0, jobId)
+      .zrem(key('delayed'), jobId)
+      .lpush(key('active'), jobId)
+      .set(`${key(jobId)}:lock`, 'a worker that lost the reply', 'PX', 30_000)
+      .exec();
     scheduler.start();
     // The outage: every connection but this one is dropped, and reconnects.
     await redis.call('CLIENT', 'KILL', 'TYPE', 'normal');
@@ -235,23 +251,22 @@ describe('BullMQ poll schedules', () => {
     let polls = 0;
     const store = new SnapshotStore(redis, 'renew');
     // Two replicas: each worker takes a tick while the other's poll is still running.
-    const replicas = [1, 2].map(
-      () =>
-        newScheduler({
-          redisUrl: redisServer.url,
-          prefix: 'renew',
-          schedules: [fast],
-          store,
-          runPoll: async () => {
-            polls++;
-            maxRunning = Math.max(maxRunning, ++running);
-            await sleep(2000); // twice the lock TTL below: only renewals keep it
-            running--;
-          },
-          // Renewed every third of it; a longer TTL than needed, so a loaded machine does not lose it between renewals.
-          lockTtlMs: 1000,
-          log,
-        }),
+    const replicas = [1, 2].map(() =>
+      newScheduler({
+        redisUrl: redisServer.url,
+        prefix: 'renew',
+        schedules: [fast],
+        store,
+        runPoll: async () => {
+          polls++;
+          maxRunning = Math.max(maxRunning, ++running);
+          await sleep(2000); // twice the lock TTL below: only renewals keep it
+          running--;
+        },
+        // Renewed every third of it; a longer TTL than needed, so a loaded machine does not lose it between renewals.
+        lockTtlMs: 1000,
+        log,
+      }),
     );
     for (const replica of replicas) {
       await replica.register();

@@ -44,7 +44,10 @@ function variants(secret: string): string[] {
 type Owner = 'online' | 'onsite' | 'ticket' | 'oauth' | 'refused' | 'bad';
 
 /** Where each secret shows up in the outputs of the process that knew it, as "secret (form) in output"; none expected. */
-function leaks(secretsOf: (owner: Owner) => Record<string, string>, outputs: readonly { name: string; owner: Owner; text: string }[]): string[] {
+function leaks(
+  secretsOf: (owner: Owner) => Record<string, string>,
+  outputs: readonly { name: string; owner: Owner; text: string }[],
+): string[] {
   const found: string[] = [];
   for (const { name, owner, text } of outputs) {
     const lowered = text.toLowerCase();
@@ -52,7 +55,9 @@ function leaks(secretsOf: (owner: Owner) => Record<string, string>, outputs: rea
       if (secret.length < MIN_SCRUBBED_LENGTH) continue;
       for (const form of variants(secret)) {
         if (lowered.includes(form.toLowerCase())) {
-          found.push(`${secretName} (${form === secret ? 'as is' : form === encodeURIComponent(secret) ? 'URL-encoded' : 'base64'}) in ${name}`);
+          found.push(
+            `${secretName} (${form === secret ? 'as is' : form === encodeURIComponent(secret) ? 'URL-encoded' : 'base64'}) in ${name}`,
+          );
         }
       }
     }
@@ -89,19 +94,29 @@ async function dumpRedis(url: string, pattern: string): Promise<string> {
 
 /** A mail as every reader may see it: the raw message, and subject, headers, text and HTML decoded. */
 function mailText(message: ReceivedMessage): string {
-  const headers = [...message.parsed.headers.entries()].map(([name, value]) => `${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  const headers = [...message.parsed.headers.entries()].map(
+    ([name, value]) => `${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`,
+  );
   return [message.raw, message.parsed.subject ?? '', ...headers, message.parsed.text ?? '', String(message.parsed.html || '')].join('\n');
 }
 
 /** Text SuperOffice sends back with the caller's credentials in it (the simulator fills the placeholders per request). */
 const ECHOED = [
-  '{{ticket}}', '{{ticket:base64}}', '{{ticket:url}}', '{{ticket:lower}}',
-  '{{applicationToken}}', '{{applicationToken:base64}}', '{{applicationToken:url}}', '{{applicationToken:lower}}',
+  '{{ticket}}',
+  '{{ticket:base64}}',
+  '{{ticket:url}}',
+  '{{ticket:lower}}',
+  '{{applicationToken}}',
+  '{{applicationToken:base64}}',
+  '{{applicationToken:url}}',
+  '{{applicationToken:lower}}',
 ].join(' ');
 
 /** Every configured secret in every form, as a server that repeats what it knows might put into a task. */
 function allForms(values: readonly string[]): string {
-  return values.flatMap((value) => [value, encodeURIComponent(value), Buffer.from(value).toString('base64'), value.toLowerCase()]).join(' | ');
+  return values
+    .flatMap((value) => [value, encodeURIComponent(value), Buffer.from(value).toString('base64'), value.toLowerCase()])
+    .join(' | ');
 }
 
 describe('planted secrets: no output of batchwatch ever shows one', () => {
@@ -170,7 +185,15 @@ describe('planted secrets: no output of batchwatch ever shows one', () => {
       staticTickets: [PLANTED.soTicket],
     });
     sim.echoCredentials(true);
-    const configured = [PLANTED.soPassword, PLANTED.soTicket, app.clientSecret, app.token, PLANTED.smtpPassword, PLANTED.redisPassword, PLANTED.sitePassword];
+    const configured = [
+      PLANTED.soPassword,
+      PLANTED.soTicket,
+      app.clientSecret,
+      app.token,
+      PLANTED.smtpPassword,
+      PLANTED.redisPassword,
+      PLANTED.sitePassword,
+    ];
     sim.upsertTask({
       id: 1,
       associateId: 101,
@@ -180,7 +203,14 @@ describe('planted secrets: no output of batchwatch ever shows one', () => {
       description: `${ECHOED} ${allForms(configured)}`,
       response: `failed for ticket {{ticket:url}}; app {{applicationToken:base64}}; key ${privateKeyParts(app.privateKeyPem)[2] ?? ''}`,
     });
-    sim.upsertTask({ id: 2, associateId: 101, name: `Export {{ticket:lower}} ${app.clientSecret}`, state: 'Started', progressPercent: 10, progressDescription: ECHOED });
+    sim.upsertTask({
+      id: 2,
+      associateId: 101,
+      name: `Export {{ticket:lower}} ${app.clientSecret}`,
+      state: 'Started',
+      progressPercent: 10,
+      progressDescription: ECHOED,
+    });
     sim.upsertTask({ id: 3, associateId: 101, name: 'Unreadable', state: 'Started' });
     sim.corruptField(3, 'LastStarted', `not a date {{ticket}} {{applicationToken:url}} ${PLANTED.soPassword}`);
 
@@ -302,7 +332,11 @@ mail: { enabled: false }
 
     // Failed polls: SuperOffice answers with an exception that quotes the ticket; superoffice-down is mailed, then resolved.
     sim.injectFault({ type: 'in-band', times: 2, message: `Session ${ECHOED} is not valid` });
-    await waitUntil(() => mailsOf(smtp, 'online').some((m) => /superoffice-down=online/.test(events(m))), 60_000, 'the superoffice-down mail');
+    await waitUntil(
+      () => mailsOf(smtp, 'online').some((m) => /superoffice-down=online/.test(events(m))),
+      60_000,
+      'the superoffice-down mail',
+    );
     await waitUntil(() => mailsOf(smtp, 'online').some((m) => /resolved=online/.test(events(m))), 60_000, 'its resolution');
 
     // The SMTP server refuses the login from now on and quotes the password it got: mail pauses, /readyz says why.
@@ -328,7 +362,12 @@ mail: { enabled: false }
       output(owners[schedule] ?? 'onsite', `mail ${index + 1} (${schedule}, ${events(message)})`, mailText(message));
     });
     for (const [index, message] of oauthSmtp.messages.entries()) output('oauth', `OAuth2 test mail ${index + 1}`, mailText(message));
-    for (const [owner, prefix] of [['online', 'planted'], ['onsite', 'onsite'], ['ticket', 'ticket'], ['oauth', 'batchwatch']] as const) {
+    for (const [owner, prefix] of [
+      ['online', 'planted'],
+      ['onsite', 'onsite'],
+      ['ticket', 'ticket'],
+      ['oauth', 'batchwatch'],
+    ] as const) {
       output(owner, `Redis keys ${prefix}:* and their values`, await dumpRedis(redisUrl, `${prefix}:*`));
     }
     assert.match(outputs.find((it) => it.name.startsWith('Redis keys planted'))?.text ?? '', /planted:.*online/);
@@ -340,7 +379,8 @@ mail: { enabled: false }
 
   it('finds no secret, in any form, in the outputs of the process that had it', () => {
     assert.ok(outputs.length >= 25, `outputs collected: ${outputs.map((it) => it.name).join(', ')}`);
-    const numbered = (label: string, values: readonly string[]) => Object.fromEntries(values.map((value, index) => [`${label} ${index + 1}`, value]));
+    const numbered = (label: string, values: readonly string[]) =>
+      Object.fromEntries(values.map((value, index) => [`${label} ${index + 1}`, value]));
     const systemUserSecrets = new Set(sim.stats.systemUserSecrets);
     const passwordTickets = sim.stats.issuedTickets.filter((ticket) => !systemUserSecrets.has(ticket));
     assert.ok(systemUserSecrets.size > 0 && passwordTickets.length > 0, 'tickets were issued by both kinds of login');
@@ -356,7 +396,13 @@ mail: { enabled: false }
             ...numbered('system user login secret (signed token, JWT, ticket)', sim.stats.systemUserSecrets),
           };
         case 'onsite':
-          return { ...everyone, soPassword: PLANTED.soPassword, sitePassword: PLANTED.sitePassword, smtpPassword: PLANTED.smtpPassword, ...numbered('ticket of a password login', passwordTickets) };
+          return {
+            ...everyone,
+            soPassword: PLANTED.soPassword,
+            sitePassword: PLANTED.sitePassword,
+            smtpPassword: PLANTED.smtpPassword,
+            ...numbered('ticket of a password login', passwordTickets),
+          };
         case 'ticket':
           return { ...everyone, soTicket: PLANTED.soTicket };
         case 'oauth':
@@ -383,7 +429,10 @@ mail: { enabled: false }
     assert.match(text('poll-once --json (username/password): stdout'), /"name": "Import \*\*\* \*\*\*"/);
     assert.match(text('poll-once (static ticket): stdout'), /Import \*\*\*/);
     assert.match(text('send-test-email (refused SMTP password): stdout'), /Authentication failed for mailer:\*\*\*/);
-    assert.match(text('check (config error quoting secrets): stdout'), /superoffice\.timeZone: \(value from \$\{SO_PASSWORD\}\) is not an IANA time zone/);
+    assert.match(
+      text('check (config error quoting secrets): stdout'),
+      /superoffice\.timeZone: \(value from \$\{SO_PASSWORD\}\) is not an IANA time zone/,
+    );
     assert.match(text('daemon stdout (logs)'), /\*\*\*/);
     assert.match(outputs.find((it) => /failed=1/.test(it.text) && it.name.startsWith('mail'))?.text ?? '', /Import \*\*\*/);
   });

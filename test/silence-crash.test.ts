@@ -60,7 +60,9 @@ describe('a poller killed with SIGKILL while releasing a muted alert', () => {
     await pollSchedule(salesSchedule, deps);
     const [fired] = sink.batches.flatMap((b) => b.events);
     assert.ok(fired);
-    await new MutedStore(redis, prefix).remember('sales', [{ kind: 'failed', subject: '4711', episode: fired.id, eventId: fired.id, at: Date.now(), silences: ['s1'], windows: [] }]);
+    await new MutedStore(redis, prefix).remember('sales', [
+      { kind: 'failed', subject: '4711', episode: fired.id, eventId: fired.id, at: Date.now(), silences: ['s1'], windows: [] },
+    ]);
     return { deps, sink: new RecordingSink(), store };
   }
 
@@ -72,7 +74,13 @@ describe('a poller killed with SIGKILL while releasing a muted alert', () => {
     const sink = new RecordingSink();
     await pollSchedule(salesSchedule, { ...deps, sink });
     await pollSchedule(salesSchedule, { ...deps, sink });
-    assert.deepEqual(sink.batches.flatMap((b) => b.events).filter((e) => e.release).map((e) => e.id), detected);
+    assert.deepEqual(
+      sink.batches
+        .flatMap((b) => b.events)
+        .filter((e) => e.release)
+        .map((e) => e.id),
+      detected,
+    );
     assert.equal((await store.load('sales')).muted.raw[alertKey('failed', '4711')], undefined, 'the entry went with the release');
   });
 
@@ -84,6 +92,10 @@ describe('a poller killed with SIGKILL while releasing a muted alert', () => {
     const sink = new RecordingSink();
     await pollSchedule(salesSchedule, { ...deps, sink });
     await pollSchedule(salesSchedule, { ...deps, sink });
-    assert.deepEqual(sink.batches.flatMap((b) => b.events).map((e) => e.id), committed, 'relayed from the outbox exactly once, not released again');
+    assert.deepEqual(
+      sink.batches.flatMap((b) => b.events).map((e) => e.id),
+      committed,
+      'relayed from the outbox exactly once, not released again',
+    );
   });
 });

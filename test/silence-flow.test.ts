@@ -95,13 +95,21 @@ describe('silences and acknowledgements from poll to mail', () => {
       await waitUntil(async () => (await notifier.depth()) === 0, 15_000, 'the notifier to finish its jobs');
       return report;
     };
-    const silence = (matchers: AlertMatchers) => controls.addSilence({ ...matchers, for: '1h', comment: 'planned work', author: 'alice' }, 'test');
+    const silence = (matchers: AlertMatchers) =>
+      controls.addSilence({ ...matchers, for: '1h', comment: 'planned work', author: 'alice' }, 'test');
     const statuses = async () => (await new NotificationHistory(redis, prefix).recent()).reverse().map((e) => e.status);
     return { prefix, notifier, store, deps, controls, poll, silence, statuses };
   }
 
   const failTask = (id: number, startCount = 1) =>
-    simulator.upsertTask({ id, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now() - 1000 * startCount, startCount });
+    simulator.upsertTask({
+      id,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Failed',
+      lastStarted: Date.now() - 1000 * startCount,
+      startCount,
+    });
 
   it('a silence ends while the alert still fires: mailed exactly once then', async () => {
     const w = world();
@@ -123,7 +131,11 @@ describe('silences and acknowledgements from poll to mail', () => {
     assert.match(mail!.parsed.text ?? '', /Silenced: +from /);
     for (let i = 0; i < 3; i++) await w.poll();
     assert.equal(smtp.messages.length, 1, 'once');
-    assert.deepEqual(await new MutedStore(redis, w.prefix).all('sales').then((m) => Object.keys(m.raw)), [], 'the muted entry went with the release');
+    assert.deepEqual(
+      await new MutedStore(redis, w.prefix).all('sales').then((m) => Object.keys(m.raw)),
+      [],
+      'the muted entry went with the release',
+    );
 
     // The alert was told, so its resolution is mailed.
     simulator.upsertTask({ id: 5001, associateId: 101, name: 'MailingSend', state: 'Succeeded', lastStarted: Date.now(), startCount: 2 });
@@ -170,7 +182,10 @@ describe('silences and acknowledgements from poll to mail', () => {
     await w.poll();
     simulator.upsertTask({ id: 5002, associateId: 101, name: 'MailingSend', state: 'Succeeded', lastStarted: Date.now(), startCount: 2 });
     const resolved = await w.poll();
-    assert.deepEqual(resolved.events.map((e) => e.kind), ['resolved']);
+    assert.deepEqual(
+      resolved.events.map((e) => e.kind),
+      ['resolved'],
+    );
     await w.controls.expireSilence(s.id, 'alice', 'test');
     await w.poll();
     await w.poll();
@@ -198,22 +213,47 @@ describe('silences and acknowledgements from poll to mail', () => {
     let now = Date.now();
     const w = world({ rules: rules({ repeatInterval: HOUR }), now: () => now });
     await w.notifier.start();
-    simulator.upsertTask({ id: 5004, associateId: 101, name: 'ExportToErp', state: 'Started', progressPercent: 40, lastStarted: now, startCount: 1 });
+    simulator.upsertTask({
+      id: 5004,
+      associateId: 101,
+      name: 'ExportToErp',
+      state: 'Started',
+      progressPercent: 40,
+      lastStarted: now,
+      startCount: 1,
+    });
     await w.poll();
     now += 20 * MINUTE;
     const fired = await w.poll();
-    assert.deepEqual(fired.events.map((e) => e.kind), ['stalled']);
+    assert.deepEqual(
+      fired.events.map((e) => e.kind),
+      ['stalled'],
+    );
     await smtp.waitForMessages(1);
 
-    const acked = await w.controls.acknowledge({ taskId: 5004, comment: 'ERP is down for an upgrade, export restarts at 14:00', author: 'bob' }, 'test');
-    assert.deepEqual(acked.map((a) => [a.kind, a.episode]), [['stalled', fired.events[0]!.id]]);
+    const acked = await w.controls.acknowledge(
+      { taskId: 5004, comment: 'ERP is down for an upgrade, export restarts at 14:00', author: 'bob' },
+      'test',
+    );
+    assert.deepEqual(
+      acked.map((a) => [a.kind, a.episode]),
+      [['stalled', fired.events[0]!.id]],
+    );
     for (let i = 0; i < 3; i++) {
       now += 2 * HOUR;
       assert.deepEqual((await w.poll()).events, [], 'no reminder while acknowledged');
     }
     assert.equal(smtp.messages.length, 1);
 
-    simulator.upsertTask({ id: 5004, associateId: 101, name: 'ExportToErp', state: 'Started', progressPercent: 60, lastStarted: now - 7 * HOUR, startCount: 1 });
+    simulator.upsertTask({
+      id: 5004,
+      associateId: 101,
+      name: 'ExportToErp',
+      state: 'Started',
+      progressPercent: 60,
+      lastStarted: now - 7 * HOUR,
+      startCount: 1,
+    });
     now += MINUTE;
     await w.poll();
     const [, resolved] = await smtp.waitForMessages(2);
@@ -226,7 +266,10 @@ describe('silences and acknowledgements from poll to mail', () => {
     // A new episode of the same task is mailed again (and has no acknowledgement).
     now += 20 * MINUTE;
     const again = await w.poll();
-    assert.deepEqual(again.events.map((e) => e.kind), ['stalled']);
+    assert.deepEqual(
+      again.events.map((e) => e.kind),
+      ['stalled'],
+    );
     assert.notEqual(episodeOf(again.events[0]!.id), episodeOf(fired.events[0]!.id));
     await smtp.waitForMessages(3);
     simulator.removeTask(5004);
@@ -236,7 +279,15 @@ describe('silences and acknowledgements from poll to mail', () => {
     let now = Date.now();
     const w = world({ rules: rules({ repeatInterval: HOUR }), now: () => now });
     await w.notifier.start();
-    simulator.upsertTask({ id: 5005, associateId: 101, name: 'ExportToErp', state: 'Started', progressPercent: 40, lastStarted: now, startCount: 1 });
+    simulator.upsertTask({
+      id: 5005,
+      associateId: 101,
+      name: 'ExportToErp',
+      state: 'Started',
+      progressPercent: 40,
+      lastStarted: now,
+      startCount: 1,
+    });
     await w.poll();
     now += 20 * MINUTE;
     await w.poll();
@@ -244,19 +295,32 @@ describe('silences and acknowledgements from poll to mail', () => {
     await w.controls.addSilence({ taskId: 5005, for: '2h30m', comment: 'vendor on it' }, 'carol');
     now += HOUR + MINUTE;
     const reminder = await w.poll();
-    assert.deepEqual(reminder.events.map((e) => e.repeat), [true]);
+    assert.deepEqual(
+      reminder.events.map((e) => e.repeat),
+      [true],
+    );
     assert.equal(smtp.messages.length, 1, 'the reminder fell into the silence');
     now += HOUR;
-    assert.deepEqual((await w.poll()).events.map((e) => e.repeat), [true], 'the next reminder too (still muted)');
+    assert.deepEqual(
+      (await w.poll()).events.map((e) => e.repeat),
+      [true],
+      'the next reminder too (still muted)',
+    );
     now += 30 * MINUTE;
     const released = await w.poll();
-    assert.deepEqual(released.events.map((e) => [e.kind, e.repeat, e.release !== undefined]), [['stalled', false, true]]);
+    assert.deepEqual(
+      released.events.map((e) => [e.kind, e.repeat, e.release !== undefined]),
+      [['stalled', false, true]],
+    );
     const [, mail] = await smtp.waitForMessages(2);
     assert.match(mail!.parsed.subject ?? '', /stalled \(silence ended\)/);
     now += HOUR - MINUTE;
     assert.deepEqual((await w.poll()).events, [], 'reminders count from the release');
     now += 2 * MINUTE;
-    assert.deepEqual((await w.poll()).events.map((e) => e.repeat), [true]);
+    assert.deepEqual(
+      (await w.poll()).events.map((e) => e.repeat),
+      [true],
+    );
     await smtp.waitForMessages(3);
     assert.equal(smtp.messages.length, 3);
     simulator.removeTask(5005);

@@ -78,7 +78,14 @@ describe('silences and acknowledgements: exactly once', () => {
           return connection;
         },
         prefix,
-        mail: { enabled: true, smtp: smtp.url, from: 'bw@example.com', to: ['ops@example.com'], retryDelay: extra.retryDelay ?? 200, retryFor: RETRY_FOR },
+        mail: {
+          enabled: true,
+          smtp: smtp.url,
+          from: 'bw@example.com',
+          to: ['ops@example.com'],
+          retryDelay: extra.retryDelay ?? 200,
+          retryFor: RETRY_FOR,
+        },
         recipientsFor: () => ['ops@example.com'],
         hostname: 'bw-test',
         mute: muteFor(prefix, [], options.now),
@@ -136,11 +143,25 @@ describe('silences and acknowledgements: exactly once', () => {
     await redis.call('ACL', 'SETUSER', 'half-writes', 'on', '>pw', 'resetkeys', '%R~*', `~${w.prefix}:{sched:*`, '+@all');
     const crashing = await w.use({ logUser: { username: 'half-writes', password: 'pw' }, retryDelay: HOUR });
     const s = await w.controls.addSilence({ taskId: 6001, for: '1h', comment: 'planned work', author: 'alice' }, 'test');
-    simulator.upsertTask({ id: 6001, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now() - 1000, startCount: 1 });
+    simulator.upsertTask({
+      id: 6001,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Failed',
+      lastStarted: Date.now() - 1000,
+      startCount: 1,
+    });
     const fired = await w.poll();
-    assert.deepEqual(fired.events.map((e) => e.kind), ['failed']);
+    assert.deepEqual(
+      fired.events.map((e) => e.kind),
+      ['failed'],
+    );
     await waitUntil(async () => (await w.queue.getDelayed()).length === 1, 15_000, 'the failed attempt to wait for its retry');
-    assert.equal(Object.keys((await new MutedStore(redis, w.prefix).all('sales')).entries).length, 1, 'the first write (muted alert) happened');
+    assert.equal(
+      Object.keys((await new MutedStore(redis, w.prefix).all('sales')).entries).length,
+      1,
+      'the first write (muted alert) happened',
+    );
     assert.equal(await redis.get(sentLogKey(w.prefix, fired.events[0]!.id)), null, 'the second write (notification log) did not');
     await crashing.close();
 
@@ -167,25 +188,50 @@ describe('silences and acknowledgements: exactly once', () => {
     const w = world({ rules: rules({ repeatInterval: HOUR }), now: () => now });
     // Retries an hour apart: a failed job waits until the test promotes it, so it runs exactly when the test says.
     await w.use({ retryDelay: HOUR });
-    simulator.upsertTask({ id: 6002, associateId: 101, name: 'ExportToErp', state: 'Started', progressPercent: 40, lastStarted: now, startCount: 1 });
+    simulator.upsertTask({
+      id: 6002,
+      associateId: 101,
+      name: 'ExportToErp',
+      state: 'Started',
+      progressPercent: 40,
+      lastStarted: now,
+      startCount: 1,
+    });
     await w.poll();
     now += 20 * MINUTE;
     const fired = await w.poll();
-    assert.deepEqual(fired.events.map((e) => e.kind), ['stalled']);
+    assert.deepEqual(
+      fired.events.map((e) => e.kind),
+      ['stalled'],
+    );
     await smtp.waitForMessages(1);
     await w.settled();
 
     await smtp.stop();
     now += HOUR + MINUTE;
     const reminder = await w.poll();
-    assert.deepEqual(reminder.events.map((e) => e.repeat), [true]);
+    assert.deepEqual(
+      reminder.events.map((e) => e.repeat),
+      [true],
+    );
     await waitUntil(async () => (await w.queue.getDelayed()).length === 1, 15_000, 'the reminder to fail an attempt and wait');
     await w.controls.acknowledge({ taskId: 6002, comment: 'ERP upgrade', author: 'bob' }, 'test');
 
-    simulator.upsertTask({ id: 6002, associateId: 101, name: 'ExportToErp', state: 'Started', progressPercent: 60, lastStarted: now - 2 * HOUR, startCount: 1 });
+    simulator.upsertTask({
+      id: 6002,
+      associateId: 101,
+      name: 'ExportToErp',
+      state: 'Started',
+      progressPercent: 60,
+      lastStarted: now - 2 * HOUR,
+      startCount: 1,
+    });
     now += MINUTE;
     const resolved = await w.poll();
-    assert.deepEqual(resolved.events.map((e) => e.kind), ['resolved']);
+    assert.deepEqual(
+      resolved.events.map((e) => e.kind),
+      ['resolved'],
+    );
     assert.equal(await redis.hlen(`${w.prefix}:{sched:sales}:acks`), 0, 'the acknowledgement ended with its episode');
     const kept = await redis.pttl(endedAckKey(w.prefix, 'sales', episodeOf(reminder.events[0]!.id)));
     assert.ok(kept > 0 && kept <= endedAckKeepMs(RETRY_FOR), `kept aside for the notifier, with an expiry (${kept} ms)`);
@@ -195,7 +241,12 @@ describe('silences and acknowledgements: exactly once', () => {
     await smtp.restart();
     const [first, second] = (await w.queue.getDelayed()).sort((a, b) => a.timestamp - b.timestamp);
     await first!.promote();
-    await waitUntil(async () => (await w.queue.getDelayed()).length === 1 && (await w.queue.getActiveCount()) === 0 && (await w.queue.getWaitingCount()) === 0, 15_000, 'the reminder to be retried');
+    await waitUntil(
+      async () =>
+        (await w.queue.getDelayed()).length === 1 && (await w.queue.getActiveCount()) === 0 && (await w.queue.getWaitingCount()) === 0,
+      15_000,
+      'the reminder to be retried',
+    );
     await second!.promote();
     await w.settled();
     assert.deepEqual(
@@ -211,7 +262,14 @@ describe('silences and acknowledgements: exactly once', () => {
     const w = world();
     await w.use();
     const s = await w.controls.addSilence({ taskId: 6003, for: '1h', comment: 'planned work', author: 'alice' }, 'test');
-    simulator.upsertTask({ id: 6003, associateId: 101, name: 'MailingSend', state: 'Failed', lastStarted: Date.now() - 1000, startCount: 1 });
+    simulator.upsertTask({
+      id: 6003,
+      associateId: 101,
+      name: 'MailingSend',
+      state: 'Failed',
+      lastStarted: Date.now() - 1000,
+      startCount: 1,
+    });
     const fired = await w.poll();
     await w.settled();
     await w.controls.acknowledge({ taskId: 6003, comment: 'known, vendor is on it', author: 'bob' }, 'test');
@@ -226,7 +284,10 @@ describe('silences and acknowledgements: exactly once', () => {
     await redis.del(sentLogKey(w.prefix, episode), toldKey(w.prefix, episode));
     simulator.upsertTask({ id: 6003, associateId: 101, name: 'MailingSend', state: 'Succeeded', lastStarted: Date.now(), startCount: 2 });
     const resolved = await w.poll();
-    assert.deepEqual(resolved.events.map((e) => e.kind), ['resolved']);
+    assert.deepEqual(
+      resolved.events.map((e) => e.kind),
+      ['resolved'],
+    );
     await w.settled();
     assert.equal(smtp.messages.length, 0, 'nobody was told it fired, so nobody is told it resolved');
     assert.deepEqual((await w.statuses()).at(-1), ['silenced', resolved.events[0]!.id]);

@@ -74,7 +74,15 @@ describe('silences across replicas, restarts and SMTP outages (real Redis, real 
       silences: () => silences.all(),
       windows: [],
     };
-    const scheduler = new PollScheduler({ redisUrl: redisServer.url, prefix, schedules: [fast], store, runPoll: (s) => pollSchedule(s, deps), lockTtlMs: 30_000, log });
+    const scheduler = new PollScheduler({
+      redisUrl: redisServer.url,
+      prefix,
+      schedules: [fast],
+      store,
+      runPoll: (s) => pollSchedule(s, deps),
+      lockTtlMs: 30_000,
+      log,
+    });
     await scheduler.register();
     scheduler.start();
     await notifier.start();
@@ -93,12 +101,19 @@ describe('silences across replicas, restarts and SMTP outages (real Redis, real 
     await waitUntil(async () => (await version(prefix)) >= from + n, 20_000, `${n} more polls`);
   }
   const statuses = async (prefix: string) => (await new NotificationHistory(redis, prefix).recent()).reverse().map((e) => e.status);
-  const mailsAbout = (taskId: number) => smtp.messages.filter((m) => (m.parsed.headers.get('x-batchwatch-events') as string | undefined)?.includes(String(taskId)));
+  const mailsAbout = (taskId: number) =>
+    smtp.messages.filter((m) => (m.parsed.headers.get('x-batchwatch-events') as string | undefined)?.includes(String(taskId)));
 
   it('two replicas, one restarting while the silence lasts: the alert is mailed once when the silence ends', async () => {
     const prefix = 'rep2';
     const silences = new SilenceStore(redis, prefix);
-    const silence = await silences.add({ matchers: { taskId: 6001 }, startsAt: Date.now(), endsAt: Date.now() + 3_600_000, comment: 'maintenance', author: 'ops' });
+    const silence = await silences.add({
+      matchers: { taskId: 6001 },
+      startsAt: Date.now(),
+      endsAt: Date.now() + 3_600_000,
+      comment: 'maintenance',
+      author: 'ops',
+    });
     let a = await replica(prefix);
     const b = await replica(prefix);
     simulator.upsertTask({ id: 6001, associateId: 101, name: 'Nightly', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
@@ -117,7 +132,10 @@ describe('silences across replicas, restarts and SMTP outages (real Redis, real 
     const mails = mailsAbout(6001);
     assert.equal(mails.length, 1, 'exactly one mail across replicas and the restart');
     assert.match(mails[0]!.parsed.subject ?? '', /failed \(silence ended\): task 6001/);
-    assert.deepEqual((await statuses(prefix)).filter((s) => s !== 'already_sent'), ['silenced', 'sent']);
+    assert.deepEqual(
+      (await statuses(prefix)).filter((s) => s !== 'already_sent'),
+      ['silenced', 'sent'],
+    );
     assert.equal(await redis.hlen(`${prefix}:{sched:fast}:muted`), 0, 'released: nothing left muted');
     simulator.removeTask(6001);
   });
@@ -125,7 +143,13 @@ describe('silences across replicas, restarts and SMTP outages (real Redis, real 
   it('every replica down when the silence ends, SMTP down when they come back: mailed once when SMTP returns', async () => {
     const prefix = 'rep-restart';
     const silences = new SilenceStore(redis, prefix);
-    const silence = await silences.add({ matchers: { task: 'Weekly*' }, startsAt: Date.now(), endsAt: Date.now() + 3_600_000, comment: 'x', author: 'ops' });
+    const silence = await silences.add({
+      matchers: { task: 'Weekly*' },
+      startsAt: Date.now(),
+      endsAt: Date.now() + 3_600_000,
+      comment: 'x',
+      author: 'ops',
+    });
     const first = await replica(prefix);
     simulator.upsertTask({ id: 6002, associateId: 102, name: 'WeeklyExport', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
     await waitUntil(async () => (await statuses(prefix)).includes('silenced'), 15_000, 'the failure to be muted');

@@ -37,9 +37,15 @@ describe('simulator: GetBatchTaskInfosByState and system tasks', () => {
       assert.match(all.text, /<GetBatchTaskInfosByStateResponse xmlns="[^"]+"><Response/);
       assert.deepEqual(ids(all.text), [1, 2]);
       assert.deepEqual(ids((await byState(sim.url, 'Failed', 't')).text), [2]);
-      assert.deepEqual(sim.stats.requests.map((r) => r.state), ['All', 'Failed']);
+      assert.deepEqual(
+        sim.stats.requests.map((r) => r.state),
+        ['All', 'Failed'],
+      );
       const client = createSuperOfficeClient(simulatorConfig(sim.url, { ticket: 't' }));
-      assert.deepEqual((await client.getBatchTaskInfosByAssociates([0])).map((t) => t.id), [3]);
+      assert.deepEqual(
+        (await client.getBatchTaskInfosByAssociates([0])).map((t) => t.id),
+        [3],
+      );
       // Expired tickets are refused the same way for this operation.
       assert.match((await byState(sim.url, 'All', 'nope')).text, /SoSessionException/);
     });
@@ -51,9 +57,14 @@ describe('simulator: GetBatchTaskInfosByState and system tasks', () => {
       sim.corruptField(5, 'StartCount', 'many');
       const client = createSuperOfficeClient(simulatorConfig(sim.url));
       const schedule = { name: 's', associates: [7], timing: { every: 1000 } };
-      assert.deepEqual((await client.tasksFor(schedule)).unreadable, [{ id: 5, field: 'StartCount', problem: 'expected an integer, got "many"' }]);
+      assert.deepEqual((await client.tasksFor(schedule)).unreadable, [
+        { id: 5, field: 'StartCount', problem: 'expected an integer, got "many"' },
+      ]);
       sim.corruptField(5, 'StartCount', null);
-      assert.deepEqual((await client.tasksFor(schedule)).tasks.map((t) => t.id), [5]);
+      assert.deepEqual(
+        (await client.tasksFor(schedule)).tasks.map((t) => t.id),
+        [5],
+      );
     });
   });
 
@@ -64,16 +75,31 @@ describe('simulator: GetBatchTaskInfosByState and system tasks', () => {
     assert.ok(quiet);
     new ScenarioRunner(quiet, table, 5000, () => now).advance();
     const tasks = table.list();
-    assert.ok(tasks.some((t) => !quiet.associates.includes(t.associateId) && t.associateId !== 0), 'an unlisted associate');
-    assert.ok(tasks.some((t) => t.associateId === 0 && t.isSystemTask), 'a system task');
+    assert.ok(
+      tasks.some((t) => !quiet.associates.includes(t.associateId) && t.associateId !== 0),
+      'an unlisted associate',
+    );
+    assert.ok(
+      tasks.some((t) => t.associateId === 0 && t.isSystemTask),
+      'a system task',
+    );
   });
 
   it('batchwatch simulator prints an associates: all example that is a valid config', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(path.join(repoRoot, 'src/simulator/command.ts'))}); process.exitCode = await m.runSimulatorCommand({ port: 0, smtpPort: 0, scenario: 'quiet' });`], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(path.join(repoRoot, 'src/simulator/command.ts'))}); process.exitCode = await m.runSimulatorCommand({ port: 0, smtpPort: 0, scenario: 'quiet' });`,
+      ],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

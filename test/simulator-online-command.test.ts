@@ -35,7 +35,10 @@ describe('batchwatch simulator: the Online kit', () => {
       const client = createSuperOfficeClient(config.superoffice);
       const info = await client.authenticate();
       assert.equal(info.systemUser?.verified, true, 'the printed certificate verifies the JWT');
-      assert.deepEqual((await client.getBatchTaskInfosByAssociates([101, 102])).map((t) => t.id), [2001, 2002]);
+      assert.deepEqual(
+        (await client.getBatchTaskInfosByAssociates([101, 102])).map((t) => t.id),
+        [2001, 2002],
+      );
       const status = tenantStatusFor(config.superoffice);
       assert.equal((await status!.current()).state, 'Running');
 

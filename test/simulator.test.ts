@@ -78,7 +78,10 @@ describe('simulator over HTTP', () => {
 
   it('answers a well-formed SOAP 1.1 call', async () => {
     shared.sim.upsertTask({ id: 70, associateId: 7, name: 'Seven' });
-    const res = await post('/Remote/Services85/Batch.svc', envelope(credentials), { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: BATCH_ACTION });
+    const res = await post('/Remote/Services85/Batch.svc', envelope(credentials), {
+      'Content-Type': 'text/xml; charset=utf-8',
+      SOAPAction: BATCH_ACTION,
+    });
     assert.equal(res.status, 200);
     assert.match(res.text, /<Succeeded xmlns="[^"]+">true<\/Succeeded>/);
     assert.match(res.text, /<Id>70<\/Id><Name>Seven<\/Name>/);
@@ -93,7 +96,10 @@ describe('simulator over HTTP', () => {
   });
 
   it('checks the SOAPAction', async () => {
-    const res = await post('/Remote/Services85/Batch.svc', envelope(credentials), { 'Content-Type': 'text/xml', SOAPAction: `"${SO}/Batch/StopBatchJob"` });
+    const res = await post('/Remote/Services85/Batch.svc', envelope(credentials), {
+      'Content-Type': 'text/xml',
+      SOAPAction: `"${SO}/Batch/StopBatchJob"`,
+    });
     assert.equal(res.status, 500);
     assert.match(res.text, /ActionNotSupported/);
   });
@@ -105,7 +111,10 @@ describe('simulator over HTTP', () => {
 
   it('only honours credentials inside soap:Header', async () => {
     const before = shared.sim.stats.requests.length;
-    const res = await post('/Remote/Services85/Batch.svc', envelope('', credentials), { 'Content-Type': 'text/xml', SOAPAction: BATCH_ACTION });
+    const res = await post('/Remote/Services85/Batch.svc', envelope('', credentials), {
+      'Content-Type': 'text/xml',
+      SOAPAction: BATCH_ACTION,
+    });
     assert.equal(res.status, 200);
     assert.match(res.text, /<Succeeded xmlns="[^"]+">false<\/Succeeded>/);
     assert.match(res.text, /SoSessionException/);
@@ -137,9 +146,15 @@ describe('simulator over HTTP', () => {
     shared.sim.upsertTask({ id: 90, associateId: 9, name: 'Merge', state: 'Started', startCount: 1, lastStarted: 1_700_000_000_000 });
     shared.sim.upsertTask({ id: 90, associateId: 9, state: 'Failed', response: 'boom' });
     const task = shared.sim.tasks().find((t) => t.id === 90);
-    assert.deepEqual([task?.name, task?.state, task?.startCount, task?.lastStarted, task?.response], ['Merge', 'Failed', 1, 1_700_000_000_000, 'boom']);
+    assert.deepEqual(
+      [task?.name, task?.state, task?.startCount, task?.lastStarted, task?.response],
+      ['Merge', 'Failed', 1, 1_700_000_000_000, 'boom'],
+    );
     shared.sim.removeTask(90);
-    assert.equal(shared.sim.tasks().some((t) => t.id === 90), false);
+    assert.equal(
+      shared.sim.tasks().some((t) => t.id === 90),
+      false,
+    );
   });
 });
 
@@ -206,17 +221,29 @@ describe('simulator scenarios in real time', () => {
   });
 
   it('refuses an unknown scenario', async () => {
-    await assert.rejects(startSimulator({ scenario: 'nope' }), /unknown scenario "nope" \(known: story, quiet, empty, flaky, maintenance\)/);
+    await assert.rejects(
+      startSimulator({ scenario: 'nope' }),
+      /unknown scenario "nope" \(known: story, quiet, empty, flaky, maintenance\)/,
+    );
   });
 });
 
 describe('batchwatch simulator command', () => {
   const run = (args: string) =>
-    spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
-      `const m = await import(${JSON.stringify(path.join(repoRoot, 'src/simulator/command.ts'))}); process.exitCode = await m.runSimulatorCommand(${args});`], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(path.join(repoRoot, 'src/simulator/command.ts'))}); process.exitCode = await m.runSimulatorCommand(${args});`,
+      ],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
 
   it('prints its URL and a config snippet, serves, and exits 0 on SIGINT', async () => {
     const child = run(`{ port: 0, smtpPort: 0, scenario: 'quiet' }`);
@@ -230,7 +257,10 @@ describe('batchwatch simulator command', () => {
     assert.match(out, new RegExp(`url: ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(out, /username: demo/);
     const client = createSuperOfficeClient(simulatorConfig(url));
-    assert.deepEqual((await client.getBatchTaskInfosByAssociates([101, 102])).map((t) => t.id), [2001, 2002]);
+    assert.deepEqual(
+      (await client.getBatchTaskInfosByAssociates([101, 102])).map((t) => t.id),
+      [2001, 2002],
+    );
     child.kill('SIGINT');
     assert.equal(await exited, 0);
   });

@@ -78,7 +78,16 @@ http: { host: 127.0.0.1, port: 0 }
   });
 
   it("a stalled task's bar shows its percentage and how long it has not moved", async () => {
-    simulator.upsertTask({ id: 502, associateId: 101, name: 'ExportSelection', state: 'Started', lastStarted: Date.now(), startCount: 1, progressPercent: 37, progressDescription: 'rows 3700 of 10000' });
+    simulator.upsertTask({
+      id: 502,
+      associateId: 101,
+      name: 'ExportSelection',
+      state: 'Started',
+      lastStarted: Date.now(),
+      startCount: 1,
+      progressPercent: 37,
+      progressDescription: 'rows 3700 of 10000',
+    });
     await waitUntil(() => hasAlert('stalled', 502), 20_000, 'the stalled alert of task 502');
     const { context, page, watch } = await watchedPage(browser, 1440, 900);
     try {
@@ -98,7 +107,16 @@ http: { host: 127.0.0.1, port: 0 }
 
   it('the page follows the simulator without a reload and keeps the scroll position', async () => {
     // Enough rows that a phone has to scroll.
-    for (let id = 600; id < 615; id++) simulator.upsertTask({ id, associateId: 101, name: `Import batch ${id}`, state: 'Started', lastStarted: Date.now(), startCount: 1, progressPercent: 10 });
+    for (let id = 600; id < 615; id++)
+      simulator.upsertTask({
+        id,
+        associateId: 101,
+        name: `Import batch ${id}`,
+        state: 'Started',
+        lastStarted: Date.now(),
+        startCount: 1,
+        progressPercent: 10,
+      });
     await waitUntil(async () => (await status()).running.items.some((r) => r.id === 614), 20_000, 'the running tasks');
     const { context, page, watch } = await watchedPage(browser, 375, 700);
     try {
@@ -111,7 +129,11 @@ http: { host: 127.0.0.1, port: 0 }
       assert.equal(await page.locator('#alerts', { hasText: '#503' }).count(), 0);
       simulator.upsertTask({ id: 503, associateId: 101, name: 'NightlyMailing', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
       await page.locator('#alerts tbody tr', { hasText: '#503' }).waitFor({ timeout: 20_000 });
-      assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'updated in place, not reloaded');
+      assert.equal(
+        await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+        true,
+        'updated in place, not reloaded',
+      );
       assert.equal(await page.evaluate(() => window.scrollY), 400, 'scroll position kept');
       clean(watch);
     } finally {
@@ -120,9 +142,19 @@ http: { host: 127.0.0.1, port: 0 }
   });
 
   it('readable on a phone (375 px) and a wall screen (1440 px): nothing wider than the window', async () => {
-    simulator.upsertTask({ id: 504, associateId: 101, name: `VeryLongTaskName${'X'.repeat(200)}`, state: 'Failed', lastStarted: Date.now(), startCount: 1 });
+    simulator.upsertTask({
+      id: 504,
+      associateId: 101,
+      name: `VeryLongTaskName${'X'.repeat(200)}`,
+      state: 'Failed',
+      lastStarted: Date.now(),
+      startCount: 1,
+    });
     await waitUntil(() => hasAlert('failed', 504), 20_000, 'the failed alert of task 504');
-    for (const [width, height] of [[375, 812], [1440, 900]] as const) {
+    for (const [width, height] of [
+      [375, 812],
+      [1440, 900],
+    ] as const) {
       const { context, page, watch } = await watchedPage(browser, width, height);
       try {
         await page.goto(`${daemon.httpUrl}/`);

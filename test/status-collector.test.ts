@@ -24,8 +24,24 @@ describe('status collector', () => {
     version: 2,
     lastPollAt: T0 - 1000,
     lastSuccessAt: T0 - 1000,
-    tasks: { '7': { task: task({ id: 7, name: 'MailingSend', associateId: 101, state: 'Failed' }), firstSeenAt: T0 - MINUTE, stateSince: T0 - MINUTE, progressSince: T0 - MINUTE } },
-    alerts: { 'failed:7': { kind: 'failed', subject: '7', eventId: 'sales:failed:7', firedAt: T0 - MINUTE, lastNotifiedAt: T0 - MINUTE, repeats: 0 } },
+    tasks: {
+      '7': {
+        task: task({ id: 7, name: 'MailingSend', associateId: 101, state: 'Failed' }),
+        firstSeenAt: T0 - MINUTE,
+        stateSince: T0 - MINUTE,
+        progressSince: T0 - MINUTE,
+      },
+    },
+    alerts: {
+      'failed:7': {
+        kind: 'failed',
+        subject: '7',
+        eventId: 'sales:failed:7',
+        firedAt: T0 - MINUTE,
+        lastNotifiedAt: T0 - MINUTE,
+        repeats: 0,
+      },
+    },
   };
 
   before(async () => {
@@ -33,9 +49,23 @@ describe('status collector', () => {
     client = createProbeRedis(redis.url, quiet);
     // The fail-fast connection the daemon gives the page: usable once connected.
     if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-    const controls = new SilenceControls({ redis: client, prefix: 'st', schedules: ['sales'], windows: [], snapshots: async () => [snapshot], now: () => clock });
+    const controls = new SilenceControls({
+      redis: client,
+      prefix: 'st',
+      schedules: ['sales'],
+      windows: [],
+      snapshots: async () => [snapshot],
+      now: () => clock,
+    });
     const history = new NotificationHistory(client, 'st');
-    await history.append({ at: T0 - 30_000, batchId: 'b1', schedule: 'sales', status: 'sent', subject: '[FIRING:1] failed: task 7 "MailingSend"', eventIds: ['e1'] });
+    await history.append({
+      at: T0 - 30_000,
+      batchId: 'b1',
+      schedule: 'sales',
+      status: 'sent',
+      subject: '[FIRING:1] failed: task 7 "MailingSend"',
+      eventIds: ['e1'],
+    });
     await controls.addSilence({ taskId: 7, for: '1h', comment: 'relay migration' }, 'alice');
     collector = new StatusCollector({
       schedules: [{ name: 'sales', timing: { every: 60_000 } }],
@@ -62,9 +92,18 @@ describe('status collector', () => {
     assert.deepEqual(view.problems, []);
     const alert = view.alerts.items[0]!;
     assert.equal(alert.task?.name, 'MailingSend');
-    assert.deepEqual(alert.silencedBy?.map((m) => [m.kind, m.author, m.comment]), [['silence', 'alice', 'relay migration']]);
-    assert.deepEqual(view.silences?.items.map((s) => s.author), ['alice']);
-    assert.deepEqual(view.notifications?.items.map((n) => [n.status, n.subject]), [['sent', '[FIRING:1] failed: task 7 "MailingSend"']]);
+    assert.deepEqual(
+      alert.silencedBy?.map((m) => [m.kind, m.author, m.comment]),
+      [['silence', 'alice', 'relay migration']],
+    );
+    assert.deepEqual(
+      view.silences?.items.map((s) => s.author),
+      ['alice'],
+    );
+    assert.deepEqual(
+      view.notifications?.items.map((n) => [n.status, n.subject]),
+      [['sent', '[FIRING:1] failed: task 7 "MailingSend"']],
+    );
   });
 
   it('many tabs at once share one reading, reused for cacheMs', async () => {
@@ -92,7 +131,10 @@ describe('status collector', () => {
       assert.equal(view.silences, null);
       assert.equal(view.problems.length, 3, view.problems.join('\n'));
       for (const part of ['silences and acknowledgements of the alerts', 'silences', 'the notification log']) {
-        assert.ok(view.problems.some((p) => p.startsWith(`${part} could not be read: `)), part);
+        assert.ok(
+          view.problems.some((p) => p.startsWith(`${part} could not be read: `)),
+          part,
+        );
       }
       const html = renderFragment(view).text;
       assert.match(html, /role="alert"/);

@@ -13,11 +13,30 @@ import { MINUTE, SECOND, T0, task } from './helpers/tasks.ts';
 
 const HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>';
 
-function snapshotWith(schedule: string, tasks: BatchTaskInfo[], alerts: { kind: AlertKind; subject: string; firedAt: number }[], extra: Partial<Snapshot> = {}): Snapshot {
-  const snapshot: Snapshot = { ...emptySnapshot(schedule), version: 3, lastPollAt: T0 - 5 * SECOND, lastSuccessAt: T0 - 5 * SECOND, ...extra };
-  for (const t of tasks) snapshot.tasks[String(t.id)] = { task: t, firstSeenAt: T0 - 10 * MINUTE, stateSince: T0 - 10 * MINUTE, progressSince: T0 - 7 * MINUTE };
+function snapshotWith(
+  schedule: string,
+  tasks: BatchTaskInfo[],
+  alerts: { kind: AlertKind; subject: string; firedAt: number }[],
+  extra: Partial<Snapshot> = {},
+): Snapshot {
+  const snapshot: Snapshot = {
+    ...emptySnapshot(schedule),
+    version: 3,
+    lastPollAt: T0 - 5 * SECOND,
+    lastSuccessAt: T0 - 5 * SECOND,
+    ...extra,
+  };
+  for (const t of tasks)
+    snapshot.tasks[String(t.id)] = { task: t, firstSeenAt: T0 - 10 * MINUTE, stateSince: T0 - 10 * MINUTE, progressSince: T0 - 7 * MINUTE };
   for (const a of alerts) {
-    const alert: ActiveAlert = { kind: a.kind, subject: a.subject, eventId: `${schedule}:${a.kind}:${a.subject}`, firedAt: a.firedAt, lastNotifiedAt: a.firedAt, repeats: 0 };
+    const alert: ActiveAlert = {
+      kind: a.kind,
+      subject: a.subject,
+      eventId: `${schedule}:${a.kind}:${a.subject}`,
+      firedAt: a.firedAt,
+      lastNotifiedAt: a.firedAt,
+      repeats: 0,
+    };
     snapshot.alerts[`${a.kind}:${a.subject}`] = alert;
   }
   return snapshot;
@@ -28,7 +47,14 @@ function input(overrides: Partial<StatusInput> = {}): StatusInput {
     'sales',
     [
       task({ id: 1, name: HOSTILE, associateId: 0, state: 'Failed' }),
-      task({ id: 2, name: 'Export "all" & more', associateId: 101, state: 'Started', progressPercent: 37, progressDescription: `rows ${HOSTILE}` }),
+      task({
+        id: 2,
+        name: 'Export "all" & more',
+        associateId: 101,
+        state: 'Started',
+        progressPercent: 37,
+        progressDescription: `rows ${HOSTILE}`,
+      }),
       task({ id: 3, name: 'Quick', associateId: 101, state: 'Aquired', progressPercent: null }),
     ],
     [
@@ -42,15 +68,48 @@ function input(overrides: Partial<StatusInput> = {}): StatusInput {
     lastSuccessAt: T0 - 4 * MINUTE,
   });
   const annotations = new Map<string, AlertAnnotation>([
-    ['sales:failed:1', { silencedBy: [{ kind: 'silence', id: 's1', comment: `relay ${HOSTILE}`, author: '<b>alice</b>', endsAt: T0 + 60 * MINUTE }], acknowledged: null, mutedSince: T0 - MINUTE }],
+    [
+      'sales:failed:1',
+      {
+        silencedBy: [{ kind: 'silence', id: 's1', comment: `relay ${HOSTILE}`, author: '<b>alice</b>', endsAt: T0 + 60 * MINUTE }],
+        acknowledged: null,
+        mutedSince: T0 - MINUTE,
+      },
+    ],
     ['sales:stalled:2', { silencedBy: [], acknowledged: { author: 'bob', comment: 'on it', at: T0 - 30 * SECOND }, mutedSince: null }],
   ]);
   const silences: SilenceView[] = [
-    { id: 's1', matchers: { task: HOSTILE }, startsAt: T0 - MINUTE, endsAt: T0 + 60 * MINUTE, comment: `relay ${HOSTILE}`, author: '<b>alice</b>', createdAt: T0 - MINUTE, state: 'active' },
-    { id: 's0', matchers: { kind: 'failed' }, startsAt: T0 - 90 * MINUTE, endsAt: T0 - 60 * MINUTE, comment: 'old', author: 'carol', createdAt: T0 - 90 * MINUTE, state: 'expired' },
+    {
+      id: 's1',
+      matchers: { task: HOSTILE },
+      startsAt: T0 - MINUTE,
+      endsAt: T0 + 60 * MINUTE,
+      comment: `relay ${HOSTILE}`,
+      author: '<b>alice</b>',
+      createdAt: T0 - MINUTE,
+      state: 'active',
+    },
+    {
+      id: 's0',
+      matchers: { kind: 'failed' },
+      startsAt: T0 - 90 * MINUTE,
+      endsAt: T0 - 60 * MINUTE,
+      comment: 'old',
+      author: 'carol',
+      createdAt: T0 - 90 * MINUTE,
+      state: 'expired',
+    },
   ];
   const notifications: HistoryEntry[] = [
-    { at: T0 - 10 * SECOND, batchId: 'b2', schedule: 'sales', status: 'given_up', subject: `[FIRING:1] failed: ${HOSTILE}`, eventIds: ['e1'], detail: `550 ${HOSTILE}` },
+    {
+      at: T0 - 10 * SECOND,
+      batchId: 'b2',
+      schedule: 'sales',
+      status: 'given_up',
+      subject: `[FIRING:1] failed: ${HOSTILE}`,
+      eventIds: ['e1'],
+      detail: `550 ${HOSTILE}`,
+    },
     { at: T0 - 20 * SECOND, batchId: 'b1', schedule: 'sales', status: 'sent', subject: 'ok', eventIds: ['e0'] },
   ];
   return {
@@ -75,19 +134,29 @@ describe('status page: the view model (pure)', () => {
     const view = buildStatus(input());
     assert.deepEqual(
       view.schedules.map((s) => [s.name, s.state]),
-      [['sales', 'up'], ['support', 'down'], ['new', 'not polled yet']],
+      [
+        ['sales', 'up'],
+        ['support', 'down'],
+        ['new', 'not polled yet'],
+      ],
     );
     assert.equal(view.schedules[0]!.nextPollAt, T0 + 55 * SECOND);
     assert.equal(view.schedules[1]!.nextPollAt, T0 + 5 * MINUTE);
     assert.equal(view.schedules[2]!.nextPollAt, null);
     assert.equal(nextPollAt({ cron: '0 3 * * *', tz: 'Europe/Oslo' }, null, T0), Date.UTC(2025, 0, 7, 2, 0, 0));
     const maintenance = snapshotWith('m', [], [], { maintenance: { state: 'OfflineMaintenance', since: T0 } });
-    assert.equal(buildStatus(input({ schedules: [{ name: 'm', timing: { every: 1000 }, snapshot: maintenance }] })).schedules[0]!.state, 'maintenance');
+    assert.equal(
+      buildStatus(input({ schedules: [{ name: 'm', timing: { every: 1000 }, snapshot: maintenance }] })).schedules[0]!.state,
+      'maintenance',
+    );
   });
 
   it('alerts: superoffice-down first, associate 0 is "system", silences and acknowledgements attached', () => {
     const view = buildStatus(input());
-    assert.deepEqual(view.alerts.items.map((a) => `${a.kind}:${a.subject}`), ['superoffice-down:support', 'failed:1', 'stalled:2']);
+    assert.deepEqual(
+      view.alerts.items.map((a) => `${a.kind}:${a.subject}`),
+      ['superoffice-down:support', 'failed:1', 'stalled:2'],
+    );
     const failed = view.alerts.items.find((a) => a.kind === 'failed')!;
     assert.equal(failed.task?.associate, 'system');
     assert.equal(failed.silencedBy?.[0]?.author, '<b>alice</b>');
@@ -98,17 +167,32 @@ describe('status page: the view model (pure)', () => {
 
   it('running tasks: longest frozen first, with percent, and their alerts; expired silences are left out', () => {
     const view = buildStatus(input());
-    assert.deepEqual(view.running.items.map((r) => [r.id, r.progressPercent, r.frozenForMs, r.alerts]), [
-      [2, 37, 7 * MINUTE, ['stalled']],
-      [3, null, 7 * MINUTE, []],
-    ]);
-    assert.deepEqual(view.silences?.items.map((s) => s.id), ['s1']);
+    assert.deepEqual(
+      view.running.items.map((r) => [r.id, r.progressPercent, r.frozenForMs, r.alerts]),
+      [
+        [2, 37, 7 * MINUTE, ['stalled']],
+        [3, null, 7 * MINUTE, []],
+      ],
+    );
+    assert.deepEqual(
+      view.silences?.items.map((s) => s.id),
+      ['s1'],
+    );
   });
 
   it('every list is bounded and says how many more there are', () => {
     const many = Array.from({ length: 30 }, (_, i) => task({ id: 100 + i, state: 'Started', progressPercent: i }));
-    const big = snapshotWith('big', many, many.map((t) => ({ kind: 'stalled' as const, subject: String(t.id), firedAt: T0 - t.id })));
-    const view = buildStatus(input({ schedules: [{ name: 'big', timing: { every: 1000 }, snapshot: big }] }), { alerts: 5, running: 7, notifications: 1, silences: 1 });
+    const big = snapshotWith(
+      'big',
+      many,
+      many.map((t) => ({ kind: 'stalled' as const, subject: String(t.id), firedAt: T0 - t.id })),
+    );
+    const view = buildStatus(input({ schedules: [{ name: 'big', timing: { every: 1000 }, snapshot: big }] }), {
+      alerts: 5,
+      running: 7,
+      notifications: 1,
+      silences: 1,
+    });
     assert.deepEqual([view.alerts.items.length, view.alerts.more, view.running.items.length, view.running.more], [5, 25, 7, 23]);
     const html = renderFragment(view).text;
     assert.match(html, /and 25 more alerts/);
@@ -146,13 +230,18 @@ describe('status page: rendering escapes what SuperOffice and people sent', () =
     assert.match(page, /last poll failed \(4 in a row\)/);
     assert.match(page, /This page is read-only/);
     assert.match(page, /<title>\(3\) batchwatch status<\/title>/);
-    const unreadable = renderFragment(buildStatus(input({ notifications: null, silences: null, problems: ['the notification log could not be read: ECONNREFUSED'] }))).text;
+    const unreadable = renderFragment(
+      buildStatus(input({ notifications: null, silences: null, problems: ['the notification log could not be read: ECONNREFUSED'] })),
+    ).text;
     assert.match(unreadable, /role="alert"><ul><li>the notification log could not be read: ECONNREFUSED/);
     assert.match(unreadable, /Silences could not be read/);
   });
 
   it('the JSON has the same data with ISO times', () => {
-    const json = JSON.parse(JSON.stringify(statusJson(buildStatus(input())))) as { alerts: { items: { task: { name: string } | null; since: string }[] }; schedules: { nextPollAt: string | null }[] };
+    const json = JSON.parse(JSON.stringify(statusJson(buildStatus(input())))) as {
+      alerts: { items: { task: { name: string } | null; since: string }[] };
+      schedules: { nextPollAt: string | null }[];
+    };
     assert.equal(json.alerts.items.find((a) => a.task?.name === HOSTILE)?.since, new Date(T0 - 2 * MINUTE).toISOString());
     assert.equal(json.schedules[0]!.nextPollAt, new Date(T0 + 55 * SECOND).toISOString());
   });
@@ -178,13 +267,28 @@ describe('status page: routes', () => {
     assert.equal(response.headers.get('content-type'), 'text/html; charset=utf-8');
     const csp = response.headers.get('content-security-policy') ?? '';
     assert.equal(csp, STATUS_CSP);
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "img-src 'self'",
+      "connect-src 'self'",
+      "base-uri 'none'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ]) {
       assert.ok(csp.includes(directive), directive);
     }
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
     assert.match(await response.text(), /<main id="status" data-refresh="10"/);
-    for (const [path, type] of [['/status.css', 'text/css; charset=utf-8'], ['/status.js', 'text/javascript; charset=utf-8'], ['/favicon.svg', 'image/svg+xml'], ['/status/fragment', 'text/html; charset=utf-8'], ['/api/v1/status', 'application/json; charset=utf-8']]) {
+    for (const [path, type] of [
+      ['/status.css', 'text/css; charset=utf-8'],
+      ['/status.js', 'text/javascript; charset=utf-8'],
+      ['/favicon.svg', 'image/svg+xml'],
+      ['/status/fragment', 'text/html; charset=utf-8'],
+      ['/api/v1/status', 'application/json; charset=utf-8'],
+    ]) {
       const asset = await fetch(`${server.url}${path}`);
       assert.equal(asset.status, 200, path);
       assert.equal(asset.headers.get('content-type'), type, path);

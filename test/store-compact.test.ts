@@ -7,7 +7,13 @@ import { T0, task } from './helpers/tasks.ts';
 
 describe('compact task records', () => {
   const record = {
-    task: task({ id: 7, name: 'ImportContacts', state: 'Started', description: `Batch job 7 ${'x'.repeat(200)}`, parameterObject: { selectionId: '12', format: 'csv' } }),
+    task: task({
+      id: 7,
+      name: 'ImportContacts',
+      state: 'Started',
+      description: `Batch job 7 ${'x'.repeat(200)}`,
+      parameterObject: { selectionId: '12', format: 'csv' },
+    }),
     firstSeenAt: T0,
     stateSince: T0 + 1,
     progressSince: T0 + 2,

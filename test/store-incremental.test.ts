@@ -94,7 +94,7 @@ describe('incremental snapshot storage on a real Redis', () => {
     assert.equal((await fresh(redis, 'i2', 'big')).tasks['1500']?.task.progressPercent, 99);
   });
 
-  it('two replicas alternating polls of one schedule see each other\'s commits and detect a failure once', async () => {
+  it("two replicas alternating polls of one schedule see each other's commits and detect a failure once", async () => {
     // Two processes in all but name: separate connections, separate in-process copies.
     const other = new Redis(server.url);
     const replicas = [new SnapshotStore(redis, 'i3'), new SnapshotStore(other, 'i3')];
@@ -127,14 +127,17 @@ describe('incremental snapshot storage on a real Redis', () => {
     const unchangedBefore = a.cache.get('sales')!.snapshot.tasks['7'];
     const failing = tasks.map((t) => (t.id === 42 ? { ...t, state: 'Failed' } : t));
     const byB = await poll(b, 'sales', failing, 1);
-    assert.deepEqual(byB.events.map((e) => e.kind), ['failed']);
+    assert.deepEqual(
+      byB.events.map((e) => e.kind),
+      ['failed'],
+    );
 
     let snapshot = emptySnapshot('sales');
     const catchUp = await redisTraffic(observer, async () => {
       ({ snapshot } = await a.load('sales'));
     });
     assert.ok(catchUp.output < 1000, `catching up on one changed task read ${catchUp.output} bytes (the whole snapshot is ~100 KB)`);
-    assert.equal(snapshot.version, 2, 'A sees B\'s commit');
+    assert.equal(snapshot.version, 2, "A sees B's commit");
     assert.equal(snapshot.tasks['42']?.task.state, 'Failed');
     assert.equal(snapshot.tasks['7'], unchangedBefore, 'records B did not change keep their objects in A');
     const byA = evaluate(snapshot, ok(...failing), T0 + 2 * MINUTE, r);
@@ -208,7 +211,10 @@ describe('incremental snapshot storage on a real Redis', () => {
     const reader = new SnapshotStore(redis, 'i8');
     const state = await reader.load('sales');
     const message = state.corrupt?.message ?? '';
-    assert.match(message, /^snapshot of schedule "sales" in Redis is unreadable \(.*\); left out; they count as first seen on the next poll$/);
+    assert.match(
+      message,
+      /^snapshot of schedule "sales" in Redis is unreadable \(.*\); left out; they count as first seen on the next poll$/,
+    );
     assert.match(message, /task 2: not a task record/);
     assert.match(message, /task 3: /);
     assert.deepEqual(Object.keys(state.snapshot.tasks), ['1']);
@@ -220,7 +226,11 @@ describe('incremental snapshot storage on a real Redis', () => {
 
   it('schedule-level fields pass through as they are, including ones the store does not know', async () => {
     const store = new SnapshotStore(redis, 'i9');
-    const snapshot = { ...emptySnapshot('sales'), maintenance: { state: 'OfflineMaintenance', since: T0 }, futureField: { x: 1 } } as Snapshot;
+    const snapshot = {
+      ...emptySnapshot('sales'),
+      maintenance: { state: 'OfflineMaintenance', since: T0 },
+      futureField: { x: 1 },
+    } as Snapshot;
     assert.equal((await store.commit(snapshot, 0, null)).committed, true);
     const read = await fresh(redis, 'i9', 'sales');
     assert.deepEqual(read.maintenance, { state: 'OfflineMaintenance', since: T0 });
@@ -237,6 +247,6 @@ describe('incremental snapshot storage on a real Redis', () => {
     await poll(elsewhere, 'sales', [running(1, 5)], 1);
     await mine.refresh('sales');
     await mine.refresh('sales');
-    assert.deepEqual(seen, [0, 1, 2], 'first read, own commit, the other replica\'s commit; nothing for an unchanged read');
+    assert.deepEqual(seen, [0, 1, 2], "first read, own commit, the other replica's commit; nothing for an unchanged read");
   });
 });

@@ -39,14 +39,21 @@ describe('SnapshotStore on a real Redis', () => {
     const state = await store.load('sales');
     assert.equal(state.snapshot.version, 1);
     assert.equal(state.snapshot.consecutiveFailures, 1);
-    assert.deepEqual(state.pendingBatches.map((b) => b.id), [batchIdFor('sales', ['a'])], 'the losing batch never reached the outbox');
+    assert.deepEqual(
+      state.pendingBatches.map((b) => b.id),
+      [batchIdFor('sales', ['a'])],
+      'the losing batch never reached the outbox',
+    );
   });
 
   it('keeps outbox batches until acknowledged, oldest first', async () => {
     const store = new SnapshotStore(redis, 'p3');
     await store.commit(emptySnapshot('s'), 0, batch('s', ['x'], 20));
     await store.commit(emptySnapshot('s'), 1, batch('s', ['y'], 10));
-    assert.deepEqual((await store.load('s')).pendingBatches.map((b) => b.createdAt), [10, 20]);
+    assert.deepEqual(
+      (await store.load('s')).pendingBatches.map((b) => b.createdAt),
+      [10, 20],
+    );
     await store.acknowledge('s', [batchIdFor('s', ['x']), batchIdFor('s', ['y'])]);
     assert.deepEqual((await store.load('s')).pendingBatches, []);
   });
@@ -56,7 +63,10 @@ describe('SnapshotStore on a real Redis', () => {
     await store.commit(emptySnapshot('s'), 0, batch('s', ['good']));
     await redis.hset(scheduleKeys('p7', 's').outbox, 'bad', '{not json', 'odd', '[]');
     const state = await store.load('s');
-    assert.deepEqual(state.pendingBatches.map((b) => b.id), [batchIdFor('s', ['good'])]);
+    assert.deepEqual(
+      state.pendingBatches.map((b) => b.id),
+      [batchIdFor('s', ['good'])],
+    );
     assert.deepEqual(state.unreadableBatches.sort(), ['bad', 'odd']);
     assert.deepEqual(await redis.hkeys(scheduleKeys('p7', 's').outbox), [batchIdFor('s', ['good'])]);
   });
@@ -81,6 +91,12 @@ describe('SnapshotStore on a real Redis', () => {
     await store.commit({ ...emptySnapshot('a'), lastSuccessAt: 5 }, 0, null);
     await redis.hset(scheduleKeys('p5', 'b').snapshot, 'version', '1', 'data', '[]');
     const all = await store.loadAll(['a', 'b', 'c']);
-    assert.deepEqual(all.map((s) => [s.schedule, s.version]), [['a', 1], ['c', 0]]);
+    assert.deepEqual(
+      all.map((s) => [s.schedule, s.version]),
+      [
+        ['a', 1],
+        ['c', 0],
+      ],
+    );
   });
 });

@@ -36,8 +36,14 @@ describe('SuperOffice client against the simulator', () => {
       const ids = Array.from({ length: 250 }, (_, i) => i + 1);
       const tasks = await client.getBatchTaskInfosByAssociates(ids);
       assert.equal(sim.stats.calls, 3);
-      assert.deepEqual(sim.stats.requests.map((r) => r.associateIds.length).sort((a, b) => a - b), [50, 100, 100]);
-      assert.deepEqual(sim.stats.requests.flatMap((r) => r.associateIds).sort((a, b) => a - b), ids);
+      assert.deepEqual(
+        sim.stats.requests.map((r) => r.associateIds.length).sort((a, b) => a - b),
+        [50, 100, 100],
+      );
+      assert.deepEqual(
+        sim.stats.requests.flatMap((r) => r.associateIds).sort((a, b) => a - b),
+        ids,
+      );
       assert.deepEqual(tasks.map((t) => t.name).sort(), ['First', 'Last', 'Middle']);
     });
   });
@@ -70,7 +76,10 @@ describe('SuperOffice client against the simulator', () => {
       sim.upsertTask({ id: 10, associateId: 5, name: 'Visible' });
       const client = createSuperOfficeClient(simulatorConfig(sim.url, { ticket: STATIC, applicationToken: 'app-token-1' }));
       const tasks = await client.getBatchTaskInfosByAssociates([5]);
-      assert.deepEqual(tasks.map((t) => t.id), [10]);
+      assert.deepEqual(
+        tasks.map((t) => t.id),
+        [10],
+      );
       assert.deepEqual(sim.stats.requests, [
         { associateIds: [5], ticket: STATIC, applicationToken: 'app-token-1', headersInSoapHeader: true },
       ]);
@@ -112,7 +121,10 @@ describe('SuperOffice client against the simulator', () => {
         await client.getBatchTaskInfosByAssociates([1]);
         sim.expireTickets();
         const tasks = await client.getBatchTaskInfosByAssociates([1]);
-        assert.deepEqual(tasks.map((t) => t.id), [7]);
+        assert.deepEqual(
+          tasks.map((t) => t.id),
+          [7],
+        );
         assert.equal(sim.stats.authCalls, 2);
         assert.equal(sim.stats.calls, 3, 'first call, refused call, retried call');
         const [a, b, c] = sim.stats.requests.map((r) => r.ticket);
@@ -273,10 +285,9 @@ describe('SuperOffice client against the simulator', () => {
       const errors: unknown[] = [];
       const collect = async (p: Promise<unknown>) => errors.push(await rejection(p));
 
-      const good = createSuperOfficeClient(
-        simulatorConfig(sim.url, { ticket, password, applicationToken: appToken, timeout: 300 }),
-        { log },
-      );
+      const good = createSuperOfficeClient(simulatorConfig(sim.url, { ticket, password, applicationToken: appToken, timeout: 300 }), {
+        log,
+      });
       await good.getBatchTaskInfosByAssociates([1]);
       for (const type of ['http500', 'refuse', 'soap-fault', 'in-band', 'truncated'] as const) {
         sim.injectFault({ type, times: 2 });

@@ -22,7 +22,9 @@ const MAX_HEAP_GROWTH = 200 * 1024 * 1024;
 
 const SEEDS: string[] = [
   batchResponseBody(3, 'GetBatchTaskInfosByAssociates'),
-  batchAnswer(`${taskXml({ Id: '1' })}<BatchTaskInfo i:nil="true"/>${taskXml({ Id: '2', ParameterObject: '<StringKeyValuePair><Key>k</Key><Value i:nil="true"/></StringKeyValuePair>' })}`),
+  batchAnswer(
+    `${taskXml({ Id: '1' })}<BatchTaskInfo i:nil="true"/>${taskXml({ Id: '2', ParameterObject: '<StringKeyValuePair><Key>k</Key><Value i:nil="true"/></StringKeyValuePair>' })}`,
+  ),
   batchAnswer(''),
   batchInBandFailure({ exceptionType: 'SoSessionException', message: 'expired', friendlyText: 'log in' }),
   soapFault('s:Client', 'Ticket unknown'),
@@ -31,11 +33,51 @@ const SEEDS: string[] = [
 ];
 
 const TOKENS = [
-  '<', '>', '&', '/>', '</', '"', "'", '=', '&amp;', '&#0;', '&#x10FFFF;', '&#xD800;', '&bogus;', '&lt', '<![CDATA[', ']]>', '<!--', '-->',
-  '<?xml version="1.0"?>', '<!DOCTYPE x>', ' xmlns:a="urn:x"', ' xmlns=""', ' i:nil="true"', ' a:b="c"', '<BatchTaskInfo>', '</BatchTaskInfo>',
-  '<Response>', '</Response>', '<Id>', '</Id>', '<Id>99999999999999999999</Id>', '<LastStarted>0002-02-29T00:00:00+99:99</LastStarted>',
-  '<State>Failed</State>', '<ProgressPercent>NaN</ProgressPercent>', '<ParameterObject>', '<StringKeyValuePair><Key>__proto__</Key>',
-  '<Succeeded>false</Succeeded>', '<ExceptionInfo><Message>m</Message></ExceptionInfo>', '\u0000', '\uFFFE', '\uD800', '😀', 'é', '\r\n', '\t',
+  '<',
+  '>',
+  '&',
+  '/>',
+  '</',
+  '"',
+  "'",
+  '=',
+  '&amp;',
+  '&#0;',
+  '&#x10FFFF;',
+  '&#xD800;',
+  '&bogus;',
+  '&lt',
+  '<![CDATA[',
+  ']]>',
+  '<!--',
+  '-->',
+  '<?xml version="1.0"?>',
+  '<!DOCTYPE x>',
+  ' xmlns:a="urn:x"',
+  ' xmlns=""',
+  ' i:nil="true"',
+  ' a:b="c"',
+  '<BatchTaskInfo>',
+  '</BatchTaskInfo>',
+  '<Response>',
+  '</Response>',
+  '<Id>',
+  '</Id>',
+  '<Id>99999999999999999999</Id>',
+  '<LastStarted>0002-02-29T00:00:00+99:99</LastStarted>',
+  '<State>Failed</State>',
+  '<ProgressPercent>NaN</ProgressPercent>',
+  '<ParameterObject>',
+  '<StringKeyValuePair><Key>__proto__</Key>',
+  '<Succeeded>false</Succeeded>',
+  '<ExceptionInfo><Message>m</Message></ExceptionInfo>',
+  '\u0000',
+  '\uFFFE',
+  '\uD800',
+  '😀',
+  'é',
+  '\r\n',
+  '\t',
 ];
 
 type Rng = () => number;
@@ -56,7 +98,9 @@ function mutate(rng: Rng, text: string): string {
   if (roll < 0.7) return text.slice(0, at);
   if (roll < 0.985) {
     const close = text.indexOf('>', at);
-    return close < 0 ? text : text.slice(0, close) + pick(rng, [' a="1"', ' i:nil="true"', ' xmlns:q="urn:q"', ' b=\'2\'']) + text.slice(close);
+    return close < 0
+      ? text
+      : text.slice(0, close) + pick(rng, [' a="1"', ' i:nil="true"', ' xmlns:q="urn:q"', " b='2'"]) + text.slice(close);
   }
   // Floods: many attributes, deep nesting, a long text, many elements.
   const flood = pick(rng, [
@@ -71,7 +115,12 @@ function mutate(rng: Rng, text: string): string {
 
 /** Feeds `body` to the client's reader in random chunk sizes, as bytes, like a socket would. */
 function readThroughClient(rng: Rng, body: string, status: number): BatchCallResult {
-  const reader = batchCallReader('GetBatchTaskInfosByAssociates', 'GetBatchTaskInfosByAssociatesResponse', 'Europe/Oslo', (t) => t)({
+  const reader = batchCallReader(
+    'GetBatchTaskInfosByAssociates',
+    'GetBatchTaskInfosByAssociatesResponse',
+    'Europe/Oslo',
+    (t) => t,
+  )({
     status,
     contentType: 'text/xml',
   });
@@ -117,7 +166,9 @@ describe(`fuzzing the response reader (${CASES} cases, seed ${SEED})`, () => {
         else outcomes.refused++;
       } catch (error) {
         if (!(error instanceof SuperOfficeError)) {
-          assert.fail(`case ${n} (seed ${SEED}) threw ${String(error)}\n${(error as Error).stack}\ninput (first 500 chars): ${JSON.stringify(body.slice(0, 500))}`);
+          assert.fail(
+            `case ${n} (seed ${SEED}) threw ${String(error)}\n${(error as Error).stack}\ninput (first 500 chars): ${JSON.stringify(body.slice(0, 500))}`,
+          );
         }
         outcomes.errors++;
       }

@@ -45,7 +45,11 @@ describe('a huge or hostile answer does not freeze the process', () => {
     redisServer = await startRedis();
     redis = new Redis(redisServer.url);
     soap = await startSoapServer();
-    http = await startHttpServer({ host: '127.0.0.1', port: 0, routes: healthRoutes({ readiness: async () => ({ ready: true, reasons: [] }) }) });
+    http = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      routes: healthRoutes({ readiness: async () => ({ ready: true, reasons: [] }) }),
+    });
     deps = {
       source: createSuperOfficeClient(soapConfig(soap.url, { timeout: 60_000 })),
       store: new SnapshotStore(redis, 'load'),

@@ -58,7 +58,9 @@ function wcfTask(fields: Record<string, string>): string {
     Created: '2024-01-15T08:30:00',
     ...fields,
   };
-  return `<BatchTaskInfo>${Object.entries(base).map(([k, v]) => `<${k}>${v}</${k}>`).join('')}</BatchTaskInfo>`;
+  return `<BatchTaskInfo>${Object.entries(base)
+    .map(([k, v]) => `<${k}>${v}</${k}>`)
+    .join('')}</BatchTaskInfo>`;
 }
 
 describe('reading GetBatchTaskInfosByAssociates responses', () => {
@@ -249,7 +251,10 @@ describe('reading GetBatchTaskInfosByAssociates responses', () => {
   });
 
   it('reads offset-less dates in the configured time zone (Europe/Oslo)', async () => {
-    const [task] = await tasksFor(wcf(`<Response>${wcfTask({ LastStarted: '2024-07-01T12:00:00', Created: '2024-01-15T08:30:00' })}</Response>`), 'Europe/Oslo');
+    const [task] = await tasksFor(
+      wcf(`<Response>${wcfTask({ LastStarted: '2024-07-01T12:00:00', Created: '2024-01-15T08:30:00' })}</Response>`),
+      'Europe/Oslo',
+    );
     assert.equal(task?.lastStarted, Date.UTC(2024, 6, 1, 10, 0, 0), 'summer: UTC+2');
     assert.equal(task?.created, Date.UTC(2024, 0, 15, 7, 30, 0), 'winter: UTC+1');
   });
@@ -277,8 +282,14 @@ describe('reading GetBatchTaskInfosByAssociates responses', () => {
       assert.match(err.message, /BatchTaskInfo #1 \(Id abc\): Id: expected an integer/);
       return true;
     });
-    await assert.rejects(tasksFor(wcf(`<Response>${wcfTask({ Id: '5', LastStarted: 'yesterday' })}</Response>`)), /LastStarted: expected an xs:dateTime/);
-    await assert.rejects(tasksFor(wcf(`<Response>${wcfTask({ Id: '5', IsSystemTask: 'maybe' })}</Response>`)), /IsSystemTask: expected a boolean/);
+    await assert.rejects(
+      tasksFor(wcf(`<Response>${wcfTask({ Id: '5', LastStarted: 'yesterday' })}</Response>`)),
+      /LastStarted: expected an xs:dateTime/,
+    );
+    await assert.rejects(
+      tasksFor(wcf(`<Response>${wcfTask({ Id: '5', IsSystemTask: 'maybe' })}</Response>`)),
+      /IsSystemTask: expected a boolean/,
+    );
   });
 
   it('a 200 that is not a SOAP answer is malformed; a fault with HTTP 200 is still a fault', async () => {
@@ -290,7 +301,9 @@ describe('reading GetBatchTaskInfosByAssociates responses', () => {
       /unexpected SomethingElseResponse/,
     );
     await assert.rejects(
-      tasksFor(`<s:Envelope xmlns:s="${S11}"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>Nope</faultstring></s:Fault></s:Body></s:Envelope>`),
+      tasksFor(
+        `<s:Envelope xmlns:s="${S11}"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>Nope</faultstring></s:Fault></s:Body></s:Envelope>`,
+      ),
       (err) => err instanceof SoapFaultError && err.faultcode === 's:Server' && err.faultstring === 'Nope',
     );
   });
@@ -311,7 +324,10 @@ describe('reading GetBatchTaskInfosByAssociates responses', () => {
   });
 
   it('scrubs a ticket the server echoes back in a fault', async () => {
-    server.answer(`<s:Envelope xmlns:s="${S11}"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>Ticket 7T:fixed== is unknown</faultstring></s:Fault></s:Body></s:Envelope>`, 500);
+    server.answer(
+      `<s:Envelope xmlns:s="${S11}"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>Ticket 7T:fixed== is unknown</faultstring></s:Fault></s:Body></s:Envelope>`,
+      500,
+    );
     await assert.rejects(client().getBatchTaskInfosByAssociates([1]), (err) => {
       assert.ok(err instanceof Error);
       assert.ok(!JSON.stringify(err).includes('7T:fixed=='));

@@ -24,14 +24,18 @@ describe("the client with SuperOffice's published WSDLs", () => {
       const client = createSuperOfficeClient(simulatorConfig(sim.url, { applicationToken: 'app-1' }), { batchWsdl, principalWsdl });
       await client.authenticate();
       const tasks = await client.getBatchTaskInfosByAssociates([101, 102]);
-      assert.deepEqual(tasks.map((x) => [x.id, x.name, x.state, x.progressPercent]), [
-        [31, 'ImportContacts', 'Started', 30],
-        [32, 'ExportSelection', 'New', 0],
-      ]);
+      assert.deepEqual(
+        tasks.map((x) => [x.id, x.name, x.state, x.progressPercent]),
+        [
+          [31, 'ImportContacts', 'Started', 30],
+          [32, 'ExportSelection', 'New', 0],
+        ],
+      );
       assert.equal(sim.stats.authCalls, 1);
-      assert.deepEqual(sim.stats.requests.map((r) => [r.associateIds, r.applicationToken, r.headersInSoapHeader]), [
-        [[101, 102], 'app-1', true],
-      ]);
+      assert.deepEqual(
+        sim.stats.requests.map((r) => [r.associateIds, r.applicationToken, r.headersInSoapHeader]),
+        [[[101, 102], 'app-1', true]],
+      );
 
       const wrong = createSuperOfficeClient(simulatorConfig(sim.url, { applicationToken: 'app-1', password: 'nope' }), {
         batchWsdl,

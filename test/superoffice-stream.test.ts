@@ -32,7 +32,13 @@ describe('one bad task never blinds a poll', () => {
     );
     const client = createSuperOfficeClient(soapConfig(server.url));
     const { tasks, unreadable } = await client.tasksFor(listSchedule);
-    assert.deepEqual(tasks.map((t) => [t.id, t.state]), [[1, 'Started'], [5, 'Failed']]);
+    assert.deepEqual(
+      tasks.map((t) => [t.id, t.state]),
+      [
+        [1, 'Started'],
+        [5, 'Failed'],
+      ],
+    );
     assert.deepEqual(unreadable, [
       { id: 2, field: 'LastStarted', problem: 'expected an xs:dateTime, got "yesterday"' },
       { id: null, field: 'Id', problem: 'expected an integer, got "x"' },
@@ -72,12 +78,18 @@ describe('one bad task never blinds a poll', () => {
 
   it('a field longer than the per-field limit makes that task unreadable, not the answer', async () => {
     const long = 'x'.repeat(TASK_LIMITS.fieldText + 10);
-    const params = Array.from({ length: TASK_LIMITS.parameters + 1 }, (_, i) => `<StringKeyValuePair><Key>k${i}</Key><Value>v</Value></StringKeyValuePair>`).join('');
+    const params = Array.from(
+      { length: TASK_LIMITS.parameters + 1 },
+      (_, i) => `<StringKeyValuePair><Key>k${i}</Key><Value>v</Value></StringKeyValuePair>`,
+    ).join('');
     server.answer(
       batchAnswer(taskXml({ Id: '1', Description: long }) + taskXml({ Id: '2', ParameterObject: params }) + taskXml({ Id: '3' })),
     );
     const { tasks, unreadable } = await createSuperOfficeClient(soapConfig(server.url)).tasksFor(listSchedule);
-    assert.deepEqual(tasks.map((t) => t.id), [3]);
+    assert.deepEqual(
+      tasks.map((t) => t.id),
+      [3],
+    );
     assert.deepEqual(
       unreadable.map((u) => [u.id, u.field, u.problem]),
       [
@@ -123,11 +135,14 @@ describe('the streaming reader against hostile answers', () => {
   it('stops at the first XML error: 20 MB of garbage fails at once with one error', () => {
     const garbage = `<s:Envelope xmlns:s="${S11}"><s:Body>${'<<>>&&'.repeat((20 * 1024 * 1024) / 6)}`;
     const started = performance.now();
-    assert.throws(() => read(garbage), (err) => {
-      assert.ok(err instanceof XmlSyntaxError);
-      assert.match(err.message, /^not well-formed XML: [^\n]+ \(near character \d+\)$/);
-      return true;
-    });
+    assert.throws(
+      () => read(garbage),
+      (err) => {
+        assert.ok(err instanceof XmlSyntaxError);
+        assert.match(err.message, /^not well-formed XML: [^\n]+ \(near character \d+\)$/);
+        return true;
+      },
+    );
     // Generous bound: sax alone reports one error per following character (a minute for this input).
     assert.ok(performance.now() - started < 5000, `took ${performance.now() - started} ms`);
   });
@@ -147,7 +162,10 @@ describe('the streaming reader against hostile answers', () => {
     assert.throws(() => read(`<s:Envelope xmlns:s="${S11}"><s:Body><q:x/></s:Body></s:Envelope>`), /unbound namespace prefix "q"/);
     assert.throws(() => read(`<s:Envelope xmlns:s="${S11}"><s:Body/></s:Envelope><s:Envelope xmlns:s="${S11}"/>`), XmlSyntaxError);
     assert.throws(() => read('   '), /no root element/);
-    assert.throws(() => read('<html/>'), (err) => err instanceof EnvelopeError && /root element html/.test(err.message));
+    assert.throws(
+      () => read('<html/>'),
+      (err) => err instanceof EnvelopeError && /root element html/.test(err.message),
+    );
     assert.throws(() => read(`<s:Envelope xmlns:s="${S11}"/>`), /without Body/);
   });
 
@@ -173,8 +191,14 @@ describe('answers that are not 200', () => {
   it('garbage with a 503 is an HTTP error, a fault with a 500 is a fault', async () => {
     const client = createSuperOfficeClient(soapConfig(server.url));
     server.answer('<html>busy</html>'.repeat(100_000), 503);
-    await assert.rejects(client.tasksFor(listSchedule), (err) => err instanceof TransportError && err.reason === 'http-status' && err.status === 503);
-    server.answer(`<s:Envelope xmlns:s="${S11}"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>Nope</faultstring></s:Fault></s:Body></s:Envelope>`, 500);
+    await assert.rejects(
+      client.tasksFor(listSchedule),
+      (err) => err instanceof TransportError && err.reason === 'http-status' && err.status === 503,
+    );
+    server.answer(
+      `<s:Envelope xmlns:s="${S11}"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>Nope</faultstring></s:Fault></s:Body></s:Envelope>`,
+      500,
+    );
     await assert.rejects(client.tasksFor(listSchedule), /SOAP fault s:Server: Nope/);
   });
 });

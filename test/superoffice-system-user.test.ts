@@ -68,7 +68,11 @@ describe('system user login against the simulator', () => {
       assert.equal(info.systemUser?.netserverUrl, `${sim.url}/Remote/Services85/`);
       assert.equal(info.systemUser?.webapiUrl, `${sim.url}/api/`);
       assert.ok(!JSON.stringify(info).includes('7T:'), 'the ticket is not part of what check prints');
-      for (let i = 0; i < 5; i++) assert.deepEqual((await client.getBatchTaskInfosByAssociates([101])).map((t) => t.id), [5]);
+      for (let i = 0; i < 5; i++)
+        assert.deepEqual(
+          (await client.getBatchTaskInfosByAssociates([101])).map((t) => t.id),
+          [5],
+        );
       await Promise.all(Array.from({ length: 8 }, (_, i) => client.getBatchTaskInfosByAssociates([100 + i])));
       assert.equal(sim.stats.systemUserLogins, 1, 'one login for the ticket lifetime, not one per poll');
       const tickets = new Set(sim.stats.requests.map((r) => r.ticket));
@@ -107,7 +111,10 @@ describe('system user login against the simulator', () => {
         const client = createSuperOfficeClient(onlineConfig(sim, app), { onCallError: (k) => errors.push(k) });
         await client.getBatchTaskInfosByAssociates([1]);
         sim.expireTickets();
-        assert.deepEqual((await client.getBatchTaskInfosByAssociates([1])).map((t) => t.id), [9]);
+        assert.deepEqual(
+          (await client.getBatchTaskInfosByAssociates([1])).map((t) => t.id),
+          [9],
+        );
         assert.equal(sim.stats.systemUserLogins, 2);
         assert.equal(sim.stats.calls, 3, 'first call, refused call, retried call');
         for (let i = 0; i < 3; i++) await client.getBatchTaskInfosByAssociates([1]);
@@ -148,7 +155,12 @@ describe('system user login against the simulator', () => {
 });
 
 describe('system user login refused: IsSuccessful=false is an AuthError quoting ErrorMessage', () => {
-  const cases: { name: string; config: (sim: Parameters<typeof onlineConfig>[0]) => ReturnType<typeof onlineConfig>; message: RegExp; now?: number }[] = [
+  const cases: {
+    name: string;
+    config: (sim: Parameters<typeof onlineConfig>[0]) => ReturnType<typeof onlineConfig>;
+    message: RegExp;
+    now?: number;
+  }[] = [
     {
       name: 'a bad signature (the private key does not belong to the registered app)',
       config: (sim) => onlineConfig(sim, app, { systemUser: { privateKey: other.privateKeyPem } }),
@@ -184,7 +196,10 @@ describe('system user login refused: IsSuccessful=false is an AuthError quoting 
         assert.equal(error.kind, 'auth');
         assert.match(error.message, /SuperOffice refused the system user login for tenant Cust1: /);
         assert.match(error.message, c.message);
-        assert.ok((await rejection(client.getBatchTaskInfosByAssociates([1]))) instanceof AuthError, 'a poll logs in again and is refused the same way');
+        assert.ok(
+          (await rejection(client.getBatchTaskInfosByAssociates([1]))) instanceof AuthError,
+          'a poll logs in again and is refused the same way',
+        );
         assert.equal(sim.stats.calls, 0, 'no Batch call without a ticket');
         assert.deepEqual(kinds, ['auth', 'auth']);
       });
@@ -250,7 +265,10 @@ describe('a login service that misbehaves gives a typed error within superoffice
       answer: (res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>login</html>'),
       expect: (error) => {
         assert.ok(error instanceof MalformedResponseError);
-        assert.match(error.message, /system user login: the answer from http:\/\/127\.0\.0\.1:\d+\/login\/api\/PartnerSystemUser\/Authenticate is not JSON/);
+        assert.match(
+          error.message,
+          /system user login: the answer from http:\/\/127\.0\.0\.1:\d+\/login\/api\/PartnerSystemUser\/Authenticate is not JSON/,
+        );
       },
     },
     {
@@ -292,7 +310,9 @@ describe('a login service that misbehaves gives a typed error within superoffice
     {
       name: 'IsSuccessful=false with a hostile ErrorMessage (control characters, a long text)',
       answer: (res) =>
-        res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ IsSuccessful: false, Token: null, ErrorMessage: `bad\r\nInjected: header ${'y'.repeat(1000)}` })),
+        res
+          .writeHead(401, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ IsSuccessful: false, Token: null, ErrorMessage: `bad\r\nInjected: header ${'y'.repeat(1000)}` })),
       expect: (error) => {
         assert.ok(error instanceof AuthError);
         assert.match(error.message, /refused the system user login for tenant Cust1: bad Injected: header y+\.\.\./);
@@ -323,7 +343,9 @@ describe('a login service that misbehaves gives a typed error within superoffice
     const origin = server.origin;
     await server.close();
     await usingSimulator(withApp, async (sim) => {
-      const error = await rejection(createSuperOfficeClient(onlineConfig(sim, app, { systemUser: { loginUrl: `${origin}/login` } })).authenticate());
+      const error = await rejection(
+        createSuperOfficeClient(onlineConfig(sim, app, { systemUser: { loginUrl: `${origin}/login` } })).authenticate(),
+      );
       assert.ok(error instanceof TransportError);
       assert.equal(error.reason, 'refused');
     });
@@ -342,7 +364,10 @@ describe('secrets of the system user login', () => {
       }
       assert.equal(sim.stats.systemUserLogins, 13);
       // Each login issues a signed token, a JWT and a ticket: each kind is one rotating slot.
-      assert.ok(processSecrets.size - before <= 4 * (ROTATING_VALUES_KEPT - 1), `grew by ${processSecrets.size - before} after 12 re-logins`);
+      assert.ok(
+        processSecrets.size - before <= 4 * (ROTATING_VALUES_KEPT - 1),
+        `grew by ${processSecrets.size - before} after 12 re-logins`,
+      );
       const newest = sim.stats.systemUserSecrets.at(-1)!;
       assert.equal(scrubSecrets(`echo ${newest} echo`), 'echo *** echo');
     });
@@ -369,7 +394,9 @@ describe('secrets of the system user login', () => {
         await collect(client.getBatchTaskInfosByAssociates([1]));
       }
       sim.setJwtFault(null);
-      await collect(createSuperOfficeClient(onlineConfig(sim, app, { systemUser: { privateKey: other.privateKeyPem } }), { log }).authenticate());
+      await collect(
+        createSuperOfficeClient(onlineConfig(sim, app, { systemUser: { privateKey: other.privateKeyPem } }), { log }).authenticate(),
+      );
       assert.equal(errors.length, 10);
       assert.ok(sim.stats.systemUserSecrets.length >= 12, 'signed tokens, JWTs and tickets were issued');
       const secrets = onlineSecrets(app, sim);

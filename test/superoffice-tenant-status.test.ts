@@ -13,7 +13,12 @@ import { simulatorConfig, usingSimulator } from './helpers/simulator.ts';
 const STATIC = '7T:static-ticket-for-status-tests==';
 
 function statusOf(origin: string, options: { now?: () => number; maxCacheMs?: number; contextIdentifier?: string } = {}): TenantStatus {
-  return new TenantStatus({ statusUrl: `${origin}/api/state`, contextIdentifier: options.contextIdentifier ?? 'Cust1', timeoutMs: 1000, ...options });
+  return new TenantStatus({
+    statusUrl: `${origin}/api/state`,
+    contextIdentifier: options.contextIdentifier ?? 'Cust1',
+    timeoutMs: 1000,
+    ...options,
+  });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -109,7 +114,16 @@ describe('tenant status against the simulator', () => {
 
   it('the maintenance scenario goes offline for a third of every cycle', () => {
     const state = SCENARIOS.maintenance!.tenantState!;
-    assert.deepEqual([0, 11, 12, 23, 24, 35, 36, 48].map(state), ['Running', 'Running', 'OfflineMaintenance', 'OfflineMaintenance', 'Running', 'Running', 'Running', 'OfflineMaintenance']);
+    assert.deepEqual([0, 11, 12, 23, 24, 35, 36, 48].map(state), [
+      'Running',
+      'Running',
+      'OfflineMaintenance',
+      'OfflineMaintenance',
+      'Running',
+      'Running',
+      'Running',
+      'OfflineMaintenance',
+    ]);
   });
 });
 
@@ -118,12 +132,14 @@ describe('tenant status: odd answers', () => {
     {
       name: 'no State',
       body: '{"ContextIdentifier": "Cust1", "IsRunning": true}',
-      expect: (error) => assert.ok(error instanceof MalformedResponseError && /expected ContextIdentifier, State, ValidUntil/.test(error.message)),
+      expect: (error) =>
+        assert.ok(error instanceof MalformedResponseError && /expected ContextIdentifier, State, ValidUntil/.test(error.message)),
     },
     {
       name: 'another tenant',
       body: '{"ContextIdentifier": "Cust2", "State": "Running"}',
-      expect: (error) => assert.ok(error instanceof MalformedResponseError && /answered for another tenant \(expected Cust1\)/.test(error.message)),
+      expect: (error) =>
+        assert.ok(error instanceof MalformedResponseError && /answered for another tenant \(expected Cust1\)/.test(error.message)),
     },
     {
       name: 'not JSON',
@@ -147,7 +163,9 @@ describe('tenant status: odd answers', () => {
     it(c.name, async () => {
       const server = await fakeStatusServer(c.body, c.status);
       try {
-        const result = await statusOf(server.origin).current().catch((error: unknown) => error);
+        const result = await statusOf(server.origin)
+          .current()
+          .catch((error: unknown) => error);
         c.expect(result);
       } finally {
         await server.close();

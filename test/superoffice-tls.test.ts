@@ -20,12 +20,43 @@ const listSchedule = { name: 'sales', associates: [101], timing: { every: 60_000
 function privateCa(dir: string): { ca: string; key: string; cert: string } {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=batchwatch test private CA',
-    '-keyout', file('ca.key'), '-out', file('ca.pem'));
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=batchwatch test private CA',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+  );
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', file('server.key'), '-out', file('server.csr'));
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial',
-    '-days', '1', '-extfile', file('server.ext'), '-out', file('server.pem'));
+  writeFileSync(
+    file('server.ext'),
+    'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n',
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    file('server.ext'),
+    '-out',
+    file('server.pem'),
+  );
   return { ca: file('ca.pem'), key: readFileSync(file('server.key'), 'utf8'), cert: readFileSync(file('server.pem'), 'utf8') };
 }
 
@@ -59,10 +90,16 @@ describe('SuperOffice behind a private CA (https)', () => {
   it('with superoffice.tls.ca the calls go through, verification on', async () => {
     const client = createSuperOfficeClient(simulatorConfig(sim.url, { tls: { ca: material.ca } }));
     const { tasks } = await client.tasksFor(listSchedule);
-    assert.deepEqual(tasks.map((t) => t.name), ['Secure']);
+    assert.deepEqual(
+      tasks.map((t) => t.name),
+      ['Secure'],
+    );
     // Verification is on: the same CA does not make a certificate for another name acceptable.
     const byName = createSuperOfficeClient(simulatorConfig(sim.url.replace('127.0.0.1', 'localhost'), { tls: { ca: material.ca } }));
-    await assert.rejects(byName.authenticate(), (err) => err instanceof TransportError && err.reason === 'tls' && /not valid for that name/.test(err.message));
+    await assert.rejects(
+      byName.authenticate(),
+      (err) => err instanceof TransportError && err.reason === 'tls' && /not valid for that name/.test(err.message),
+    );
   });
 
   it('NODE_EXTRA_CA_CERTS trusts the CA for the whole process', async () => {
@@ -86,7 +123,11 @@ describe('SuperOffice Online behind a private CA: the system user login and the 
   let sim: Simulator;
   before(async () => {
     material = privateCa(dir);
-    sim = await startSimulator({ scenario: 'empty', tls: { key: material.key, cert: material.cert }, systemUser: simulatorSystemUser(app) });
+    sim = await startSimulator({
+      scenario: 'empty',
+      tls: { key: material.key, cert: material.cert },
+      systemUser: simulatorSystemUser(app),
+    });
     sim.upsertTask({ id: 1, associateId: 101, name: 'Secure online' });
   });
   after(async () => {
@@ -98,7 +139,10 @@ describe('SuperOffice Online behind a private CA: the system user login and the 
   it('with superoffice.tls.ca the login and the tenant status go through over https', async () => {
     const config = onlineConfig(sim, app, { tls: { ca: material.ca }, tenantStatusUrl: statusUrl() });
     const { tasks } = await createSuperOfficeClient(config).tasksFor(listSchedule);
-    assert.deepEqual(tasks.map((t) => t.name), ['Secure online']);
+    assert.deepEqual(
+      tasks.map((t) => t.name),
+      ['Secure online'],
+    );
     assert.equal(sim.stats.systemUserLogins, 1);
     const state = await tenantStatusFor(config)!.current();
     assert.equal(state.running, true);

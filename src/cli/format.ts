@@ -6,7 +6,14 @@ import type { PollReport } from '../monitor/poll.ts';
 
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
-  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function iso(ms: number | null | undefined): string {
@@ -14,7 +21,9 @@ function iso(ms: number | null | undefined): string {
 }
 
 export function describeEvent(event: AlertEvent): string {
-  const what = event.task ? `task ${event.task.id} "${oneLine(event.task.name)}" (associate ${associateLabel(event.task.associateId)})` : `schedule ${event.schedule}`;
+  const what = event.task
+    ? `task ${event.task.id} "${oneLine(event.task.name)}" (associate ${associateLabel(event.task.associateId)})`
+    : `schedule ${event.schedule}`;
   const kind = event.kind === 'resolved' ? `resolved ${event.alertKind}` : event.repeat ? `${event.kind} (reminder)` : event.kind;
   return `${kind}: ${what} since ${iso(event.since)}${event.reason ? ` — ${event.reason}` : ''}${event.error ? ` — ${event.error.kind}: ${event.error.message}` : ''}`;
 }
@@ -59,7 +68,14 @@ export function formatReport(report: PollReport): string {
       for (const record of records) {
         const { task } = record;
         const progress = task.progressPercent == null ? '-' : `${task.progressPercent}%`;
-        rows.push([associateLabel(task.associateId), String(task.id), oneLine(task.name), task.state, progress, iso(stateSinceBestGuess(record))]);
+        rows.push([
+          associateLabel(task.associateId),
+          String(task.id),
+          oneLine(task.name),
+          task.state,
+          progress,
+          iso(stateSinceBestGuess(record)),
+        ]);
       }
       lines.push(pad(rows).replace(/^/gm, '  '));
     }

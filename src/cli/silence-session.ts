@@ -45,7 +45,10 @@ export function usageErrorFor(error: RequestError): UsageError {
 }
 
 /** Runs `fn` with controls over the configured Redis; Redis trouble is a runtime failure (exit 1) naming where. */
-export async function withControls<T>(configFlag: string | undefined, fn: (controls: SilenceControls, config: Config) => Promise<T>): Promise<T> {
+export async function withControls<T>(
+  configFlag: string | undefined,
+  fn: (controls: SilenceControls, config: Config) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(resolveConfigPath(configFlag, process.env));
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
   const redis = createCommandRedis(config.redis, log);

@@ -28,4 +28,3 @@ export function cronProblem(expression: string): string | undefined {
   }
   return undefined;
 }
-

@@ -82,7 +82,9 @@ function readBounded(path: string, limit: number): string {
       read = readSync(fd, buffer, length, buffer.length - length, null);
     }
     if (length > limit) {
-      throw new ConfigError(path, [{ path: '', message: `is larger than ${limit / 1024} KiB; a config file is a few kilobytes (wrong file?)` }]);
+      throw new ConfigError(path, [
+        { path: '', message: `is larger than ${limit / 1024} KiB; a config file is a few kilobytes (wrong file?)` },
+      ]);
     }
     return buffer.toString('utf8', 0, length);
   } finally {
@@ -134,8 +136,7 @@ export function parseConfig(yamlText: string, env: NodeJS.ProcessEnv = process.e
 
   // A value that could not be interpolated is reported once, not again as missing or malformed.
   const broken = interpolated.issues.map((it) => formatPath(it.at));
-  const covered = (path: string) =>
-    broken.some((b) => path === b || path.startsWith(`${b}.`) || path.startsWith(`${b}[`));
+  const covered = (path: string) => broken.some((b) => path === b || path.startsWith(`${b}.`) || path.startsWith(`${b}[`));
   const all = [...interpolated.issues, ...checked.filter((it) => !covered(formatPath(it.at)))];
 
   if (all.length > 0 || !parsed.success) {
@@ -164,9 +165,10 @@ function documentValue(doc: Document, lineCounter: LineCounter, source: string):
     const largest = uses.reduce<AliasUse | undefined>((best, use) => ((use.size ?? 0) > (best?.size ?? 0) ? use : best), undefined);
     const culprit = missing ?? largest;
     if (!culprit) throw new ConfigError(source, [{ path: '', message: `YAML aliases cannot be expanded: ${error.message}` }]);
-    const message = culprit.size === undefined
-      ? `YAML alias *${culprit.name} has no anchor &${culprit.name} before it`
-      : `YAML alias *${culprit.name} expands to ${culprit.size > 1e6 ? 'over a million' : culprit.size} values through aliases inside aliases, more than the YAML reader expands (an "alias bomb"); write the values out`;
+    const message =
+      culprit.size === undefined
+        ? `YAML alias *${culprit.name} has no anchor &${culprit.name} before it`
+        : `YAML alias *${culprit.name} expands to ${culprit.size > 1e6 ? 'over a million' : culprit.size} values through aliases inside aliases, more than the YAML reader expands (an "alias bomb"); write the values out`;
     throw new ConfigError(source, [{ path: culprit.path, message, ...(culprit.line !== undefined ? { line: culprit.line } : {}) }]);
   }
 }
@@ -237,11 +239,7 @@ function fromZod(zodIssue: z.core.$ZodIssue): PathIssue[] {
   const known = KNOWN_KEYS[formatPath(at.map((p) => (typeof p === 'number' ? '[]' : p))).replace(/\.\[\]/g, '[]')] ?? [];
   return zodIssue.keys.map((key) => {
     const suggestion = closestKey(key, known);
-    const hint = suggestion
-      ? `did you mean "${suggestion}"?`
-      : known.length > 0
-        ? `known keys here: ${known.join(', ')}`
-        : '';
+    const hint = suggestion ? `did you mean "${suggestion}"?` : known.length > 0 ? `known keys here: ${known.join(', ')}` : '';
     return issue([...at, key], `unknown key${hint ? ` (${hint})` : ''}`);
   });
 }
@@ -297,7 +295,13 @@ function toRedisConfig(redis: ParsedFile['redis']): RedisConfig {
   const tls = redis.tls ? { tls: redis.tls.ca } : {};
   if (redis.sentinel) {
     const { name, nodes, sentinelPassword, tls: useTls } = redis.sentinel;
-    const sentinel: RedisSentinelConfig = { name, nodes, ...credentials(redis.sentinel), ...(sentinelPassword !== undefined ? { sentinelPassword } : {}), tls: useTls };
+    const sentinel: RedisSentinelConfig = {
+      name,
+      nodes,
+      ...credentials(redis.sentinel),
+      ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
+      tls: useTls,
+    };
     return { sentinel, prefix: redis.prefix, ...tls };
   }
   if (redis.cluster) {
@@ -331,7 +335,11 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
   const listed = [...new Set(file.schedules.flatMap((s) => (s.associates === 'all' ? [] : s.associates)))].sort((a, b) => a - b);
   const schedules = file.schedules.map((s): ScheduleConfig => {
     const timing: ScheduleConfig['timing'] =
-      s.every !== undefined ? { every: s.every } : s.tz !== undefined ? { cron: (s.cron ?? '').trim(), tz: s.tz } : { cron: (s.cron ?? '').trim() };
+      s.every !== undefined
+        ? { every: s.every }
+        : s.tz !== undefined
+          ? { cron: (s.cron ?? '').trim(), tz: s.tz }
+          : { cron: (s.cron ?? '').trim() };
     const schedule: ScheduleConfig =
       s.associates === 'all'
         ? { name: s.name, associates: 'all', includeSystemTasks: s.includeSystemTasks ?? false, listedElsewhere: listed, timing }
@@ -361,7 +369,11 @@ function toConfig(file: ParsedFile, logLevel: Config['log']['level'] | undefined
     schedules,
     rules,
     mail: toMailConfig(file.mail),
-    http: { host: file.http.host, port: file.http.port, ...(file.http.adminToken !== undefined ? { adminToken: file.http.adminToken } : {}) },
+    http: {
+      host: file.http.host,
+      port: file.http.port,
+      ...(file.http.adminToken !== undefined ? { adminToken: file.http.adminToken } : {}),
+    },
     metrics: { maxExportedTasks: file.metrics.maxExportedTasks },
     log: { level: logLevel ?? file.log.level },
     ...(file.maintenance.length > 0
@@ -389,7 +401,14 @@ function toMailConfig(mail: ParsedFile['mail']): Config['mail'] {
   };
   if (mail.oauth2) {
     const { user, tokenUrl, clientId, clientSecret, scope, refreshToken } = mail.oauth2;
-    out.oauth2 = { user, tokenUrl: tokenUrl.trim(), clientId, clientSecret, ...(scope ? { scope } : {}), ...(refreshToken ? { refreshToken } : {}) };
+    out.oauth2 = {
+      user,
+      tokenUrl: tokenUrl.trim(),
+      clientId,
+      clientSecret,
+      ...(scope ? { scope } : {}),
+      ...(refreshToken ? { refreshToken } : {}),
+    };
   }
   if (mail.tls) out.tls = { ca: mail.tls.ca };
   return out;

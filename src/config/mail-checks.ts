@@ -28,7 +28,10 @@ export function checkMailServer(document: unknown): PathIssue[] {
       issues.push(issue(['mail', 'oauth2'], 'give scope (client-credentials grant) or refreshToken (refresh-token grant), not both'));
     } else if (!scope && !refreshToken) {
       issues.push(
-        issue(['mail', 'oauth2'], 'needs scope (client-credentials grant, e.g. Microsoft 365) or refreshToken (refresh-token grant, e.g. Gmail)'),
+        issue(
+          ['mail', 'oauth2'],
+          'needs scope (client-credentials grant, e.g. Microsoft 365) or refreshToken (refresh-token grant, e.g. Gmail)',
+        ),
       );
     }
     const tokenUrl = oauth2.tokenUrl;

@@ -57,7 +57,12 @@ function checkCredentials(superoffice: unknown): PathIssue[] {
   }
   if (systemUser) issues.push(...checkSystemUser(superoffice, systemUser));
   if (present(superoffice.tenantStatusUrl) && !hasContextIdentifier(superoffice.url)) {
-    issues.push(issue(['superoffice', 'url'], 'must end with the tenant\'s ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when tenantStatusUrl is set'));
+    issues.push(
+      issue(
+        ['superoffice', 'url'],
+        "must end with the tenant's ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when tenantStatusUrl is set",
+      ),
+    );
   }
   return issues;
 }
@@ -69,13 +74,23 @@ function checkSystemUser(superoffice: Mapping, systemUser: Mapping): PathIssue[]
   if (inline && file) {
     issues.push(issue(['superoffice', 'systemUser', 'privateKeyFile'], 'give either privateKey (PEM text) or privateKeyFile, not both'));
   } else if (!inline && !file) {
-    issues.push(issue(['superoffice', 'systemUser'], "needs privateKey (the app's RSA private key as PEM text, e.g. ${SO_PRIVATE_KEY}) or privateKeyFile"));
+    issues.push(
+      issue(
+        ['superoffice', 'systemUser'],
+        "needs privateKey (the app's RSA private key as PEM text, e.g. ${SO_PRIVATE_KEY}) or privateKeyFile",
+      ),
+    );
   }
   if (!present(superoffice.applicationToken)) {
     issues.push(issue(['superoffice', 'applicationToken'], "is required with systemUser (the app's client secret)"));
   }
   if (!hasContextIdentifier(superoffice.url)) {
-    issues.push(issue(['superoffice', 'url'], "must end with the tenant's ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when systemUser is set"));
+    issues.push(
+      issue(
+        ['superoffice', 'url'],
+        "must end with the tenant's ContextIdentifier (e.g. https://online.superoffice.com/Cust12345) when systemUser is set",
+      ),
+    );
   }
   return issues;
 }
@@ -125,13 +140,21 @@ function checkSchedules(schedules: unknown): PathIssue[] {
     if (typeof name === 'string') {
       const first = nameAt.get(name);
       if (first === undefined) nameAt.set(name, index);
-      else issues.push(issue(['schedules', index, 'name'], `${quoted(name)} is already the name of schedules[${first}]; names must be unique`));
+      else
+        issues.push(
+          issue(['schedules', index, 'name'], `${quoted(name)} is already the name of schedules[${first}]; names must be unique`),
+        );
     }
 
     const associates = schedule.associates;
     if (!Array.isArray(associates)) return;
     if (schedule.includeSystemTasks !== undefined) {
-      issues.push(issue(['schedules', index, 'includeSystemTasks'], 'applies only to associates: all (to watch system tasks with a list, list associate 0)'));
+      issues.push(
+        issue(
+          ['schedules', index, 'includeSystemTasks'],
+          'applies only to associates: all (to watch system tasks with a list, list associate 0)',
+        ),
+      );
     }
     associates.forEach((value: unknown, position) => {
       const id = asAssociateId(value);
@@ -253,12 +276,20 @@ function checkMaintenance(maintenance: unknown, schedules: unknown): PathIssue[]
     if (typeof name === 'string' && name.trim() !== '') {
       const first = nameAt.get(name.trim());
       if (first === undefined) nameAt.set(name.trim(), index);
-      else issues.push(issue(['maintenance', index, 'name'], `"${name.trim()}" is already the name of maintenance[${first}]; names must be unique`));
+      else
+        issues.push(
+          issue(['maintenance', index, 'name'], `"${name.trim()}" is already the name of maintenance[${first}]; names must be unique`),
+        );
     }
     const match = window.match;
     const schedule = isMapping(match) ? match.schedule : undefined;
     if (typeof schedule === 'string' && schedule.trim() !== '' && !scheduleNames.includes(schedule.trim())) {
-      issues.push(issue(['maintenance', index, 'match', 'schedule'], `no schedule named "${schedule.trim()}" (configured: ${scheduleNames.join(', ') || 'none'})`));
+      issues.push(
+        issue(
+          ['maintenance', index, 'match', 'schedule'],
+          `no schedule named "${schedule.trim()}" (configured: ${scheduleNames.join(', ') || 'none'})`,
+        ),
+      );
     }
   });
   return issues;

@@ -172,20 +172,22 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 /** A byte size: whole bytes, or text with a unit ("256MiB", "500MB"). */
 function size(min: number) {
-  return z.union([z.number(), z.string()], { error: (iss) => `expected a size such as 256MiB, got ${describeValue(iss.input)}` }).transform((value, ctx) => {
-    try {
-      const bytes = parseSize(value);
-      if (bytes < min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${min} bytes` });
+  return z
+    .union([z.number(), z.string()], { error: (iss) => `expected a size such as 256MiB, got ${describeValue(iss.input)}` })
+    .transform((value, ctx) => {
+      try {
+        const bytes = parseSize(value);
+        if (bytes < min) {
+          ctx.addIssue({ code: 'custom', message: `must be at least ${min} bytes` });
+          return z.NEVER;
+        }
+        return bytes;
+      } catch (error) {
+        if (!(error instanceof SizeError)) throw error;
+        ctx.addIssue({ code: 'custom', message: error.marked });
         return z.NEVER;
       }
-      return bytes;
-    } catch (error) {
-      if (!(error instanceof SizeError)) throw error;
-      ctx.addIssue({ code: 'custom', message: error.marked });
-      return z.NEVER;
-    }
-  });
+    });
 }
 
 /** A PEM file of CA certificates, read at load time so a missing or damaged file stops the start. */
@@ -211,8 +213,11 @@ export const systemUserShape = {
 };
 
 export const superofficeShape = {
-  url: url(['http:', 'https:'], 'an http:// or https:// URL (the installation base, e.g. https://sod.superoffice.com/Cust12345)', true)
-    .transform((text) => text.replace(/\/+$/, '')),
+  url: url(
+    ['http:', 'https:'],
+    'an http:// or https:// URL (the installation base, e.g. https://sod.superoffice.com/Cust12345)',
+    true,
+  ).transform((text) => text.replace(/\/+$/, '')),
   applicationToken: z.string().optional(),
   ticket: z.string().optional(),
   username: z.string().optional(),
@@ -308,7 +313,8 @@ const associates = z.unknown().transform((value, ctx): number[] | 'all' => {
   }
   const list = associateList.safeParse(value, { error: errorMap });
   if (list.success) return list.data;
-  for (const problem of list.error.issues) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path.filter((p) => typeof p !== 'symbol') });
+  for (const problem of list.error.issues)
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path.filter((p) => typeof p !== 'symbol') });
   return z.NEVER;
 });
 
@@ -361,10 +367,16 @@ const smtpUrl = z.string().transform((text, ctx) => {
 
 export const mailOAuth2Shape = {
   user: mailbox,
-  tokenUrl: url(['https:', 'http:'], 'an https:// URL (the token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)'),
+  tokenUrl: url(
+    ['https:', 'http:'],
+    'an https:// URL (the token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)',
+  ),
   clientId: nonEmpty(),
   clientSecret: nonEmpty(),
-  scope: blankAsAbsent().refine((text) => text === undefined || !CONTROL_CHARACTERS.test(text), 'must not contain line breaks or other control characters'),
+  scope: blankAsAbsent().refine(
+    (text) => text === undefined || !CONTROL_CHARACTERS.test(text),
+    'must not contain line breaks or other control characters',
+  ),
   refreshToken: blankAsAbsent(),
 };
 
@@ -399,7 +411,10 @@ export const httpShape = {
   adminToken: blankAsAbsent().pipe(
     z
       .string()
-      .refine((token) => token.trim().length >= MIN_ADMIN_TOKEN_LENGTH, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. from: openssl rand -hex 32)`)
+      .refine(
+        (token) => token.trim().length >= MIN_ADMIN_TOKEN_LENGTH,
+        `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. from: openssl rand -hex 32)`,
+      )
       .refine((token) => !/\s/.test(token.trim()), 'must not contain spaces (it is sent as "Authorization: Bearer TOKEN")')
       .transform((token) => token.trim())
       .optional(),

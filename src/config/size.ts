@@ -28,7 +28,9 @@ export function parseSize(value: number | string): number {
   const unit = match?.[2]?.toLowerCase() ?? 'b';
   const factor = UNITS[unit];
   if (!match || factor === undefined) {
-    throw new SizeError(`${quoted(value)} is not a size (write bytes, or e.g. 64MiB, 500MB; units: ${Object.keys(UNITS).join(', ')}, any case)`);
+    throw new SizeError(
+      `${quoted(value)} is not a size (write bytes, or e.g. 64MiB, 500MB; units: ${Object.keys(UNITS).join(', ')}, any case)`,
+    );
   }
   const bytes = Math.round(Number(match[1]) * factor);
   if (!Number.isSafeInteger(bytes)) throw new SizeError(`${quoted(value)} is too large`);

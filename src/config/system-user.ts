@@ -86,7 +86,8 @@ export function privateKeyProblem(text: string): string | null {
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : '';
     if (code === 'ERR_MISSING_PASSPHRASE') return encrypted;
-    if (isRsaKeyValueXml(text)) return 'is an RSAKeyValue XML key that cannot be read (it needs Modulus, Exponent, P, Q, DP, DQ, InverseQ and D)';
+    if (isRsaKeyValueXml(text))
+      return 'is an RSAKeyValue XML key that cannot be read (it needs Modulus, Exponent, P, Q, DP, DQ, InverseQ and D)';
     return 'is not an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----) or RSAKeyValue XML';
   }
 }

@@ -2,7 +2,18 @@
 import { RUNNING_STATES } from './task.ts';
 import { ALERT_KINDS } from './model.ts';
 import type {
-  Acknowledgement, ActiveAlert, AlertEvent, AlertKind, BatchTaskInfo, Evaluation, PollError, PollOutcome, Rules, Snapshot, TaskRecord, UnreadableTask,
+  Acknowledgement,
+  ActiveAlert,
+  AlertEvent,
+  AlertKind,
+  BatchTaskInfo,
+  Evaluation,
+  PollError,
+  PollOutcome,
+  Rules,
+  Snapshot,
+  TaskRecord,
+  UnreadableTask,
 } from './model.ts';
 import { alertKey, downEventId, failedEventId, repeatEventId, stalledEventId, stuckEventId } from './event-id.ts';
 import { compareEvents, firingEvent, resolvedEvent, type EventFacts } from './events.ts';
@@ -115,7 +126,15 @@ function afterFailure(prev: Snapshot, error: PollError, now: number, rules: Rule
     t.fire('superoffice-down', prev.schedule, downEventId(prev.schedule, anchor), { since: anchor, error, consecutiveFailures: failures });
   }
   return {
-    next: { ...prev, tasks: { ...prev.tasks }, alerts: t.alerts, consecutiveFailures: failures, lastPollAt: now, lastError: error, maintenance: null },
+    next: {
+      ...prev,
+      tasks: { ...prev.tasks },
+      alerts: t.alerts,
+      consecutiveFailures: failures,
+      lastPollAt: now,
+      lastError: error,
+      maintenance: null,
+    },
     events: t.events,
   };
 }
@@ -146,7 +165,9 @@ function afterSuccess(
   const down = prev.alerts[alertKey('superoffice-down', prev.schedule)];
   if (down) {
     t.resolve(down, downEnd(prev.consecutiveFailures), {
-      since: prev.lastSuccessAt ?? down.firedAt, error: prev.lastError, consecutiveFailures: prev.consecutiveFailures,
+      since: prev.lastSuccessAt ?? down.firedAt,
+      error: prev.lastError,
+      consecutiveFailures: prev.consecutiveFailures,
     });
   }
 
@@ -191,7 +212,16 @@ function afterSuccess(
   }
 
   return {
-    next: { ...prev, tasks, alerts: t.alerts, consecutiveFailures: 0, lastPollAt: now, lastSuccessAt: now, lastError: null, maintenance: null },
+    next: {
+      ...prev,
+      tasks,
+      alerts: t.alerts,
+      consecutiveFailures: 0,
+      lastPollAt: now,
+      lastSuccessAt: now,
+      lastError: null,
+      maintenance: null,
+    },
     events: t.events,
   };
 }
@@ -206,7 +236,9 @@ interface TaskStep {
 }
 
 function checkFailed(t: Transition, schedule: string, now: number, rules: Rules, s: TaskStep, active: ActiveAlert | undefined): void {
-  const fires = s.task.state === 'Failed' && (s.before ? s.before.task.state !== 'Failed' || s.change.newRun : failedRecently(s.task, now, rules.firstSeenWindow));
+  const fires =
+    s.task.state === 'Failed' &&
+    (s.before ? s.before.task.state !== 'Failed' || s.change.newRun : failedRecently(s.task, now, rules.firstSeenWindow));
   if (fires) {
     let eventId = failedEventId(schedule, s.task);
     if (active && (active.eventId === eventId || active.eventId.startsWith(`${eventId}:`))) {

@@ -11,12 +11,24 @@ export interface EventFacts {
 
 /** A firing event (first notification or repeat reminder) for `alert`. */
 export function firingEvent(schedule: string, at: number, alert: ActiveAlert, id: string, repeat: boolean, facts: EventFacts): AlertEvent {
-  return withFacts({ id, kind: alert.kind, alertKind: alert.kind, schedule, subject: alert.subject, repeat, at, since: Math.min(facts.since, at) }, facts);
+  return withFacts(
+    { id, kind: alert.kind, alertKind: alert.kind, schedule, subject: alert.subject, repeat, at, since: Math.min(facts.since, at) },
+    facts,
+  );
 }
 
 export function resolvedEvent(schedule: string, at: number, alert: ActiveAlert, reason: string, facts: EventFacts): AlertEvent {
   const event = withFacts(
-    { id: resolvedEventId(alert.eventId), kind: 'resolved', alertKind: alert.kind, schedule, subject: alert.subject, repeat: false, at, since: Math.min(facts.since, at) },
+    {
+      id: resolvedEventId(alert.eventId),
+      kind: 'resolved',
+      alertKind: alert.kind,
+      schedule,
+      subject: alert.subject,
+      repeat: false,
+      at,
+      since: Math.min(facts.since, at),
+    },
     facts,
   );
   event.reason = reason;

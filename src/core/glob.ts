@@ -50,7 +50,8 @@ function expandBraces(glob: string): string[] {
   for (const part of parts) {
     for (const expanded of expandBraces(glob.slice(0, start) + part + glob.slice(end + 1))) {
       out.push(expanded);
-      if (out.length > MAX_GLOB_ALTERNATIVES) throw new GlobError(`expands to more than ${MAX_GLOB_ALTERNATIVES} alternatives; split it into several rules`);
+      if (out.length > MAX_GLOB_ALTERNATIVES)
+        throw new GlobError(`expands to more than ${MAX_GLOB_ALTERNATIVES} alternatives; split it into several rules`);
     }
   }
   return out;

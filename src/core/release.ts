@@ -68,7 +68,9 @@ export function releaseMuted(input: ReleaseInput): ReleaseResult {
       done.push(key);
       continue;
     }
-    const told = input.events.some((event) => event.kind !== 'resolved' && event.alertKind === alert.kind && event.subject === alert.subject);
+    const told = input.events.some(
+      (event) => event.kind !== 'resolved' && event.alertKind === alert.kind && event.subject === alert.subject,
+    );
     if (told || Object.hasOwn(input.acks, alert.eventId)) {
       done.push(key);
       continue;
@@ -87,7 +89,11 @@ export function releaseMuted(input: ReleaseInput): ReleaseResult {
 
 /** The facts silences and windows match an active alert on: its schedule, kind and task as last seen. */
 export function alertFacts(snapshot: Snapshot, alert: ActiveAlert): AlertFacts {
-  return { schedule: snapshot.schedule, kind: alert.kind, task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task };
+  return {
+    schedule: snapshot.schedule,
+    kind: alert.kind,
+    task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task,
+  };
 }
 
 /** The facts a (re)notification of a still-active alert carries, as evaluate() gives them to its reminders. */

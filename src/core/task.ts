@@ -48,12 +48,29 @@ export interface BatchTaskInfo {
 
 /** Fields compared one by one (parameterObject, the only non-scalar, separately); the type check below keeps it complete. */
 const SCALAR_FIELDS = [
-  'id', 'name', 'associateId', 'detailsTable', 'detailsRecord', 'isSystemTask', 'isInternalTask', 'lastStarted', 'created',
-  'startCount', 'databaseSerialNumber', 'context', 'result', 'state', 'description', 'response', 'request',
-  'progressDescription', 'progressPercent',
+  'id',
+  'name',
+  'associateId',
+  'detailsTable',
+  'detailsRecord',
+  'isSystemTask',
+  'isInternalTask',
+  'lastStarted',
+  'created',
+  'startCount',
+  'databaseSerialNumber',
+  'context',
+  'result',
+  'state',
+  'description',
+  'response',
+  'request',
+  'progressDescription',
+  'progressPercent',
 ] as const satisfies readonly Exclude<keyof BatchTaskInfo, 'parameterObject'>[];
 // Fails to compile when BatchTaskInfo gains a field that sameTaskInfo does not compare.
-const everyFieldCompared: Exclude<keyof BatchTaskInfo, (typeof SCALAR_FIELDS)[number] | 'parameterObject'> extends never ? true : never = true;
+const everyFieldCompared: Exclude<keyof BatchTaskInfo, (typeof SCALAR_FIELDS)[number] | 'parameterObject'> extends never ? true : never =
+  true;
 void everyFieldCompared;
 
 /** Whether two readings of a task carry the same values (so the older object can be kept). */

@@ -164,8 +164,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         scheduler.start();
         log.info({ schedules: scheduleNames }, 'schedules registered; polling');
         // Schedules dropped from the config no longer get polls (register() removed their schedulers): their keys can go.
-        await forgetRemovedSchedules({ redis: commandRedis, prefix: config.redis.prefix, configured: scheduleNames, store, sink: notifier, log }).catch(
-          (error: unknown) => log.warn({ err: (error as Error).message }, 'could not clean up the Redis state of schedules no longer in the config; trying again at the next start'),
+        await forgetRemovedSchedules({
+          redis: commandRedis,
+          prefix: config.redis.prefix,
+          configured: scheduleNames,
+          store,
+          sink: notifier,
+          log,
+        }).catch((error: unknown) =>
+          log.warn(
+            { err: (error as Error).message },
+            'could not clean up the Redis state of schedules no longer in the config; trying again at the next start',
+          ),
         );
         break;
       } catch (error) {
@@ -175,7 +185,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     }
     // Not a Redis matter: a notifier that cannot start (its mail configuration) says so itself, in the log and in /readyz.
     if (!stopping) {
-      await notifier.start().catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'mail notifier failed to start'));
+      await notifier
+        .start()
+        .catch((error: unknown) =>
+          log.error({ err: error instanceof Error ? error.message : String(error) }, 'mail notifier failed to start'),
+        );
     }
   })();
 
@@ -203,7 +217,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 /** Not ready while a Sentinel failover holds the Redis connections (they resume by themselves). */
 function sentinelFailoverCheck(config: Config): ReadinessCheck {
   return async () =>
-    failoverInProgress(config.redis) ? { reason: `redis: Sentinel failover of ${config.redis.sentinel?.name ?? 'the master'} in progress` } : {};
+    failoverInProgress(config.redis)
+      ? { reason: `redis: Sentinel failover of ${config.redis.sentinel?.name ?? 'the master'} in progress` }
+      : {};
 }
 
 /** Resolves when the connection is ready or after `ms`, whichever comes first (never rejects: Redis may be down). */

@@ -1,5 +1,11 @@
 /** The demo's config: short intervals so the story (a failure, a stall, a task stuck in New) shows within a minute. */
-export function demoConfigYaml(opts: { simulatorUrl: string; redisUrl: string; prefix: string; smtpPort: number; httpPort: number }): string {
+export function demoConfigYaml(opts: {
+  simulatorUrl: string;
+  redisUrl: string;
+  prefix: string;
+  smtpPort: number;
+  httpPort: number;
+}): string {
   return `
 superoffice:
   url: ${opts.simulatorUrl}

@@ -26,7 +26,11 @@ export interface MailCatcherOptions {
 }
 
 /** Rejects with the listen error (code EADDRINUSE when the port is taken). */
-export async function startMailCatcher(dir: string, onMail: (mail: CaughtMail) => void, options: MailCatcherOptions = {}): Promise<MailCatcher> {
+export async function startMailCatcher(
+  dir: string,
+  onMail: (mail: CaughtMail) => void,
+  options: MailCatcherOptions = {},
+): Promise<MailCatcher> {
   mkdirSync(dir, { recursive: true });
   let count = 0;
   const server = new SMTPServer({

@@ -34,7 +34,12 @@ export function send(ctx: RequestContext, status: number, text: string, headers:
  * A body produced piece by piece (chunked transfer): each piece is written as it comes, waiting while
  * the client reads slowly, so a big answer never sits in memory whole. HEAD: headers only, nothing produced.
  */
-export async function sendStream(ctx: RequestContext, status: number, contentType: string, pieces: () => AsyncIterable<string>): Promise<void> {
+export async function sendStream(
+  ctx: RequestContext,
+  status: number,
+  contentType: string,
+  pieces: () => AsyncIterable<string>,
+): Promise<void> {
   const { res } = ctx;
   res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
   if (ctx.head) {

@@ -52,7 +52,9 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: HttpError
   }
   // Error messages may quote what a request or an adapter said: scrubbed like every other answer (respond.ts).
   const body = scrubSecrets(
-    format === 'json' ? `${JSON.stringify({ error: error.message, ...(error.field ? { field: error.field } : {}) })}\n` : `${error.message}\n`,
+    format === 'json'
+      ? `${JSON.stringify({ error: error.message, ...(error.field ? { field: error.field } : {}) })}\n`
+      : `${error.message}\n`,
   );
   res.writeHead(error.status, {
     'Content-Type': format === 'json' ? JSON_TYPE : TEXT,

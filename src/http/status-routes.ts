@@ -4,7 +4,14 @@
  * /metrics (product.md: only the API's writes need http.adminToken). Every answer carries a strict CSP.
  */
 import { readFileSync } from 'node:fs';
-import { renderFragment, renderPage, DEFAULT_REFRESH_SECONDS, MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, STATUS_FRAGMENT_PATH } from '../status/render.ts';
+import {
+  renderFragment,
+  renderPage,
+  DEFAULT_REFRESH_SECONDS,
+  MAX_REFRESH_SECONDS,
+  MIN_REFRESH_SECONDS,
+  STATUS_FRAGMENT_PATH,
+} from '../status/render.ts';
 import { statusJson } from '../status/json.ts';
 import type { StatusView } from '../status/model.ts';
 import { HttpError } from './http-error.ts';
@@ -68,7 +75,11 @@ export function refreshSeconds(url: URL): number {
 export function statusRoutes(source: StatusSource): Route[] {
   const html = (ctx: RequestContext, body: string) => send(ctx, 200, body, { 'Content-Type': HTML_TYPE, ...SECURITY_HEADERS });
   const assets = loadAssets().map(
-    (a): Route => ({ method: 'GET', path: a.path, handler: (ctx) => send(ctx, 200, a.body, { 'Content-Type': a.type, ...SECURITY_HEADERS, 'Cache-Control': 'no-cache' }) }),
+    (a): Route => ({
+      method: 'GET',
+      path: a.path,
+      handler: (ctx) => send(ctx, 200, a.body, { 'Content-Type': a.type, ...SECURITY_HEADERS, 'Cache-Control': 'no-cache' }),
+    }),
   );
   return [
     {
@@ -85,7 +96,8 @@ export function statusRoutes(source: StatusSource): Route[] {
       method: 'GET',
       path: '/api/v1/status',
       errors: 'json',
-      handler: async (ctx) => send(ctx, 200, `${JSON.stringify(statusJson(await source.view()))}\n`, { 'Content-Type': JSON_TYPE, ...SECURITY_HEADERS }),
+      handler: async (ctx) =>
+        send(ctx, 200, `${JSON.stringify(statusJson(await source.view()))}\n`, { 'Content-Type': JSON_TYPE, ...SECURITY_HEADERS }),
     },
   ];
 }

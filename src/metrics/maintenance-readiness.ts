@@ -19,7 +19,11 @@ export function maintenanceNotes(snapshots: readonly Snapshot[], tenant: string)
     const maintenance = snapshot.maintenance;
     if (!maintenance) return [];
     const since = new Date(maintenance.since).toISOString();
-    return [{ note: `schedule ${snapshot.schedule}: tenant ${tenant} is in planned maintenance (${maintenance.state}) since ${since}; failed polls are not counted as an outage` }];
+    return [
+      {
+        note: `schedule ${snapshot.schedule}: tenant ${tenant} is in planned maintenance (${maintenance.state}) since ${since}; failed polls are not counted as an outage`,
+      },
+    ];
   });
 }
 
@@ -31,7 +35,10 @@ export function maintenanceCheck(read: () => Promise<readonly Snapshot[]>, optio
   return async () => {
     if (last && now() - last.at < maxAgeMs) return last.verdicts;
     try {
-      const verdicts = maintenanceNotes(await withTimeout(read(), options.timeoutMs ?? 1000, 'reading snapshots for readiness'), options.tenant);
+      const verdicts = maintenanceNotes(
+        await withTimeout(read(), options.timeoutMs ?? 1000, 'reading snapshots for readiness'),
+        options.tenant,
+      );
       last = { at: now(), verdicts };
       return verdicts;
     } catch {

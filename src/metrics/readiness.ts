@@ -59,7 +59,9 @@ async function checkClusterMasters(redis: Cluster): Promise<void> {
   const masters = [...new Set(owners.filter((key): key is string => key !== undefined))];
   if (covered < CLUSTER_SLOTS) {
     redis.refreshSlotsCache();
-    throw new ClusterUnready(masters.length === 0 ? 'cluster: no slot map yet' : `cluster: ${CLUSTER_SLOTS - covered} slots have no master`);
+    throw new ClusterUnready(
+      masters.length === 0 ? 'cluster: no slot map yet' : `cluster: ${CLUSTER_SLOTS - covered} slots have no master`,
+    );
   }
   const pool = new Map(redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
   const unreachable: string[] = [];
@@ -70,7 +72,9 @@ async function checkClusterMasters(redis: Cluster): Promise<void> {
         if (!node) throw new Error('no connection');
         await node.ping();
       } catch (error) {
-        unreachable.push(`${key} (${error instanceof Error && error.message === 'no connection' ? 'no connection' : describeRedisError(error)})`);
+        unreachable.push(
+          `${key} (${error instanceof Error && error.message === 'no connection' ? 'no connection' : describeRedisError(error)})`,
+        );
       }
     }),
   );

@@ -58,7 +58,6 @@ export const POLL_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 
 const SCRAPE_PARTS = ['snapshots', 'queue'] as const;
 
-
 export function createMetrics(deps: MetricsDeps): Metrics {
   const registry = new Registry();
   const now = deps.now ?? Date.now;
@@ -103,18 +102,28 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const silenceCounts = deps.silenceCounts;
   if (silenceCounts) {
     register(
-      new ComputedGauge({ name: 'batchwatch_silences', help: 'Silences known, by state (active, pending, expired; expired ones are kept a week).', labelNames: ['state'] }, async () => {
-        const counts = silenceCounts();
-        return counts ? SILENCE_STATES.map((state) => ({ labels: { state }, value: counts[state] })) : [];
-      }),
+      new ComputedGauge(
+        {
+          name: 'batchwatch_silences',
+          help: 'Silences known, by state (active, pending, expired; expired ones are kept a week).',
+          labelNames: ['state'],
+        },
+        async () => {
+          const counts = silenceCounts();
+          return counts ? SILENCE_STATES.map((state) => ({ labels: { state }, value: counts[state] })) : [];
+        },
+      ),
     );
   }
   if (readQueueDepth) {
     register(
-      new ComputedGauge({ name: 'batchwatch_notification_queue_depth', help: 'Notifications waiting to be sent or retried.', labelNames: [] }, async () => {
-        const result = await readQueueDepth();
-        return result.ok ? [{ labels: {}, value: result.value }] : [];
-      }),
+      new ComputedGauge(
+        { name: 'batchwatch_notification_queue_depth', help: 'Notifications waiting to be sent or retried.', labelNames: [] },
+        async () => {
+          const result = await readQueueDepth();
+          return result.ok ? [{ labels: {}, value: result.value }] : [];
+        },
+      ),
     );
   }
 
@@ -128,16 +137,36 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     }),
   );
   const polls = register(
-    new Counter({ name: 'batchwatch_polls_total', help: 'Polls by schedule and result (conflict: another poll wrote the snapshot first).', labelNames: ['schedule', 'result'], registers: [] }),
+    new Counter({
+      name: 'batchwatch_polls_total',
+      help: 'Polls by schedule and result (conflict: another poll wrote the snapshot first).',
+      labelNames: ['schedule', 'result'],
+      registers: [],
+    }),
   );
   const callErrors = register(
-    new Counter({ name: 'batchwatch_superoffice_call_errors_total', help: 'Failed SuperOffice calls by error kind.', labelNames: ['kind'], registers: [] }),
+    new Counter({
+      name: 'batchwatch_superoffice_call_errors_total',
+      help: 'Failed SuperOffice calls by error kind.',
+      labelNames: ['kind'],
+      registers: [],
+    }),
   );
   const events = register(
-    new Counter({ name: 'batchwatch_events_detected_total', help: 'Events detected by schedule and kind.', labelNames: ['schedule', 'kind'], registers: [] }),
+    new Counter({
+      name: 'batchwatch_events_detected_total',
+      help: 'Events detected by schedule and kind.',
+      labelNames: ['schedule', 'kind'],
+      registers: [],
+    }),
   );
   const notifications = register(
-    new Counter({ name: 'batchwatch_notifications_total', help: 'Notification deliveries by outcome.', labelNames: ['outcome'], registers: [] }),
+    new Counter({
+      name: 'batchwatch_notifications_total',
+      help: 'Notification deliveries by outcome.',
+      labelNames: ['outcome'],
+      registers: [],
+    }),
   );
   const silenced = register(
     new Counter({

@@ -34,7 +34,8 @@ export async function* snapshotPieces(input: SnapshotExpositionInput): AsyncGene
     }
     text += familyHeader(TASK_COUNT_FAMILY.name, TASK_COUNT_FAMILY.help, 'gauge');
     for (const [associate, perState] of input.index.counts()) {
-      for (const [state, value] of perState) text += sampleLine(TASK_COUNT_FAMILY.name, labelText({ associate_id: associate, state }), value);
+      for (const [state, value] of perState)
+        text += sampleLine(TASK_COUNT_FAMILY.name, labelText({ associate_id: associate, state }), value);
     }
   }
 
@@ -51,7 +52,11 @@ export async function* snapshotPieces(input: SnapshotExpositionInput): AsyncGene
     }
   }
 
-  text += familyHeader('batchwatch_task_series_exported', 'Tasks exported with per-task series (superoffice_batch_task_*) in this scrape.', 'gauge');
+  text += familyHeader(
+    'batchwatch_task_series_exported',
+    'Tasks exported with per-task series (superoffice_batch_task_*) in this scrape.',
+    'gauge',
+  );
   text += sampleLine('batchwatch_task_series_exported', '', rows.length);
   text += familyHeader(
     'batchwatch_task_series_dropped',

@@ -27,7 +27,9 @@ export const SCHEDULE_FAMILIES: readonly ScheduleFamily[] = [
     name: 'batchwatch_superoffice_up',
     help: '1 if the last poll of the schedule succeeded, else 0.',
     // A maintenance poll failed without counting as a failure, so it is checked on its own.
-    samples: (s) => [{ value: s !== undefined && s.consecutiveFailures === 0 && s.maintenance === null && s.lastSuccessAt !== null ? 1 : 0 }],
+    samples: (s) => [
+      { value: s !== undefined && s.consecutiveFailures === 0 && s.maintenance === null && s.lastSuccessAt !== null ? 1 : 0 },
+    ],
   },
   {
     name: 'batchwatch_superoffice_maintenance',
@@ -129,8 +131,10 @@ export const TASK_FAMILIES: readonly TaskFamily[] = [
     'Unix time the task progress last moved (or the task entered a running state).',
     (r) => seconds(r.record.progressSince),
   ),
-  single('superoffice_batch_task_state_changed_timestamp_seconds', 'Unix time the task entered its current State (or was first seen).', (r) =>
-    seconds(r.record.stateSince),
+  single(
+    'superoffice_batch_task_state_changed_timestamp_seconds',
+    'Unix time the task entered its current State (or was first seen).',
+    (r) => seconds(r.record.stateSince),
   ),
 ];
 

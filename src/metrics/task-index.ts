@@ -128,10 +128,12 @@ export class TaskIndex {
     for (const { rows: scheduleRows } of this.bySchedule.values()) rows += scheduleRows.size;
     const delay = rows >= LARGE_INDEX_ROWS ? (this.opts.startDelayMs ?? 0) : 0;
     const start = delay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delay)) : Promise.resolve();
-    this.worker = start.then(() => this.work()).finally(() => {
-      this.worker = null;
-      if (this.pending.size > 0) this.kick();
-    });
+    this.worker = start
+      .then(() => this.work())
+      .finally(() => {
+        this.worker = null;
+        if (this.pending.size > 0) this.kick();
+      });
   }
 
   private async work(): Promise<void> {
@@ -237,14 +239,18 @@ export class TaskIndex {
 
   private logCapChange(wasDropping: number, total: number, cap: number): void {
     const log = this.opts.log;
-    if (!log || (wasDropping > 0) === (this.droppedCount > 0)) return;
+    if (!log || wasDropping > 0 === this.droppedCount > 0) return;
     const key = this.opts.capKey ?? 'maxExportedTasks';
     if (this.droppedCount > 0) {
-      log('warn', `more tasks qualify for per-task series than ${key} allows: tasks with alerts, then running, queued and recently finished ones are exported first; the rest are left out (batchwatch_task_series_dropped says how many)`, {
-        qualifying: total,
-        [key]: cap,
-        dropped: this.droppedCount,
-      });
+      log(
+        'warn',
+        `more tasks qualify for per-task series than ${key} allows: tasks with alerts, then running, queued and recently finished ones are exported first; the rest are left out (batchwatch_task_series_dropped says how many)`,
+        {
+          qualifying: total,
+          [key]: cap,
+          dropped: this.droppedCount,
+        },
+      );
     } else {
       log('info', `every task qualifying for per-task series is exported again (within ${key})`, { qualifying: total, [key]: cap });
     }

@@ -1,7 +1,10 @@
 /** A promise with a deadline (TimeoutError), whose timer never keeps the process alive. */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
-  constructor(what: string, readonly timeoutMs: number) {
+  constructor(
+    what: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${what} timed out after ${timeoutMs}ms`);
   }
 }

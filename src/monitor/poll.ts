@@ -169,7 +169,10 @@ function logMaintenanceChange(schedule: string, before: Snapshot, after: Snapsho
 export async function relayBatches(schedule: string, batches: NotificationBatch[], deps: PollDeps): Promise<void> {
   if (!deps.sink || batches.length === 0) return;
   for (const batch of batches) await deps.sink.enqueue(batch);
-  await deps.store.acknowledge(schedule, batches.map((b) => b.id));
+  await deps.store.acknowledge(
+    schedule,
+    batches.map((b) => b.id),
+  );
 }
 
 /** Hand-over that a Redis blip must not turn into a failed poll: what is not handed over stays in the outbox. */
@@ -177,7 +180,10 @@ async function handOver(schedule: string, batches: NotificationBatch[], deps: Po
   try {
     await relayBatches(schedule, batches, deps);
   } catch (error) {
-    deps.log.warn({ schedule, batches: batches.map((b) => b.id), err: (error as Error).message }, 'notification hand-over failed; kept in the outbox for the next poll');
+    deps.log.warn(
+      { schedule, batches: batches.map((b) => b.id), err: (error as Error).message },
+      'notification hand-over failed; kept in the outbox for the next poll',
+    );
   }
 }
 
@@ -220,7 +226,10 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
   const state = await deps.store.load(schedule.name);
   if (state.corrupt) deps.log.error({ schedule: schedule.name }, state.corrupt.message);
   if (state.unreadableBatches.length > 0) {
-    deps.log.error({ schedule: schedule.name, batches: state.unreadableBatches }, 'unreadable notification batches removed from the outbox');
+    deps.log.error(
+      { schedule: schedule.name, batches: state.unreadableBatches },
+      'unreadable notification batches removed from the outbox',
+    );
   }
   if (!options.dryRun && state.pendingBatches.length > 0) {
     deps.log.info({ schedule: schedule.name, batches: state.pendingBatches.map((b) => b.id) }, 'relaying notifications left in the outbox');
@@ -248,19 +257,33 @@ async function pollOnce(schedule: ScheduleConfig, deps: PollDeps, options: { dry
   if (options.dryRun) return report(outcome.ok ? 'success' : 'failure', next, events);
 
   const batch: NotificationBatch | null = events.length
-    ? { id: batchIdFor(schedule.name, events.map((e) => e.id)), schedule: schedule.name, createdAt: clock(), events }
+    ? {
+        id: batchIdFor(
+          schedule.name,
+          events.map((e) => e.id),
+        ),
+        schedule: schedule.name,
+        createdAt: clock(),
+        events,
+      }
     : null;
   const commit = await deps.store.commit(next, prev.version, batch, cleanup);
   phases.lap('commit');
   if (!commit.committed) {
-    deps.log.info({ schedule: schedule.name, expected: prev.version, found: commit.currentVersion }, 'another poll committed first; this one is discarded');
+    deps.log.info(
+      { schedule: schedule.name, expected: prev.version, found: commit.currentVersion },
+      'another poll committed first; this one is discarded',
+    );
     return report('conflict', prev, []);
   }
   logMaintenanceChange(schedule.name, prev, commit.snapshot, outcome, deps);
   // A release tells an alert detected earlier (its silence ended): not a new detection.
   for (const event of events) if (!event.release) deps.instruments.eventsDetected(schedule.name, event.kind, 1);
   if (releases.length > 0) {
-    deps.log.info({ schedule: schedule.name, events: releases.map((e) => e.id) }, 'silence over while the alert still fires: releasing it to the notifier');
+    deps.log.info(
+      { schedule: schedule.name, events: releases.map((e) => e.id) },
+      'silence over while the alert still fires: releasing it to the notifier',
+    );
   }
   if (batch) {
     deps.log.info({ schedule: schedule.name, batch: batch.id, events: events.map((e) => e.id) }, 'events detected');

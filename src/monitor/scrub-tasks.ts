@@ -7,7 +7,17 @@ import type { BatchTaskInfo } from '../core/task.ts';
 import { scrubSecrets, secrets } from '../redact/secrets.ts';
 import { yieldToLoop } from '../runtime/event-loop.ts';
 
-const TEXT_FIELDS = ['name', 'state', 'context', 'result', 'description', 'response', 'request', 'progressDescription', 'databaseSerialNumber'] as const;
+const TEXT_FIELDS = [
+  'name',
+  'state',
+  'context',
+  'result',
+  'description',
+  'response',
+  'request',
+  'progressDescription',
+  'databaseSerialNumber',
+] as const;
 
 /** The task with every text scrubbed; the same object when nothing had to change. */
 export function scrubTask(task: BatchTaskInfo): BatchTaskInfo {

@@ -12,7 +12,8 @@ import type { PollDeps } from './poll.ts';
 
 export function acknowledgements(stored: Record<string, StoredAck>): Acknowledgements {
   const acks: Record<string, Acknowledgement> = {};
-  for (const [episode, ack] of Object.entries(stored)) acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at, ...(ack.untold ? { untold: true } : {}) };
+  for (const [episode, ack] of Object.entries(stored))
+    acks[episode] = { author: ack.author, comment: ack.comment, at: ack.at, ...(ack.untold ? { untold: true } : {}) };
   return acks;
 }
 
@@ -29,7 +30,14 @@ export interface Settled {
  * the schedule's acknowledgements (kept aside for ackKeepMs, for reminders still in the notifier's queue).
  * Silences are read only when something is muted; if they cannot be read, muted alerts wait for the next poll.
  */
-export async function settleMuted(schedule: string, state: LoadedState, evaluation: Evaluation, acks: Acknowledgements, now: number, deps: PollDeps): Promise<Settled> {
+export async function settleMuted(
+  schedule: string,
+  state: LoadedState,
+  evaluation: Evaluation,
+  acks: Acknowledgements,
+  now: number,
+  deps: PollDeps,
+): Promise<Settled> {
   let { next, events } = evaluation;
   let releases: AlertEvent[] = [];
   const muted: (readonly [string, string])[] = [];
@@ -44,7 +52,10 @@ export async function settleMuted(schedule: string, state: LoadedState, evaluati
       const unreadable = mutedKeys.filter((key) => !(key in state.muted.entries));
       for (const key of [...result.done, ...unreadable]) muted.push([key, state.muted.raw[key]!]);
     } catch (error) {
-      deps.log.warn({ schedule, err: scrubSecrets(error instanceof Error ? error.message : String(error)) }, 'could not read the silences; muted alerts are looked at again at the next poll');
+      deps.log.warn(
+        { schedule, err: scrubSecrets(error instanceof Error ? error.message : String(error)) },
+        'could not read the silences; muted alerts are looked at again at the next poll',
+      );
     }
   }
   const active = new Set(Object.values(next.alerts).map((alert) => alert.eventId));

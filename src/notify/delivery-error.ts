@@ -124,7 +124,8 @@ export function toDeliveryError(error: unknown, context: FailureContext | string
     if (perRecipient.some((c) => c !== undefined && c >= 400 && c < 500)) permanent = false;
   }
   // Only a message-level answer is a rejection of this mail; a failed connection or login is not.
-  if (code === 'EAUTH' || code === 'ETLS' || code === 'ECONNECTION' || code === 'ESOCKET' || code === 'ETIMEDOUT' || code === 'EDNS') permanent = false;
+  if (code === 'EAUTH' || code === 'ETLS' || code === 'ECONNECTION' || code === 'ESOCKET' || code === 'ETIMEDOUT' || code === 'EDNS')
+    permanent = false;
   return new MailDeliveryError(`SMTP ${ctx.where}: ${raw}`, { ...details, kind: permanent ? 'rejected' : 'temporary' });
 }
 
@@ -156,7 +157,10 @@ function configurationProblem(
     };
   }
   if (tlsCode !== undefined && EXPIRED_CERT_CODES.has(tlsCode)) {
-    return { cause: 'certificate', message: `the certificate of ${host} is not valid now (${seen.raw}): the server's certificate must be renewed` };
+    return {
+      cause: 'certificate',
+      message: `the certificate of ${host} is not valid now (${seen.raw}): the server's certificate must be renewed`,
+    };
   }
   if (target?.secure && (tlsCode === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(seen.raw))) {
     return {

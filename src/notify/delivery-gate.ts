@@ -50,7 +50,9 @@ export class DeliveryGate {
     this.deps.instruments.mailDeliveryPaused(problem.cause);
     if (previous === null) {
       this.scheduleRecheck();
-      await this.deps.onPause().catch((error: unknown) => this.deps.log('warn', 'could not pause the notification worker', { err: String(error) }));
+      await this.deps
+        .onPause()
+        .catch((error: unknown) => this.deps.log('warn', 'could not pause the notification worker', { err: String(error) }));
     }
   }
 
@@ -65,7 +67,8 @@ export class DeliveryGate {
       if (this.closed) return;
       const error = toDeliveryError(thrown, 'smtp');
       if (error.kind === 'configuration' && error.problem) await this.pause(error.problem);
-      else if (this.current) this.deps.log('debug', 'mail delivery still paused; the re-check failed for another reason', { err: error.message });
+      else if (this.current)
+        this.deps.log('debug', 'mail delivery still paused; the re-check failed for another reason', { err: error.message });
       else this.deps.log('warn', 'SMTP server not reachable now; notifications wait in the queue', { err: error.message });
     }
   }
@@ -83,7 +86,9 @@ export class DeliveryGate {
     this.timer = null;
     this.deps.log('info', 'mail delivery resumed: the SMTP server accepts the configuration again', { wasCause: was?.cause });
     this.deps.instruments.mailDeliveryPaused(null);
-    void this.deps.onResume().catch((error: unknown) => this.deps.log('warn', 'could not resume the notification worker', { err: String(error) }));
+    void this.deps
+      .onResume()
+      .catch((error: unknown) => this.deps.log('warn', 'could not resume the notification worker', { err: String(error) }));
   }
 
   private scheduleRecheck(): void {

@@ -58,6 +58,10 @@ export function addressDomain(address: string): string | undefined {
 
 /** A hostname usable as the right-hand side of a Message-ID. */
 export function messageIdDomain(hostname: string): string {
-  const cleaned = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, '').replace(/\.{2,}/g, '.').replace(/^[.-]+|[.-]+$/g, '');
+  const cleaned = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[.-]+|[.-]+$/g, '');
   return cleaned || 'localhost';
 }

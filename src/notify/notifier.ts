@@ -147,14 +147,24 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       sentLog,
       stopping: () => closing !== null,
       onRecordFailed: (error) =>
-        log('error', 'notification sent, but recording it in the notification log failed; a later duplicate of these events could be mailed again', {
-          err: error instanceof Error ? error.message : String(error),
-        }),
+        log(
+          'error',
+          'notification sent, but recording it in the notification log failed; a later duplicate of these events could be mailed again',
+          {
+            err: error instanceof Error ? error.message : String(error),
+          },
+        ),
     }),
   ];
 
   /** Runs one job through the stages, reports every outcome, and tells BullMQ what became of the job. */
-  const processJob = async (job: Job<NotificationBatch>, token: string | undefined, stages: Stage[], gate: DeliveryGate, report: OutcomeReportDeps): Promise<string> => {
+  const processJob = async (
+    job: Job<NotificationBatch>,
+    token: string | undefined,
+    stages: Stage[],
+    gate: DeliveryGate,
+    report: OutcomeReportDeps,
+  ): Promise<string> => {
     const context: OutcomeContext = { jobId: job.id ?? '?', attempt: job.attemptsMade + 1 };
     const parsed = parseJob(job.data);
     if (!parsed.ok) {
@@ -173,7 +183,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return settleJob(job, token, outcomes, gate);
   };
 
-  const settleJob = async (job: Job<NotificationBatch>, token: string | undefined, outcomes: Outcome[], gate: DeliveryGate): Promise<string> => {
+  const settleJob = async (
+    job: Job<NotificationBatch>,
+    token: string | undefined,
+    outcomes: Outcome[],
+    gate: DeliveryGate,
+  ): Promise<string> => {
     for (const outcome of outcomes) {
       switch (outcome.status) {
         case 'paused':
@@ -198,7 +213,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     let transport: MailTransport;
     try {
       transport =
-        deps.transport ?? createMailTransport(mail, { ...(deps.env ? { env: deps.env } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+        deps.transport ??
+        createMailTransport(mail, { ...(deps.env ? { env: deps.env } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}) });
     } catch (error) {
       const failure = toDeliveryError(error, 'mail.smtp');
       startProblem = `notifier cannot start: ${failure.problem?.message ?? failure.message}`;
@@ -209,9 +225,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       return;
     }
     if (transport.summary.insecure) {
-      log('warn', 'mail.smtp has tlsRejectUnauthorized=false: the SMTP server certificate is NOT verified, so the login and the mail can be intercepted; trust a private CA with mail.tls.ca instead', {
-        smtp: transport.summary.where,
-      });
+      log(
+        'warn',
+        'mail.smtp has tlsRejectUnauthorized=false: the SMTP server certificate is NOT verified, so the login and the mail can be intercepted; trust a private CA with mail.tls.ca instead',
+        {
+          smtp: transport.summary.where,
+        },
+      );
     }
     const logRedis = deps.connect('notification-log');
     logRedis.on('error', (error: Error) => log('warn', 'notification log connection error', { err: error.message }));
@@ -254,7 +274,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       log('warn', 'notification job failed; it is retried', { jobId: job?.id, err: error.message });
     });
     running = { worker, workerRedis, logRedis, transport, gate };
-    worker.run().catch((error: unknown) => log('error', 'notification worker stopped', { err: error instanceof Error ? error.message : String(error) }));
+    worker
+      .run()
+      .catch((error: unknown) =>
+        log('error', 'notification worker stopped', { err: error instanceof Error ? error.message : String(error) }),
+      );
     void gate.check();
   };
 
@@ -282,7 +306,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         }
         await queue.close();
         if (current && !deps.transport) current.transport.close();
-        await Promise.all([queueRedis, current?.workerRedis, current?.logRedis].map((redis) => (redis ? quitOrDisconnect(redis) : undefined)));
+        await Promise.all(
+          [queueRedis, current?.workerRedis, current?.logRedis].map((redis) => (redis ? quitOrDisconnect(redis) : undefined)),
+        );
       })();
       return closing;
     },

@@ -119,7 +119,10 @@ export class OAuth2TokenSource {
     if (!response.ok) throw this.refusal(response.status, body, where);
     const parsed = tokenAnswer.safeParse(body);
     if (!parsed.success) {
-      throw new OAuth2TokenError(`token endpoint ${where} answered ${response.status} without an access_token: check mail.oauth2.tokenUrl`, true);
+      throw new OAuth2TokenError(
+        `token endpoint ${where} answered ${response.status} without an access_token: check mail.oauth2.tokenUrl`,
+        true,
+      );
     }
     const { access_token: accessToken, expires_in: expiresIn, refresh_token: rotated } = parsed.data;
     // Rotating slots: a token replaced now and then must not grow the list every scrub searches.
@@ -139,7 +142,8 @@ export class OAuth2TokenSource {
   private refusal(status: number, body: unknown, where: string): OAuth2TokenError {
     const answer = errorAnswer.safeParse(body);
     const code = answer.success ? answer.data.error : undefined;
-    const description = answer.success && answer.data.error_description ? `: ${answer.data.error_description.split(/\r?\n/)[0]?.slice(0, 200)}` : '';
+    const description =
+      answer.success && answer.data.error_description ? `: ${answer.data.error_description.split(/\r?\n/)[0]?.slice(0, 200)}` : '';
     const said = code ? `${status} ${code}${description}` : `HTTP ${status}`;
     if (status >= 500 || status === 408 || status === 429) return new OAuth2TokenError(`token endpoint ${where} failed (${said})`, false);
     const grant = this.refreshToken !== undefined ? 'refresh-token' : 'client-credentials';

@@ -28,7 +28,16 @@ export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
 
 export type Outcome =
   /** The SMTP server accepted the mail; `recorded` says whether the notification log has it. */
-  | { status: 'sent'; events: AlertEvent[]; to: readonly string[]; subject: string; messageId: string; response: string; rejected: string[]; recorded: boolean }
+  | {
+      status: 'sent';
+      events: AlertEvent[];
+      to: readonly string[];
+      subject: string;
+      messageId: string;
+      response: string;
+      rejected: string[];
+      recorded: boolean;
+    }
   /** The notification log already has these events: not sent again. */
   | { status: 'already_sent'; events: AlertEvent[] }
   /** A silence, acknowledgement or maintenance window matched (the mute stage): recorded, not sent. */

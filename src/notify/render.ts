@@ -262,7 +262,14 @@ function renderText(batch: NotificationBatch, firing: number, resolved: number, 
   return `${lines.join('\n')}\n`;
 }
 
-function renderHtml(subject: string, batch: NotificationBatch, firing: number, resolved: number, sections: EventSection[], footer: string[]): string {
+function renderHtml(
+  subject: string,
+  batch: NotificationBatch,
+  firing: number,
+  resolved: number,
+  sections: EventSection[],
+  footer: string[],
+): string {
   const out: string[] = [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',

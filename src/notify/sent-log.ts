@@ -76,7 +76,8 @@ export class SentLog {
     const ttl = Math.ceil(this.ttlMs);
     const multi = this.redis.multi();
     for (const event of events) multi.set(sentLogKey(this.prefix, event.id), value, 'PX', ttl);
-    for (const episode of new Set(events.map((event) => episodeOf(event.id)))) multi.set(toldKey(this.prefix, episode), String(record.sentAt), 'PX', ttl);
+    for (const episode of new Set(events.map((event) => episodeOf(event.id))))
+      multi.set(toldKey(this.prefix, episode), String(record.sentAt), 'PX', ttl);
     await execOrThrow(multi, 'recording sent notifications');
   }
 
@@ -84,7 +85,8 @@ export class SentLog {
   async settle(entries: readonly { event: AlertEvent; record: SettledRecord }[]): Promise<void> {
     if (entries.length === 0) return;
     const multi = this.redis.multi();
-    for (const { event, record } of entries) multi.set(sentLogKey(this.prefix, event.id), JSON.stringify(record), 'PX', Math.ceil(this.ttlMs));
+    for (const { event, record } of entries)
+      multi.set(sentLogKey(this.prefix, event.id), JSON.stringify(record), 'PX', Math.ceil(this.ttlMs));
     await execOrThrow(multi, 'recording silenced notifications');
   }
 

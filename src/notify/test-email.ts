@@ -65,7 +65,9 @@ export async function sendTestEmail(mail: MailConfig, opts: SmtpCheckOptions = {
     const rejected = result.rejected.length ? `; rejected ${result.rejected.join(', ')}` : '';
     return {
       ok: result.rejected.length === 0,
-      line: scrubSecrets(`sent to ${result.accepted.join(', ')} via ${transport.summary.where}${insecureNote(transport)}${rejected}: ${result.response}`),
+      line: scrubSecrets(
+        `sent to ${result.accepted.join(', ')} via ${transport.summary.where}${insecureNote(transport)}${rejected}: ${result.response}`,
+      ),
     };
   } catch (error) {
     const failure = toDeliveryError(error, 'mail.smtp');

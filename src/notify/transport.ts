@@ -134,7 +134,11 @@ export function createMailTransport(server: MailServerConfig, options: Transport
       ...(ca ? { ca } : {}),
       ...(isIP(target.host) ? {} : { servername: target.host }),
     },
-    ...(oauth2 ? { auth: { type: 'OAuth2' as const, user: oauth2.user } } : password ? { auth: { user: password.user, pass: password.pass } } : {}),
+    ...(oauth2
+      ? { auth: { type: 'OAuth2' as const, user: oauth2.user } }
+      : password
+        ? { auth: { user: password.user, pass: password.pass } }
+        : {}),
     connectionTimeout: timeouts.connection,
     greetingTimeout: timeouts.greeting,
     socketTimeout: timeouts.socket,
@@ -152,7 +156,8 @@ export function createMailTransport(server: MailServerConfig, options: Transport
   }
 
   const classify = async (error: unknown): Promise<Error> => {
-    const greetingMissing = !target.secure && error instanceof Error && 'code' in error && error.code === 'ETIMEDOUT' && /greeting/i.test(error.message);
+    const greetingMissing =
+      !target.secure && error instanceof Error && 'code' in error && error.code === 'ETIMEDOUT' && /greeting/i.test(error.message);
     const answersTls = greetingMissing ? await completesTlsHandshake(target, Math.min(timeouts.greeting, 5000)) : false;
     return toDeliveryError(error, { ...context, answersTls });
   };

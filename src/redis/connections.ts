@@ -35,7 +35,13 @@ const ROLES: Record<RedisRole, RoleProfile> = {
   commands: { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
   // Readiness reads the slot map: keep it fresh so a finished failover shows within seconds.
   probe: { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, slotsRefreshInterval: 2000 },
-  queue: { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000, blockingTimeout: 15_000 },
+  queue: {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    connectTimeout: 5000,
+    slotsRefreshInterval: 5000,
+    blockingTimeout: 15_000,
+  },
   'notification-log': { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, slotsRefreshInterval: 5000 },
 };
 
@@ -130,7 +136,12 @@ function sentinelOptions(sentinel: RedisSentinelConfig, target: RedisTarget, log
 /** What Cluster's constructor takes (ioredis's own ClusterOptions type does not fit it under exactOptionalPropertyTypes). */
 type ClusterConstructorOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>;
 
-function clusterOptions(cluster: RedisClusterConfig, target: RedisTarget, profile: RoleProfile, connectionName: string): ClusterConstructorOptions {
+function clusterOptions(
+  cluster: RedisClusterConfig,
+  target: RedisTarget,
+  profile: RoleProfile,
+  connectionName: string,
+): ClusterConstructorOptions {
   return {
     enableOfflineQueue: profile.enableOfflineQueue,
     clusterRetryStrategy: reconnectDelay,

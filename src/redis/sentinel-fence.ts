@@ -112,7 +112,9 @@ export class SentinelFence {
         retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
         maxRetriesPerRequest: null,
       });
-      subscriber.on('error', (error: Error) => this.log?.debug({ sentinel: formatHostPort(node), err: error.message }, 'Sentinel event subscription: connection error'));
+      subscriber.on('error', (error: Error) =>
+        this.log?.debug({ sentinel: formatHostPort(node), err: error.message }, 'Sentinel event subscription: connection error'),
+      );
       subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => this.onEvent(channel, message));
       subscriber.psubscribe('*').catch(() => undefined);
       this.subscribers.push(subscriber);
@@ -129,7 +131,10 @@ export class SentinelFence {
   private hold(event: string): void {
     if (this.holding) return;
     const timer = setTimeout(() => {
-      this.log?.warn({ master: this.name, heldMs: this.maxHoldMs }, 'Redis Sentinel failover not announced as finished in time; reconnecting to whichever master the Sentinels name now');
+      this.log?.warn(
+        { master: this.name, heldMs: this.maxHoldMs },
+        'Redis Sentinel failover not announced as finished in time; reconnecting to whichever master the Sentinels name now',
+      );
       this.release();
     }, this.maxHoldMs);
     timer.unref();
@@ -150,7 +155,11 @@ export class SentinelFence {
       this.lastSwitchTo = newMaster;
       // Connections made outside a fenced failover (one we did not hear start) must move over too.
       if (!this.holding) for (const connector of this.connectors) connector.refresh();
-      if (since !== undefined) this.log?.info({ master: this.name, newMaster, tookMs: Date.now() - since }, 'Redis Sentinel failover finished; reconnecting to the new master');
+      if (since !== undefined)
+        this.log?.info(
+          { master: this.name, newMaster, tookMs: Date.now() - since },
+          'Redis Sentinel failover finished; reconnecting to the new master',
+        );
       else this.log?.info({ master: this.name, newMaster }, 'Redis Sentinel switched master; reconnecting to it');
     } else if (since !== undefined && event !== '+failover-end') {
       this.log?.warn({ master: this.name, event }, 'Redis Sentinel failover ended without a new master; reconnecting');

@@ -13,7 +13,8 @@ function plural(n: number, noun: string): string {
 /** The configured target, without secrets: "redis://***@host:6379", "sentinel mymaster via a:26379, b:26379", ... */
 export function describeTarget(target: RedisTarget): string {
   const tls = (on: boolean) => (on ? ' (TLS)' : '');
-  if (target.sentinel) return `sentinel ${target.sentinel.name} via ${target.sentinel.nodes.map(formatHostPort).join(', ')}${tls(target.sentinel.tls)}`;
+  if (target.sentinel)
+    return `sentinel ${target.sentinel.name} via ${target.sentinel.nodes.map(formatHostPort).join(', ')}${tls(target.sentinel.tls)}`;
   if (target.cluster) return `cluster via ${target.cluster.nodes.map(formatHostPort).join(', ')}${tls(target.cluster.tls)}`;
   return redactUrl(target.url);
 }

@@ -46,7 +46,9 @@ export function parseRedisUrl(text: string): RedisUrlResult {
   const username = decode(url.username);
   const password = decode(url.password);
   if (username === null || password === null) {
-    return fail('the user or password part is not valid percent-encoding: write a literal "%" as %25 (or put the password in an environment variable and URL-encode it)');
+    return fail(
+      'the user or password part is not valid percent-encoding: write a literal "%" as %25 (or put the password in an environment variable and URL-encode it)',
+    );
   }
   const path = url.pathname;
   let db = 0;

@@ -91,7 +91,18 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 /** The command line of one server: a data node (persistent, noeviction) or a Sentinel, plain or TLS. */
 function serverArgs(port: number, dir: string, options: PrivateRedisOptions): string[] {
   const listen = options.tls
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-auth-clients', 'no']
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        options.tls.certFile,
+        '--tls-key-file',
+        options.tls.keyFile,
+        '--tls-auth-clients',
+        'no',
+      ]
     : ['--port', String(port)];
   const common = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--logfile', ''];
   if (options.sentinel) {
@@ -103,7 +114,14 @@ function serverArgs(port: number, dir: string, options: PrivateRedisOptions): st
   return [
     ...common,
     // Append-only persistence so a stop/start keeps the data, like a production Redis would.
-    '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
     ...(options.args ?? []),
   ];
 }

@@ -80,9 +80,10 @@ export class PollScheduler {
   }
 
   private async upsertScheduler(schedule: ScheduleConfig): Promise<void> {
-    const repeat = 'every' in schedule.timing
-      ? { every: schedule.timing.every }
-      : { pattern: schedule.timing.cron, ...(schedule.timing.tz ? { tz: schedule.timing.tz } : {}) };
+    const repeat =
+      'every' in schedule.timing
+        ? { every: schedule.timing.every }
+        : { pattern: schedule.timing.cron, ...(schedule.timing.tz ? { tz: schedule.timing.tz } : {}) };
     await this.queue.upsertJobScheduler(schedulerId(schedule.name), repeat, { name: 'poll', data: { schedule: schedule.name } });
   }
 
@@ -116,19 +117,26 @@ export class PollScheduler {
       // An upsert of a scheduler whose next job is waiting would move a due cron tick to the next slot.
       if (state === 'delayed' || state === 'waiting' || state === 'prioritized') continue;
       await this.upsertScheduler(schedule);
-      this.options.log.info({ schedule: schedule.name, stranded: state }, 'the schedule had no next poll after the Redis outage; scheduled it again');
+      this.options.log.info(
+        { schedule: schedule.name, stranded: state },
+        'the schedule had no next poll after the Redis outage; scheduled it again',
+      );
     }
   }
 
   start(): void {
     if (this.worker || this.closed) return;
     // A failed job's reason and stack trace are stored in Redis by BullMQ: scrubbed first.
-    this.worker = new Worker<PollJobData>(POLL_QUEUE, (job) => this.process(job).catch((error: unknown) => Promise.reject(scrubbedError(error))), {
-      connection: this.connection,
-      prefix: this.options.prefix,
-      // Schedules never wait for each other; the per-schedule lock keeps one schedule's polls apart.
-      concurrency: Math.max(1, this.options.schedules.length),
-    });
+    this.worker = new Worker<PollJobData>(
+      POLL_QUEUE,
+      (job) => this.process(job).catch((error: unknown) => Promise.reject(scrubbedError(error))),
+      {
+        connection: this.connection,
+        prefix: this.options.prefix,
+        // Schedules never wait for each other; the per-schedule lock keeps one schedule's polls apart.
+        concurrency: Math.max(1, this.options.schedules.length),
+      },
+    );
     this.worker.on('error', (error) => this.options.log.warn({ err: error.message }, 'poll worker: Redis error'));
     this.worker.on('failed', (job, error) =>
       this.options.log.error({ schedule: job?.data.schedule, err: error.message }, 'poll job failed'),
@@ -140,7 +148,7 @@ export class PollScheduler {
     if (!schedule) {
       // Another replica with a different config registered it (a rolling config change).
       this.options.log.warn({ schedule: job.data.schedule }, 'poll tick for a schedule this replica does not have in its config; skipped');
-      return 'skipped: schedule not in this replica\'s config';
+      return "skipped: schedule not in this replica's config";
     }
     const token = randomUUID();
     let locked: boolean;
@@ -158,7 +166,12 @@ export class PollScheduler {
     }
     const heartbeat = setInterval(() => {
       this.lock.extendLock(schedule.name, token, this.lockTtlMs).then(
-        (held) => held || this.options.log.warn({ schedule: schedule.name }, 'poll lock lost while polling (Redis outage?); the compare-and-set still guards the snapshot'),
+        (held) =>
+          held ||
+          this.options.log.warn(
+            { schedule: schedule.name },
+            'poll lock lost while polling (Redis outage?); the compare-and-set still guards the snapshot',
+          ),
         () => undefined,
       );
     }, this.lockTtlMs / 3);

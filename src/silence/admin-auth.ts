@@ -15,7 +15,8 @@ const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8
 export function adminCheck(adminToken: string | undefined): (authorization: string | undefined) => AdminCheck {
   const expected = adminToken === undefined ? null : digest(adminToken);
   return (authorization) => {
-    if (expected === null) return { ok: false, status: 403, message: 'writes are disabled: set http.adminToken in the config to allow them' };
+    if (expected === null)
+      return { ok: false, status: 403, message: 'writes are disabled: set http.adminToken in the config to allow them' };
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
     if (!match) return { ok: false, status: 401, message: 'send the admin token as "Authorization: Bearer TOKEN" (http.adminToken)' };
     if (!timingSafeEqual(digest(match[1]!), expected)) return { ok: false, status: 401, message: 'wrong admin token (http.adminToken)' };

@@ -46,7 +46,12 @@ export class SilenceApi {
   authorize(authorization: string | undefined): void {
     const result = this.check(authorization);
     if (result.ok) return;
-    throw new ApiError(result.status, result.message, undefined, result.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="batchwatch"' } : {});
+    throw new ApiError(
+      result.status,
+      result.message,
+      undefined,
+      result.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="batchwatch"' } : {},
+    );
   }
 
   async alerts(): Promise<ApiAnswer> {
@@ -61,7 +66,12 @@ export class SilenceApi {
   /** POST /api/v1/silences (authorized): 201 with the new silence. */
   async createSilence(body: unknown): Promise<ApiAnswer> {
     const silence = await this.withRequestErrors(() => this.controls.addSilence(body));
-    this.log('info', 'silence added through the API', { silence: silence.id, author: silence.author, startsAt: silence.startsAt, endsAt: silence.endsAt });
+    this.log('info', 'silence added through the API', {
+      silence: silence.id,
+      author: silence.author,
+      startsAt: silence.startsAt,
+      endsAt: silence.endsAt,
+    });
     return { status: 201, body: silenceJson(silence) };
   }
 

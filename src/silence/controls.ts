@@ -140,7 +140,9 @@ export class SilenceControls implements StatusControls {
     const found: AckResult[] = [];
     for (const snapshot of await this.deps.snapshots()) {
       if (ack.schedule !== undefined && snapshot.schedule !== ack.schedule) continue;
-      const alerts = Object.values(snapshot.alerts).filter((alert) => alert.kind !== 'superoffice-down' && alert.subject === String(ack.taskId));
+      const alerts = Object.values(snapshot.alerts).filter(
+        (alert) => alert.kind !== 'superoffice-down' && alert.subject === String(ack.taskId),
+      );
       const muted = alerts.length > 0 ? (await this.muted.all(snapshot.schedule)).entries : {};
       for (const alert of alerts) {
         const entry = muted[alertKey(alert.kind, alert.subject)];
@@ -165,7 +167,11 @@ export class SilenceControls implements StatusControls {
     const inputs: AlertInput[] = [];
     for (const snapshot of await this.deps.snapshots()) {
       for (const alert of Object.values(snapshot.alerts)) {
-        inputs.push({ schedule: snapshot.schedule, alert, task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task });
+        inputs.push({
+          schedule: snapshot.schedule,
+          alert,
+          task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task,
+        });
       }
     }
     const annotations = await this.annotate(inputs, now);
@@ -190,7 +196,15 @@ export class SilenceControls implements StatusControls {
       out.set(alert.eventId, {
         silencedBy: [
           ...muters.silences.map((s): MutedBy => ({ kind: 'silence', id: s.id, comment: s.comment, author: s.author, endsAt: s.endsAt })),
-          ...muters.windows.map((w): MutedBy => ({ kind: 'maintenance', id: `maintenance:${w.name}`, comment: `maintenance window ${w.name}`, author: 'config', endsAt: w.endsAt })),
+          ...muters.windows.map(
+            (w): MutedBy => ({
+              kind: 'maintenance',
+              id: `maintenance:${w.name}`,
+              comment: `maintenance window ${w.name}`,
+              author: 'config',
+              endsAt: w.endsAt,
+            }),
+          ),
         ],
         acknowledged: ack ? { author: ack.author, comment: ack.comment, at: ack.at } : null,
         mutedSince: muted && muted.episode === alert.eventId ? muted.at : null,

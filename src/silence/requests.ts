@@ -43,11 +43,15 @@ const associateId = z.preprocess(
   (value) => (typeof value === 'string' && value.trim().toLowerCase() === SYSTEM_ASSOCIATE_LABEL ? SYSTEM_ASSOCIATE_ID : value),
   z.preprocess(
     (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
-    z.number({ error: 'must be a whole number or "system"' }).int('must be a whole number or "system"').min(0, 'must be a whole number or "system"'),
+    z
+      .number({ error: 'must be a whole number or "system"' })
+      .int('must be a whole number or "system"')
+      .min(0, 'must be a whole number or "system"'),
   ),
 );
 
-const text = (max: number) => z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const text = (max: number) =>
+  z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 /** Free text kept in Redis and shown in mail, logs and answers: a secret pasted into it is masked before it is stored. */
 const freeText = (max: number) => text(max).transform((value) => scrubSecrets(value));
 /** Who did it: free text on one line (it is quoted in logs, the status page and the CLI's table). */
@@ -61,7 +65,10 @@ const instant = z.string({ error: 'must be an ISO-8601 time' }).transform((value
   const trimmed = value.trim();
   const ms = ISO_INSTANT.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: `"${trimmed}" is not an ISO-8601 time with a zone, e.g. 2025-01-06T22:00:00Z or 2025-01-06T23:00+01:00` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${trimmed}" is not an ISO-8601 time with a zone, e.g. 2025-01-06T22:00:00Z or 2025-01-06T23:00+01:00`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -155,11 +162,19 @@ export function silenceFromRequest(input: unknown, context: RequestContext): New
   const request = parseOrThrow(silenceSchema, input);
   const matchers: AlertMatchers = normalizeMatchers(request);
   if (!hasMatchers(matchers)) {
-    throw new RequestError('', 'give at least one matcher: task, taskId, associate, schedule or kind', 'give at least one matcher: --task, --task-id, --associate, --schedule or --kind');
+    throw new RequestError(
+      '',
+      'give at least one matcher: task, taskId, associate, schedule or kind',
+      'give at least one matcher: --task, --task-id, --associate, --schedule or --kind',
+    );
   }
   checkSchedule(request.schedule, context);
   if ((request.for === undefined) === (request.until === undefined)) {
-    throw new RequestError('for', 'give either for (a duration) or until (a time), not both or neither', 'give either --for DURATION or --until ISO-8601, not both or neither');
+    throw new RequestError(
+      'for',
+      'give either for (a duration) or until (a time), not both or neither',
+      'give either --for DURATION or --until ISO-8601, not both or neither',
+    );
   }
   const startsAt = request.from ?? context.now;
   const endsAt = request.until ?? startsAt + request.for!;
@@ -182,7 +197,12 @@ export interface AckRequest {
 export function ackFromRequest(input: unknown, context: RequestContext): AckRequest {
   const request = parseOrThrow(ackSchema, input);
   checkSchedule(request.schedule, context);
-  return { taskId: request.taskId, ...(request.schedule !== undefined ? { schedule: request.schedule } : {}), comment: request.comment, author: authorOf(request.author, context) };
+  return {
+    taskId: request.taskId,
+    ...(request.schedule !== undefined ? { schedule: request.schedule } : {}),
+    comment: request.comment,
+    author: authorOf(request.author, context),
+  };
 }
 
 /**

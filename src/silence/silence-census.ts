@@ -52,7 +52,10 @@ export class SilenceCensus {
       if (this.#failing) log('debug', 'silences readable again');
       this.#failing = false;
     } catch (error) {
-      if (!this.#failing) log('warn', 'could not read the silences for batchwatch_silences; keeping the last counts', { err: error instanceof Error ? error.message : String(error) });
+      if (!this.#failing)
+        log('warn', 'could not read the silences for batchwatch_silences; keeping the last counts', {
+          err: error instanceof Error ? error.message : String(error),
+        });
       this.#failing = true;
     }
   }

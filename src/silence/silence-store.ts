@@ -95,7 +95,9 @@ export class SilenceStore {
   async prune(): Promise<number> {
     const now = this.now();
     const { silences } = await this.list();
-    const old = silences.filter((s) => silenceState(s, now) === 'expired' && now - s.endsAt > EXPIRED_SILENCE_RETENTION_MS).map((s) => s.id);
+    const old = silences
+      .filter((s) => silenceState(s, now) === 'expired' && now - s.endsAt > EXPIRED_SILENCE_RETENTION_MS)
+      .map((s) => s.id);
     if (old.length > 0) await this.redis.hdel(silencesKey(this.prefix), ...old);
     return old.length;
   }

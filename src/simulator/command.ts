@@ -72,7 +72,8 @@ export interface SimulatorCommandArgs {
 
 function listenFailure(what: string, port: number, flag: string, error: unknown): string {
   const code = error instanceof Error && 'code' in error ? String(error.code) : '';
-  if (code === 'EADDRINUSE') return `cannot start the ${what}: port ${port} is in use (pass ${flag} N for another port, or ${flag} 0 for any free one)`;
+  if (code === 'EADDRINUSE')
+    return `cannot start the ${what}: port ${port} is in use (pass ${flag} N for another port, or ${flag} 0 for any free one)`;
   return `cannot start the ${what} on port ${port}: ${error instanceof Error ? error.message : String(error)}`;
 }
 

@@ -23,5 +23,7 @@ function encoded(value: string, form: string | undefined): string {
 /** `xml` (a whole answer) with every placeholder replaced by the request's credential, XML-escaped. */
 export function echoCredentials(xml: string, credentials: EchoedCredentials): string {
   if (!xml.includes('{{')) return xml;
-  return xml.replace(PLACEHOLDER, (_, name: keyof EchoedCredentials, form: string | undefined) => escapeXml(encoded(credentials[name] ?? '', form)));
+  return xml.replace(PLACEHOLDER, (_, name: keyof EchoedCredentials, form: string | undefined) =>
+    escapeXml(encoded(credentials[name] ?? '', form)),
+  );
 }

@@ -102,7 +102,11 @@ const BODY_STATES = ['New', 'Started', 'Started', 'Succeeded', 'Succeeded', 'Fai
  * An answer of `count` tasks as the simulator writes it (about 700 bytes per task), for benchmarks and
  * load tests: ids from 1, a spread of states, names and associates, deterministic for a given count.
  */
-export function batchResponseBody(count: number, operation: BatchOperation = 'GetBatchTaskInfosByState', now = Date.UTC(2024, 6, 1, 12)): string {
+export function batchResponseBody(
+  count: number,
+  operation: BatchOperation = 'GetBatchTaskInfosByState',
+  now = Date.UTC(2024, 6, 1, 12),
+): string {
   const tasks: BatchTaskInfo[] = [];
   for (let i = 1; i <= count; i++) {
     const state = BODY_STATES[i % BODY_STATES.length] as string;

@@ -50,7 +50,15 @@ const story: Scenario = {
 
     // 1002 MailingSend: Started with progress, then Failed with a response text that needs escaping.
     if (n === 0) {
-      w.upsert({ id: 1002, associateId: A, name: 'MailingSend', ...startedNow, startCount: 1, progressPercent: 10, description: 'Newsletter "Spring" <news@example.com>' });
+      w.upsert({
+        id: 1002,
+        associateId: A,
+        name: 'MailingSend',
+        ...startedNow,
+        startCount: 1,
+        progressPercent: 10,
+        description: 'Newsletter "Spring" <news@example.com>',
+      });
     }
     if (n === 1) w.upsert({ id: 1002, associateId: A, progressPercent: 35, progressDescription: 'Sending 350 of 1000' });
     if (n === 2) {
@@ -65,19 +73,46 @@ const story: Scenario = {
 
     if (n === 0) {
       // 1003 ExportSelection: Started at 40% and never moves again.
-      w.upsert({ id: 1003, associateId: B, name: 'ExportSelection', ...startedNow, startCount: 1, progressPercent: 40, progressDescription: 'Exporting rows 4000 of 10000' });
+      w.upsert({
+        id: 1003,
+        associateId: B,
+        name: 'ExportSelection',
+        ...startedNow,
+        startCount: 1,
+        progressPercent: 40,
+        progressDescription: 'Exporting rows 4000 of 10000',
+      });
       // 1004 MassUpdate: New forever (nobody picks it up).
-      w.upsert({ id: 1004, associateId: B, name: 'MassUpdate', state: 'New', progressPercent: 0, description: 'Set category=VIP on 2 000 companies' });
+      w.upsert({
+        id: 1004,
+        associateId: B,
+        name: 'MassUpdate',
+        state: 'New',
+        progressPercent: 0,
+        description: 'Set category=VIP on 2 000 companies',
+      });
     }
 
     // 1005 TravelGateway: a long-lived task that keeps moving and restarts every minute (StartCount+1).
     const cycle = 12;
     if (n === 0) w.upsert({ id: 1005, associateId: B, name: 'TravelGateway', ...startedNow, startCount: 1, progressPercent: 5 });
     else if (n % cycle === 4) {
-      w.upsert({ id: 1005, associateId: B, ...startedNow, startCount: 1 + Math.ceil(n / cycle), progressPercent: 0, progressDescription: 'Restarted' });
+      w.upsert({
+        id: 1005,
+        associateId: B,
+        ...startedNow,
+        startCount: 1 + Math.ceil(n / cycle),
+        progressPercent: 0,
+        progressDescription: 'Restarted',
+      });
     } else {
       const sinceRestart = n < 4 ? n : (n - 4) % cycle;
-      w.upsert({ id: 1005, associateId: B, progressPercent: Math.min(95, 5 + sinceRestart * 8), progressDescription: `Sync pass ${sinceRestart}` });
+      w.upsert({
+        id: 1005,
+        associateId: B,
+        progressPercent: Math.min(95, 5 + sinceRestart * 8),
+        progressDescription: `Sync pass ${sinceRestart}`,
+      });
     }
   },
 };
@@ -129,7 +164,8 @@ const MAINTENANCE_CYCLE = 36;
 
 const maintenance: Scenario = {
   name: 'maintenance',
-  description: 'like quiet, but every 3 minutes the tenant goes into OfflineMaintenance for a minute (Batch answers 503; /api/state says so)',
+  description:
+    'like quiet, but every 3 minutes the tenant goes into OfflineMaintenance for a minute (Batch answers 503; /api/state says so)',
   associates: [A, B],
   step: quietStep,
   tenantState(n) {

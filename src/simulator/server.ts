@@ -147,7 +147,8 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Keeps a long-running `batchwatch simulator` from growing without bound. */
 const MAX_RECORDED_REQUESTS = 10_000;
 const MAX_RECORDED_SECRETS = 1000;
-const MAINTENANCE_PAGE = '<html><head><title>Service Unavailable</title></head><body><h1>SuperOffice is down for maintenance</h1></body></html>';
+const MAINTENANCE_PAGE =
+  '<html><head><title>Service Unavailable</title></head><body><h1>SuperOffice is down for maintenance</h1></body></html>';
 
 const EXPIRED_TICKET: ExceptionInfo = {
   exceptionType: 'SoSessionException',
@@ -200,7 +201,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     issuedTickets: [],
   };
   const clock = opts.now ?? Date.now;
-  const contextIdentifier = basePath.split('/').filter((s) => s !== '').pop() ?? '';
+  const contextIdentifier =
+    basePath
+      .split('/')
+      .filter((s) => s !== '')
+      .pop() ?? '';
   const systemUser = opts.systemUser ? await SystemUserService.create(opts.systemUser) : null;
   let forcedState: string | null = null;
   let stateFails = false;
@@ -297,11 +302,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
     if (fault?.type === 'soap-fault') {
-      answer(500, soapFault('InternalServiceFault', fault.message ?? 'The server was unable to process the request due to an internal error.'));
+      answer(
+        500,
+        soapFault('InternalServiceFault', fault.message ?? 'The server was unable to process the request due to an internal error.'),
+      );
       return;
     }
     if (fault?.type === 'in-band') {
-      answer(200, batchInBandFailure(fault.message !== undefined ? { ...INJECTED_IN_BAND, message: fault.message } : INJECTED_IN_BAND, action));
+      answer(
+        200,
+        batchInBandFailure(fault.message !== undefined ? { ...INJECTED_IN_BAND, message: fault.message } : INJECTED_IN_BAND, action),
+      );
       return;
     }
     if (fault?.type === 'slow') await sleep(fault.delayMs);
@@ -352,35 +363,42 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname.toLowerCase();
-    const online = await handleOnline(req, path, () => readBody(req), (status, body, type) => send(res, status, body, type), {
-      contextIdentifier,
-      installationUrl: () => url,
-      systemUser,
-      tenantState,
-      forceTenantState: (state) => {
-        forcedState = state;
+    const online = await handleOnline(
+      req,
+      path,
+      () => readBody(req),
+      (status, body, type) => send(res, status, body, type),
+      {
+        contextIdentifier,
+        installationUrl: () => url,
+        systemUser,
+        tenantState,
+        forceTenantState: (state) => {
+          forcedState = state;
+        },
+        tenantStateFails: () => stateFails,
+        tenantStateValidMs: opts.tenantStateValidMs ?? 60_000,
+        issueTicket: newTicket,
+        countLogin: () => {
+          stats.systemUserLogins += 1;
+        },
+        countStateCall: () => {
+          stats.tenantStateCalls += 1;
+        },
+        recordSecret: (secret) => {
+          stats.systemUserSecrets.push(secret);
+          if (stats.systemUserSecrets.length > MAX_RECORDED_SECRETS) stats.systemUserSecrets.shift();
+        },
+        now: clock,
       },
-      tenantStateFails: () => stateFails,
-      tenantStateValidMs: opts.tenantStateValidMs ?? 60_000,
-      issueTicket: newTicket,
-      countLogin: () => {
-        stats.systemUserLogins += 1;
-      },
-      countStateCall: () => {
-        stats.tenantStateCalls += 1;
-      },
-      recordSecret: (secret) => {
-        stats.systemUserSecrets.push(secret);
-        if (stats.systemUserSecrets.length > MAX_RECORDED_SECRETS) stats.systemUserSecrets.shift();
-      },
-      now: clock,
-    });
+    );
     if (online) return;
-    const service = path === `${basePath}/Remote/Services85/Batch.svc`.toLowerCase()
-      ? 'batch'
-      : path === `${basePath}/Remote/Services85/SoPrincipal.svc`.toLowerCase()
-        ? 'principal'
-        : null;
+    const service =
+      path === `${basePath}/Remote/Services85/Batch.svc`.toLowerCase()
+        ? 'batch'
+        : path === `${basePath}/Remote/Services85/SoPrincipal.svc`.toLowerCase()
+          ? 'principal'
+          : null;
     if (!service) throw new HttpError(404, 'no such service');
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
@@ -389,7 +407,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const contentType = (req.headers['content-type'] ?? '').toLowerCase();
     if (!contentType.startsWith('text/xml')) {
       // What WCF basicHttpBinding answers to SOAP 1.2 (application/soap+xml) and anything else.
-      throw new HttpError(415, `Cannot process the message because the content type '${contentType}' was not the expected type 'text/xml; charset=utf-8'.`);
+      throw new HttpError(
+        415,
+        `Cannot process the message because the content type '${contentType}' was not the expected type 'text/xml; charset=utf-8'.`,
+      );
     }
     const body = await readBody(req);
     const action = (req.headers.soapaction ?? '').toString().replace(/^"|"$/g, '');
@@ -471,7 +492,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       validTickets.clear();
     },
     injectFault(fault) {
-      faults.push({ type: fault.type, times: fault.times ?? 1, delayMs: fault.delayMs ?? 2000, ...(fault.message !== undefined ? { message: fault.message } : {}) });
+      faults.push({
+        type: fault.type,
+        times: fault.times ?? 1,
+        delayMs: fault.delayMs ?? 2000,
+        ...(fault.message !== undefined ? { message: fault.message } : {}),
+      });
     },
     echoCredentials(on) {
       echoing = on;

@@ -91,7 +91,8 @@ export class SystemUserService {
     issueTicket: () => string,
     record: (secret: string) => void,
   ): Promise<LoginAnswer> {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) return { status: 400, json: { Message: 'The request is invalid.' } };
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      return { status: 400, json: { Message: 'The request is invalid.' } };
     const fields = body as Record<string, unknown>;
     const signedSystemToken = typeof fields.SignedSystemToken === 'string' ? fields.SignedSystemToken : '';
     if (signedSystemToken) record(signedSystemToken);
@@ -108,8 +109,10 @@ export class SystemUserService {
     const signature = Buffer.from(signedSystemToken.slice(signatureAt + 1), 'base64');
     if (token !== this.user.token) return refused('Unknown system user token');
     if (stamp === null) return refused('The time stamp of the signed system user token is not yyyyMMddHHmm');
-    if (Math.abs(context.now - stamp) > SIGNED_TOKEN_WINDOW_MS) return refused('The signed system user token has expired (time stamp out of range)');
-    if (!verify('sha256', Buffer.from(signed, 'utf8'), this.appPublicKey, signature)) return refused('The signature of the system user token is not valid');
+    if (Math.abs(context.now - stamp) > SIGNED_TOKEN_WINDOW_MS)
+      return refused('The signed system user token has expired (time stamp out of range)');
+    if (!verify('sha256', Buffer.from(signed, 'utf8'), this.appPublicKey, signature))
+      return refused('The signature of the system user token is not valid');
 
     const ticket = issueTicket();
     record(ticket);

@@ -70,7 +70,9 @@ export class StatusCollector {
       }
     };
     const [annotations, silences, notifications] = await Promise.all([
-      attempt('silences and acknowledgements of the alerts', () => this.deps.controls.annotate(alertInputs(schedules.map((s) => s.snapshot)), now)),
+      attempt('silences and acknowledgements of the alerts', () =>
+        this.deps.controls.annotate(alertInputs(schedules.map((s) => s.snapshot)), now),
+      ),
       attempt('silences', () => this.deps.controls.silences(now)),
       attempt('the notification log', () => this.deps.history.recent(limits.notifications)),
     ]);

@@ -8,7 +8,12 @@ export function statusJson(view: StatusView) {
     generatedAt: iso(view.generatedAt),
     stale: view.stale,
     problems: view.problems,
-    schedules: view.schedules.map((s) => ({ ...s, lastPollAt: iso(s.lastPollAt), lastSuccessAt: iso(s.lastSuccessAt), nextPollAt: iso(s.nextPollAt) })),
+    schedules: view.schedules.map((s) => ({
+      ...s,
+      lastPollAt: iso(s.lastPollAt),
+      lastSuccessAt: iso(s.lastSuccessAt),
+      nextPollAt: iso(s.nextPollAt),
+    })),
     alerts: {
       items: view.alerts.items.map((a) => ({
         ...a,
@@ -23,7 +28,9 @@ export function statusJson(view: StatusView) {
       items: view.running.items.map((r) => ({ ...r, lastStarted: iso(r.lastStarted), progressSince: iso(r.progressSince) })),
       more: view.running.more,
     },
-    notifications: view.notifications ? { items: view.notifications.items.map((n) => ({ ...n, at: iso(n.at) })), more: view.notifications.more } : null,
+    notifications: view.notifications
+      ? { items: view.notifications.items.map((n) => ({ ...n, at: iso(n.at) })), more: view.notifications.more }
+      : null,
     silences: view.silences
       ? { items: view.silences.items.map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt) })), more: view.silences.more }
       : null,

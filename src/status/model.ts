@@ -148,7 +148,11 @@ export function alertInputs(snapshots: readonly (Snapshot | undefined)[]): Alert
   for (const snapshot of snapshots) {
     if (!snapshot) continue;
     for (const alert of Object.values(snapshot.alerts)) {
-      out.push({ schedule: snapshot.schedule, alert, task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task });
+      out.push({
+        schedule: snapshot.schedule,
+        alert,
+        task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task,
+      });
     }
   }
   return out;
@@ -189,7 +193,13 @@ function scheduleRow(entry: StatusInput['schedules'][number], now: number): Sche
 }
 
 function taskSummary(task: NonNullable<AlertInput['task']>): TaskSummary {
-  return { id: task.id, name: task.name, associate: associateLabel(task.associateId), state: task.state, progressPercent: task.progressPercent };
+  return {
+    id: task.id,
+    name: task.name,
+    associate: associateLabel(task.associateId),
+    state: task.state,
+    progressPercent: task.progressPercent,
+  };
 }
 
 /** superoffice-down first (while it fires nothing else is seen), then the kinds in ALERT_KINDS order. */
@@ -242,12 +252,29 @@ export function buildStatus(input: StatusInput, limits: StatusLimits = DEFAULT_S
   running.sort((a, b) => b.frozenForMs - a.frozenForMs || a.id - b.id);
 
   const notifications = input.notifications?.map(
-    (n): NotificationRow => ({ at: n.at, status: n.status, schedule: n.schedule, subject: n.subject ?? null, detail: n.detail ?? null, events: n.eventIds.length }),
+    (n): NotificationRow => ({
+      at: n.at,
+      status: n.status,
+      schedule: n.schedule,
+      subject: n.subject ?? null,
+      detail: n.detail ?? null,
+      events: n.eventIds.length,
+    }),
   );
 
   const silences = input.silences
     ?.filter((s): s is SilenceView & { state: 'active' | 'pending' } => s.state !== 'expired')
-    .map((s): SilenceRow => ({ id: s.id, state: s.state, matchers: s.matchers, startsAt: s.startsAt, endsAt: s.endsAt, comment: s.comment, author: s.author }))
+    .map(
+      (s): SilenceRow => ({
+        id: s.id,
+        state: s.state,
+        matchers: s.matchers,
+        startsAt: s.startsAt,
+        endsAt: s.endsAt,
+        comment: s.comment,
+        author: s.author,
+      }),
+    )
     .sort((a, b) => (a.state === b.state ? a.endsAt - b.endsAt : a.state === 'active' ? -1 : 1));
 
   return {

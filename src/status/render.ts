@@ -83,13 +83,21 @@ function schedulesSection(view: StatusView): Html {
     s.nextPollAt !== null && s.nextPollAt <= now ? html`<span class="none">due</span>` : time(s.nextPollAt, now, 'after the first poll'),
     scheduleNotes(s),
   ]);
-  return section('schedules', 'Schedules', view.schedules.length, table(['Schedule', 'State', 'Last successful poll', 'Next poll', 'Notes'], rows, 'schedules'));
+  return section(
+    'schedules',
+    'Schedules',
+    view.schedules.length,
+    table(['Schedule', 'State', 'Last successful poll', 'Next poll', 'Notes'], rows, 'schedules'),
+  );
 }
 
 function scheduleNotes(s: ScheduleRow): Html {
   const notes: Html[] = [html`<span>${s.tasks} tasks, ${s.alerts} alerts</span>`];
   if (s.maintenanceState) notes.push(html`<span>tenant reports ${s.maintenanceState}</span>`);
-  if (s.lastError) notes.push(html`<span class="error">last poll failed${s.consecutiveFailures > 1 ? html` (${s.consecutiveFailures} in a row)` : ''}: ${s.lastError}</span>`);
+  if (s.lastError)
+    notes.push(
+      html`<span class="error">last poll failed${s.consecutiveFailures > 1 ? html` (${s.consecutiveFailures} in a row)` : ''}: ${s.lastError}</span>`,
+    );
   return html`${notes.map((n, i) => html`${i > 0 ? html`<br>` : ''}${n}`)}`;
 }
 
@@ -109,7 +117,10 @@ function muting(a: AlertRow, now: number): Html {
         : html`<span>silenced by ${m.author} until ${time(m.endsAt, now)}: <q>${m.comment}</q></span>`,
     );
   }
-  if (a.acknowledged) lines.push(html`<span>acknowledged by ${a.acknowledged.author} ${time(a.acknowledged.at, now)}: <q>${a.acknowledged.comment}</q></span>`);
+  if (a.acknowledged)
+    lines.push(
+      html`<span>acknowledged by ${a.acknowledged.author} ${time(a.acknowledged.at, now)}: <q>${a.acknowledged.comment}</q></span>`,
+    );
   if (lines.length === 0) return html`<span class="none">—</span>`;
   return html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ''}${l}`)}`;
 }
@@ -123,14 +134,22 @@ function alertsSection(view: StatusView): Html {
       ? html`<p class="empty">No active alerts.</p>`
       : html`${table(
           ['Kind', 'Task', 'Associate', 'Schedule', 'Since', 'Silenced / acknowledged'],
-          alerts.items.map((a) => [badge(a.kind, a.kind === 'superoffice-down' || a.kind === 'failed' ? 'bad' : 'warn'), alertTask(a), a.task?.associate ?? '—', a.schedule, time(a.since, now), muting(a, now)]),
+          alerts.items.map((a) => [
+            badge(a.kind, a.kind === 'superoffice-down' || a.kind === 'failed' ? 'bad' : 'warn'),
+            alertTask(a),
+            a.task?.associate ?? '—',
+            a.schedule,
+            time(a.since, now),
+            muting(a, now),
+          ]),
           'alerts',
         )}${more(alerts, 'alerts', '/api/v1/alerts')}`;
   return section('alerts', 'Active alerts', total, body);
 }
 
 function progress(r: RunningRow): Html {
-  if (r.progressPercent === null) return html`<progress max="100" aria-label="progress of ${r.name}: not reported"></progress> <span class="none">not reported</span>`;
+  if (r.progressPercent === null)
+    return html`<progress max="100" aria-label="progress of ${r.name}: not reported"></progress> <span class="none">not reported</span>`;
   const percent = Math.round(r.progressPercent);
   return html`<progress max="100" value="${percent}" aria-label="progress of ${r.name}">${percent} %</progress> <span class="percent">${percent} %</span>`;
 }
@@ -163,13 +182,19 @@ function notificationSubject(n: NotificationRow): Html {
 function notificationsSection(view: StatusView): Html {
   const now = view.generatedAt;
   const { notifications } = view;
-  if (notifications === null) return section('notifications', 'Latest notifications', null, html`<p class="empty">The notification log could not be read.</p>`);
+  if (notifications === null)
+    return section('notifications', 'Latest notifications', null, html`<p class="empty">The notification log could not be read.</p>`);
   const body =
     notifications.items.length === 0
       ? html`<p class="empty">No notification yet.</p>`
       : table(
           ['Time', 'Outcome', 'Schedule', 'Subject'],
-          notifications.items.map((n) => [time(n.at, now), badge(NOTIFICATION_LABELS[n.status], NOTIFICATION_TONE[n.status]), n.schedule, notificationSubject(n)]),
+          notifications.items.map((n) => [
+            time(n.at, now),
+            badge(NOTIFICATION_LABELS[n.status], NOTIFICATION_TONE[n.status]),
+            n.schedule,
+            notificationSubject(n),
+          ]),
           'notifications',
         );
   return section('notifications', 'Latest notifications', null, body);
@@ -178,14 +203,18 @@ function notificationsSection(view: StatusView): Html {
 function silenceRow(s: SilenceRow, now: number): HtmlValue[] {
   return [
     html`<code>${describeMatchers(s.matchers)}</code>`,
-    s.state === 'active' ? html`until ${time(s.endsAt, now)}` : html`${badge('pending', 'muted')} from ${time(s.startsAt, now)} until ${time(s.endsAt, now)}`,
+    s.state === 'active'
+      ? html`until ${time(s.endsAt, now)}`
+      : html`${badge('pending', 'muted')} from ${time(s.startsAt, now)} until ${time(s.endsAt, now)}`,
     s.author,
     s.comment,
   ];
 }
 
 function windowLine(w: WindowRow, now: number): Html {
-  const when = w.inForce ? html`<strong>in force</strong> until ${time(w.inForce.endsAt, now)}` : html`next ${time(w.nextStart, now, 'never')}`;
+  const when = w.inForce
+    ? html`<strong>in force</strong> until ${time(w.inForce.endsAt, now)}`
+    : html`next ${time(w.nextStart, now, 'never')}`;
   return html`<li>maintenance window <strong>${w.name}</strong> (<code>${describeMatchers(w.match)}</code>): ${when}</li>`;
 }
 
@@ -198,7 +227,11 @@ function silencesSection(view: StatusView): Html {
       ? html`<p class="empty">Silences could not be read.</p>`
       : total === 0
         ? html`<p class="empty">No active silence.</p>`
-        : html`${table(['Matches', 'When', 'Author', 'Comment'], silences.items.map((s) => silenceRow(s, now)), 'silences')}${more(silences, 'silences', '/api/v1/silences')}`;
+        : html`${table(
+            ['Matches', 'When', 'Author', 'Comment'],
+            silences.items.map((s) => silenceRow(s, now)),
+            'silences',
+          )}${more(silences, 'silences', '/api/v1/silences')}`;
   const windows = view.windows.length === 0 ? html`` : html`<ul class="windows">${view.windows.map((w) => windowLine(w, now))}</ul>`;
   return section('silences', 'Active silences', total, html`${list}${windows}`);
 }

@@ -42,5 +42,10 @@ export function compactTask(t: BatchTaskInfo, pool: StringPool): BatchTaskInfo {
 }
 
 export function compactRecord(record: TaskRecord, pool: StringPool): TaskRecord {
-  return { task: compactTask(record.task, pool), firstSeenAt: record.firstSeenAt, stateSince: record.stateSince, progressSince: record.progressSince };
+  return {
+    task: compactTask(record.task, pool),
+    firstSeenAt: record.firstSeenAt,
+    stateSince: record.stateSince,
+    progressSince: record.progressSince,
+  };
 }

@@ -61,7 +61,9 @@ function fits(kind: Kind, value: unknown): boolean {
     case 'bool?':
       return value === null || typeof value === 'boolean';
     case 'params':
-      return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+      return (
+        typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')
+      );
   }
 }
 
@@ -82,9 +84,13 @@ export function decodeTaskRecord(raw: string, pool: StringPool): TaskRecord | st
     if (!fits(kind, values[i])) return `field ${field} is unreadable`;
   }
   const [firstSeenAt, stateSince, progressSince] = values.slice(TASK_FIELDS.length) as unknown[];
-  if (![firstSeenAt, stateSince, progressSince].every((t) => typeof t === 'number' && Number.isFinite(t))) return 'timestamps are unreadable';
+  if (![firstSeenAt, stateSince, progressSince].every((t) => typeof t === 'number' && Number.isFinite(t)))
+    return 'timestamps are unreadable';
   const task = Object.fromEntries(TASK_FIELDS.map(([field], i) => [field, values[i]])) as unknown as BatchTaskInfo;
-  return compactRecord({ task, firstSeenAt: firstSeenAt as number, stateSince: stateSince as number, progressSince: progressSince as number }, pool);
+  return compactRecord(
+    { task, firstSeenAt: firstSeenAt as number, stateSince: stateSince as number, progressSince: progressSince as number },
+    pool,
+  );
 }
 
 const alertShape = z.object({

@@ -82,10 +82,14 @@ export async function forgetRemovedSchedules(deps: RemovedSchedulesDeps): Promis
     if (pendingBatches.length > 0) {
       try {
         for (const batch of pendingBatches) await deps.sink.enqueue(batch);
-        await deps.store.acknowledge(schedule, pendingBatches.map((b) => b.id));
+        await deps.store.acknowledge(
+          schedule,
+          pendingBatches.map((b) => b.id),
+        );
         report.relayed.push(...pendingBatches.map((b) => b.id));
       } catch (error) {
-        report.kept[schedule] = `its outbox holds ${pendingBatches.length} notification(s) that could not be handed over (${(error as Error).message})`;
+        report.kept[schedule] =
+          `its outbox holds ${pendingBatches.length} notification(s) that could not be handed over (${(error as Error).message})`;
         continue;
       }
     }

@@ -19,7 +19,11 @@ const snapshotShape = z.object({
 });
 
 export class CorruptSnapshotError extends Error {
-  constructor(readonly schedule: string, detail: string, consequence = 'starting from an empty snapshot') {
+  constructor(
+    readonly schedule: string,
+    detail: string,
+    consequence = 'starting from an empty snapshot',
+  ) {
     super(`snapshot of schedule "${schedule}" in Redis is unreadable (${detail}); ${consequence}`);
   }
 }

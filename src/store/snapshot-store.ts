@@ -50,7 +50,6 @@ export interface LoadedState {
   acks: { entries: Record<string, StoredAck>; keys: string[] };
 }
 
-
 /** The side tables of a poll's read: outbox, muted alerts and acknowledgements as flat HGETALL replies (empty when not asked for). */
 type Side = string[][];
 
@@ -105,11 +104,20 @@ function checkReadReply(reply: unknown, seen: KnownSnapshot | undefined): ReadRe
 }
 
 function sameRecord(a: TaskRecord, b: TaskRecord): boolean {
-  return a.firstSeenAt === b.firstSeenAt && a.stateSince === b.stateSince && a.progressSince === b.progressSince && sameTaskInfo(a.task, b.task);
+  return (
+    a.firstSeenAt === b.firstSeenAt && a.stateSince === b.stateSince && a.progressSince === b.progressSince && sameTaskInfo(a.task, b.task)
+  );
 }
 
 function sameAlert(a: ActiveAlert, b: ActiveAlert): boolean {
-  return a.kind === b.kind && a.subject === b.subject && a.eventId === b.eventId && a.firedAt === b.firedAt && a.lastNotifiedAt === b.lastNotifiedAt && a.repeats === b.repeats;
+  return (
+    a.kind === b.kind &&
+    a.subject === b.subject &&
+    a.eventId === b.eventId &&
+    a.firedAt === b.firedAt &&
+    a.lastNotifiedAt === b.lastNotifiedAt &&
+    a.repeats === b.repeats
+  );
 }
 
 export class SnapshotStore {
@@ -166,7 +174,11 @@ export class SnapshotStore {
   private async read(schedule: string, withOutbox: boolean): Promise<ReadResult> {
     const seen = this.cache.get(schedule);
     const reply = checkReadReply(
-      await READ_SCRIPT.run(this.redis, this.keys(schedule), [seen ? seen.snapshot.version : -1, seen ? seen.commit : '-', withOutbox ? '1' : '0']),
+      await READ_SCRIPT.run(this.redis, this.keys(schedule), [
+        seen ? seen.snapshot.version : -1,
+        seen ? seen.commit : '-',
+        withOutbox ? '1' : '0',
+      ]),
       seen,
     );
     const result = await this.decodeReply(schedule, seen, reply);
@@ -265,7 +277,11 @@ export class SnapshotStore {
     const snapshot: Snapshot = { ...meta, schedule, version, tasks, alerts };
     if (problems.length === 0) return { known: { snapshot, commit, exact: commit !== '' }, outbox };
     const more = problems.length > 3 ? ` and ${problems.length - 3} more` : '';
-    const corrupt = new CorruptSnapshotError(schedule, `${problems.slice(0, 3).join('; ')}${more}`, 'left out; they count as first seen on the next poll');
+    const corrupt = new CorruptSnapshotError(
+      schedule,
+      `${problems.slice(0, 3).join('; ')}${more}`,
+      'left out; they count as first seen on the next poll',
+    );
     // What Redis holds differs from what we keep: the next commit rewrites the whole snapshot.
     return { known: { snapshot, commit, exact: false }, outbox, corrupt };
   }
@@ -274,7 +290,12 @@ export class SnapshotStore {
    * Compare-and-set on `expectedVersion`; the batch (if any) is parked in the outbox atomically. Only the
    * tasks and alerts that differ (by object) from the snapshot this process knows at that version are sent.
    */
-  async commit(next: Snapshot, expectedVersion: number, batch: NotificationBatch | null, cleanup: CommitCleanup = {}): Promise<CommitResult> {
+  async commit(
+    next: Snapshot,
+    expectedVersion: number,
+    batch: NotificationBatch | null,
+    cleanup: CommitCleanup = {},
+  ): Promise<CommitResult> {
     const seen = this.cache.get(next.schedule);
     const base = seen?.exact && seen.snapshot.version === expectedVersion ? seen : null;
     const changes = changesBetween(base?.snapshot ?? null, next);
@@ -367,6 +388,9 @@ function decodeAlertsInto(
  * so the same detection (even re-done after a crash or a Redis wipe) always yields the same batch id.
  */
 export function batchIdFor(schedule: string, eventIds: readonly string[]): string {
-  const digest = createHash('sha256').update([...eventIds].sort().join('\n')).digest('hex').slice(0, 20);
+  const digest = createHash('sha256')
+    .update([...eventIds].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 20);
   return `${schedule}.${digest}`;
 }

@@ -9,9 +9,7 @@ import { judgeEnvelope, unreadableAnswer, type Redact, type Refusal } from './re
 export const BATCH_OPERATIONS = ['GetBatchTaskInfosByAssociates', 'GetBatchTaskInfosByState'] as const;
 export type BatchOperation = (typeof BATCH_OPERATIONS)[number];
 
-export type BatchCallResult =
-  | { ok: true; tasks: BatchTaskInfo[]; problems: ListedProblem[] }
-  | { ok: false; refusal: Refusal };
+export type BatchCallResult = { ok: true; tasks: BatchTaskInfo[]; problems: ListedProblem[] } | { ok: false; refusal: Refusal };
 
 /**
  * Makes the reader for one answer of `operation`, whose Body must hold `expected`. The first XML error (or

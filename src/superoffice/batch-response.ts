@@ -4,7 +4,16 @@
  * faults) is built as a small tree so that it is judged exactly like any other SOAP answer (response.ts).
  */
 import type { BatchTaskInfo } from '../core/task.ts';
-import { FIELD_SLOT, newRawTask, readTask, TASK_LIMITS, TASK_FIELDS, type RawTask, type TaskField, type TaskProblem } from './batch-task-info.ts';
+import {
+  FIELD_SLOT,
+  newRawTask,
+  readTask,
+  TASK_LIMITS,
+  TASK_FIELDS,
+  type RawTask,
+  type TaskField,
+  type TaskProblem,
+} from './batch-task-info.ts';
 import { EnvelopeError, SOAP11_NS, SOAP12_NS, type SoapEnvelope } from './envelope.ts';
 import { SaxDriver, type XmlHandler } from './sax-driver.ts';
 import { TreeBuilder, type XmlElement } from './xml.ts';

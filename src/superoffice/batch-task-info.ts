@@ -9,9 +9,26 @@ import { parseSoDate } from './dates.ts';
 
 /** The fields read from a BatchTaskInfo, in the order they are checked (the order of the WSDL). */
 export const TASK_FIELDS = [
-  'Id', 'Name', 'AssociateId', 'DetailsTable', 'DetailsRecord', 'IsSystemTask', 'IsInternalTask', 'ParameterObject',
-  'LastStarted', 'Created', 'StartCount', 'DatabaseSerialNumber', 'Context', 'Result', 'State', 'Description',
-  'Response', 'Request', 'ProgressDescription', 'ProgressPercent',
+  'Id',
+  'Name',
+  'AssociateId',
+  'DetailsTable',
+  'DetailsRecord',
+  'IsSystemTask',
+  'IsInternalTask',
+  'ParameterObject',
+  'LastStarted',
+  'Created',
+  'StartCount',
+  'DatabaseSerialNumber',
+  'Context',
+  'Result',
+  'State',
+  'Description',
+  'Response',
+  'Request',
+  'ProgressDescription',
+  'ProgressPercent',
 ] as const;
 export type TaskField = (typeof TASK_FIELDS)[number];
 
@@ -19,12 +36,25 @@ export type TaskField = (typeof TASK_FIELDS)[number];
 export const FIELD_SLOT: ReadonlyMap<string, number> = new Map(TASK_FIELDS.map((name, i) => [name, i]));
 const slot = (name: TaskField) => FIELD_SLOT.get(name) as number;
 const S = {
-  Id: slot('Id'), Name: slot('Name'), AssociateId: slot('AssociateId'), DetailsTable: slot('DetailsTable'),
-  DetailsRecord: slot('DetailsRecord'), IsSystemTask: slot('IsSystemTask'), IsInternalTask: slot('IsInternalTask'),
-  LastStarted: slot('LastStarted'), Created: slot('Created'), StartCount: slot('StartCount'),
-  DatabaseSerialNumber: slot('DatabaseSerialNumber'), Context: slot('Context'), Result: slot('Result'), State: slot('State'),
-  Description: slot('Description'), Response: slot('Response'), Request: slot('Request'),
-  ProgressDescription: slot('ProgressDescription'), ProgressPercent: slot('ProgressPercent'),
+  Id: slot('Id'),
+  Name: slot('Name'),
+  AssociateId: slot('AssociateId'),
+  DetailsTable: slot('DetailsTable'),
+  DetailsRecord: slot('DetailsRecord'),
+  IsSystemTask: slot('IsSystemTask'),
+  IsInternalTask: slot('IsInternalTask'),
+  LastStarted: slot('LastStarted'),
+  Created: slot('Created'),
+  StartCount: slot('StartCount'),
+  DatabaseSerialNumber: slot('DatabaseSerialNumber'),
+  Context: slot('Context'),
+  Result: slot('Result'),
+  State: slot('State'),
+  Description: slot('Description'),
+  Response: slot('Response'),
+  Request: slot('Request'),
+  ProgressDescription: slot('ProgressDescription'),
+  ProgressPercent: slot('ProgressPercent'),
 };
 
 /** Limits per task; breaking one makes that task unreadable (not the whole answer). */

@@ -140,7 +140,12 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       const cooldown = options.reloginCooldownMs;
       const tickets = new SystemUserTickets(
         { ...config, systemUser },
-        { now, log: this.log, ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}), ...(pool.ca !== undefined ? { ca: pool.ca } : {}) },
+        {
+          now,
+          log: this.log,
+          ...(cooldown !== undefined ? { reloginCooldownMs: cooldown } : {}),
+          ...(pool.ca !== undefined ? { ca: pool.ca } : {}),
+        },
       );
       this.systemUser = tickets;
       login = () => tickets.newTicket();
@@ -159,9 +164,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
 
   async tasksFor(schedule: ScheduleConfig): Promise<ScheduleTasks> {
     const answers =
-      schedule.associates === 'all'
-        ? await this.allTasks(schedule.includeSystemTasks)
-        : await this.tasksOfAssociates(schedule.associates);
+      schedule.associates === 'all' ? await this.allTasks(schedule.includeSystemTasks) : await this.tasksOfAssociates(schedule.associates);
     // Tasks of associates another schedule lists belong to that schedule (it watches, mails and exports them);
     // system tasks only with includeSystemTasks, even should GetBatchTaskInfosByState return some.
     const skipped =
@@ -191,7 +194,12 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
   /** GetBatchTaskInfosByState(All), and GetBatchTaskInfosByAssociates([0]) for system tasks, as one poll. */
   private allTasks(includeSystemTasks: boolean): Promise<TaskAnswer[]> {
     const calls: BatchCall[] = [
-      { operation: this.batch.GetBatchTaskInfosByState, name: 'GetBatchTaskInfosByState', args: { State: 'All' }, describe: { state: 'All' } },
+      {
+        operation: this.batch.GetBatchTaskInfosByState,
+        name: 'GetBatchTaskInfosByState',
+        args: { State: 'All' },
+        describe: { state: 'All' },
+      },
     ];
     if (includeSystemTasks) calls.push(this.byAssociates([SYSTEM_ASSOCIATE_ID]));
     return this.pollCalls(calls);
@@ -307,7 +315,11 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
       try {
         const reader = batchCallReader(call.name, `${call.name}Response`, this.config.timeZone, this.redact);
         const result = await call.operation.stream(call.args, headers, this.config.timeout, reader);
-        this.log('debug', call.name, { ...call.describe, ms: Date.now() - started, ...(result.ok ? { tasks: result.tasks.length, unreadable: result.problems.length } : {}) });
+        this.log('debug', call.name, {
+          ...call.describe,
+          ms: Date.now() - started,
+          ...(result.ok ? { tasks: result.tasks.length, unreadable: result.problems.length } : {}),
+        });
         return result;
       } catch (err) {
         // Marked before the slot is handed to the next waiting call.
@@ -323,9 +335,7 @@ class SoapSuperOfficeClient implements SuperOfficeClient {
 
   private async login(username: string, password: string): Promise<string> {
     const headers = this.config.applicationToken ? [this.applicationTokenHeader(this.config.applicationToken)] : [];
-    const res = await this.limiter.run(() =>
-      this.principal.call({ UserName: username, Password: password }, headers, this.config.timeout),
-    );
+    const res = await this.limiter.run(() => this.principal.call({ UserName: username, Password: password }, headers, this.config.timeout));
     const read = readResponse(res, 'AuthenticateResponse', 'AuthenticateUsernamePassword', this.redact);
     if (!read.ok) {
       throw new AuthError(`SuperOffice refused authentication for user ${username}: ${read.refusal.message}`);

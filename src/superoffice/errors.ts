@@ -56,10 +56,7 @@ export class SuperOfficeInBandError extends SuperOfficeError {
   readonly friendlyText: string | null;
 
   constructor(exceptionType: string | null, message: string | null, friendlyText: string | null) {
-    super(
-      'superoffice',
-      `SuperOffice reported ${exceptionType ?? 'an error'}: ${message ?? friendlyText ?? '(no message)'}`,
-    );
+    super('superoffice', `SuperOffice reported ${exceptionType ?? 'an error'}: ${message ?? friendlyText ?? '(no message)'}`);
     this.exceptionType = exceptionType;
     this.friendlyText = friendlyText;
   }

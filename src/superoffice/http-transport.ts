@@ -49,8 +49,13 @@ export interface CallLimits {
 export const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH|EPROTO$)/;
 /** Verification failures that a trusted private CA would fix. */
 const UNTRUSTED = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
 ]);
 
 /** Where a request went, for messages: scheme, host and path, never query strings or userinfo. */
@@ -95,7 +100,12 @@ export function exchange<T>(
       else reject(error);
     };
     const timer = setTimeout(
-      () => finish(new TransportError('timeout', `no complete answer from ${where} within ${limits.timeoutMs} ms (superoffice.timeout)`, { code: 'ETIMEDOUT' })),
+      () =>
+        finish(
+          new TransportError('timeout', `no complete answer from ${where} within ${limits.timeoutMs} ms (superoffice.timeout)`, {
+            code: 'ETIMEDOUT',
+          }),
+        ),
       limits.timeoutMs,
     );
 

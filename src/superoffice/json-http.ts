@@ -56,9 +56,16 @@ export function requestJson(request: JsonRequest): Promise<JsonResponse> {
       headers['Content-Type'] = 'application/json; charset=utf-8';
       headers['Content-Length'] = String(Buffer.byteLength(payload, 'utf8'));
     }
-    const req = transport.request(url, { method: request.method, headers, ...(request.ca !== undefined && url.protocol === 'https:' ? { ca: request.ca } : {}) });
+    const req = transport.request(url, {
+      method: request.method,
+      headers,
+      ...(request.ca !== undefined && url.protocol === 'https:' ? { ca: request.ca } : {}),
+    });
     const timer = setTimeout(
-      () => fail(new TransportError('timeout', `${request.what}: no answer from ${target} within ${request.timeoutMs} ms`, { code: 'ETIMEDOUT' })),
+      () =>
+        fail(
+          new TransportError('timeout', `${request.what}: no answer from ${target} within ${request.timeoutMs} ms`, { code: 'ETIMEDOUT' }),
+        ),
       request.timeoutMs,
     );
     req.on('error', (error: NodeJS.ErrnoException) => fail(networkError(error, request.what, url, target)));
@@ -85,7 +92,9 @@ export function requestJson(request: JsonRequest): Promise<JsonResponse> {
           const type = res.headers['content-type'] ?? 'no content type';
           const error =
             status >= 200 && status < 300
-              ? new MalformedResponseError(`${request.what}: the answer from ${target} is not JSON (HTTP ${status}, ${type}, ${text.length} chars)`)
+              ? new MalformedResponseError(
+                  `${request.what}: the answer from ${target} is not JSON (HTTP ${status}, ${type}, ${text.length} chars)`,
+                )
               : new TransportError('http-status', `${request.what}: HTTP ${status} from ${target} (${type})`, { status });
           finish(() => reject(error));
           return;

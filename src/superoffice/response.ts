@@ -76,8 +76,6 @@ export function judgeEnvelope(envelope: SoapEnvelope, status: number, expected: 
 /** Whether a refusal reads like an invalid or expired ticket rather than some other server error. */
 export function looksLikeTicketProblem(refusal: Refusal): boolean {
   const text =
-    refusal instanceof SoapFaultError
-      ? `${refusal.faultcode} ${refusal.faultstring}`
-      : `${refusal.exceptionType ?? ''} ${refusal.message}`;
+    refusal instanceof SoapFaultError ? `${refusal.faultcode} ${refusal.faultstring}` : `${refusal.exceptionType ?? ''} ${refusal.message}`;
   return /ticket|session|credential|authenticat|logged in|log in|unauthori[sz]ed/i.test(text);
 }

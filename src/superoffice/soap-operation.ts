@@ -101,7 +101,12 @@ export class SoapOperation {
    * status line; resolves with what the reader's end() returns. `timeoutMs` bounds the whole call, reading and
    * parsing included. Rejects with SuperOfficeError (or what the reader threw).
    */
-  async stream<T>(args: object, soapHeaders: readonly string[], timeoutMs: number, makeReader: (head: ResponseHead) => BodyReader<T>): Promise<T> {
+  async stream<T>(
+    args: object,
+    soapHeaders: readonly string[],
+    timeoutMs: number,
+    makeReader: (head: ResponseHead) => BodyReader<T>,
+  ): Promise<T> {
     const client = await this.getClient();
     const method: unknown = client[`${this.operation}Async`];
     if (typeof method !== 'function') {

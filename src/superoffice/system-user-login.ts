@@ -104,7 +104,8 @@ export class SystemUserLogin {
 
   constructor(private readonly options: SystemUserLoginOptions) {
     // loadConfig registers these already; a client built from a config object must not depend on that.
-    for (const secret of [options.systemUser.token, options.applicationToken, ...privateKeyParts(options.systemUser.privateKey)]) secrets.add(secret);
+    for (const secret of [options.systemUser.token, options.applicationToken, ...privateKeyParts(options.systemUser.privateKey)])
+      secrets.add(secret);
     // Checked when the config was loaded; parsing once here keeps the PEM out of every later step.
     this.privateKey = parsePrivateKey(options.systemUser.privateKey);
     this.now = options.now ?? Date.now;
@@ -133,7 +134,9 @@ export class SystemUserLogin {
     const answer = answerShape.safeParse(response.json);
     if (!answer.success) {
       if (response.status < 200 || response.status >= 300) {
-        throw new TransportError('http-status', `system user login: HTTP ${response.status} from ${this.describeLoginUrl()}`, { status: response.status });
+        throw new TransportError('http-status', `system user login: HTTP ${response.status} from ${this.describeLoginUrl()}`, {
+          status: response.status,
+        });
       }
       throw new MalformedResponseError(
         `system user login: unexpected answer from ${this.describeLoginUrl()} (expected IsSuccessful, Token, ErrorMessage)`,
@@ -208,10 +211,12 @@ export class SystemUserLogin {
 function jwtError(error: unknown, certificateFile: string): SuperOfficeError {
   const reject = (why: string) => new AuthError(`system user login: rejected the JWT from SuperOffice: ${why}`);
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-    return reject(`its signature does not verify with the certificate ${certificateFile} (superoffice.systemUser.jwtCertificate): a foreign or tampered token, or the wrong certificate`);
+    return reject(
+      `its signature does not verify with the certificate ${certificateFile} (superoffice.systemUser.jwtCertificate): a foreign or tampered token, or the wrong certificate`,
+    );
   }
   if (error instanceof joseErrors.JWTExpired) {
-    return reject('it has expired (exp is in the past; check this machine\'s clock)');
+    return reject("it has expired (exp is in the past; check this machine's clock)");
   }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return reject('it is not signed with RS256');
   if (error instanceof joseErrors.JWTClaimValidationFailed) return reject(`claim ${error.claim} is not acceptable (${error.reason})`);

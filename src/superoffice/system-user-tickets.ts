@@ -17,11 +17,18 @@ export class SystemUserTickets {
 
   constructor(
     config: SuperOfficeConfig & { systemUser: SystemUserConfig },
-    private readonly options: { now: () => number; reloginCooldownMs?: number; log: Log; /** superoffice.tls.ca's PEM text. */ ca?: string },
+    private readonly options: {
+      now: () => number;
+      reloginCooldownMs?: number;
+      log: Log /** superoffice.tls.ca's PEM text. */;
+      ca?: string;
+    },
   ) {
     const contextIdentifier = contextIdentifierOf(config.url);
     if (!contextIdentifier || !config.applicationToken) {
-      throw new ClientSetupError('superoffice.systemUser needs superoffice.applicationToken and a ContextIdentifier at the end of superoffice.url');
+      throw new ClientSetupError(
+        'superoffice.systemUser needs superoffice.applicationToken and a ContextIdentifier at the end of superoffice.url',
+      );
     }
     this.login = new SystemUserLogin({
       systemUser: config.systemUser,

@@ -85,13 +85,23 @@ export class TenantStatus {
 
   private async fetch(): Promise<TenantState> {
     const { timeoutMs, ca } = this.options;
-    const response = await requestJson({ method: 'GET', url: this.url, timeoutMs, what: 'tenant status', ...(ca !== undefined ? { ca } : {}) });
+    const response = await requestJson({
+      method: 'GET',
+      url: this.url,
+      timeoutMs,
+      what: 'tenant status',
+      ...(ca !== undefined ? { ca } : {}),
+    });
     if (response.status < 200 || response.status >= 300) {
-      throw new TransportError('http-status', `tenant status: HTTP ${response.status} from ${this.describe()}`, { status: response.status });
+      throw new TransportError('http-status', `tenant status: HTTP ${response.status} from ${this.describe()}`, {
+        status: response.status,
+      });
     }
     const answer = answerShape.safeParse(response.json);
     if (!answer.success) {
-      throw new MalformedResponseError(`tenant status: unexpected answer from ${this.describe()} (expected ContextIdentifier, State, ValidUntil)`);
+      throw new MalformedResponseError(
+        `tenant status: unexpected answer from ${this.describe()} (expected ContextIdentifier, State, ValidUntil)`,
+      );
     }
     const { contextidentifier, state, validuntil } = answer.data;
     const ours = this.options.contextIdentifier;

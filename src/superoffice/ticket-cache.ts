@@ -57,17 +57,15 @@ export class TicketCache {
         new AuthError('no SuperOffice credentials: set superoffice.ticket, or superoffice.username and superoffice.password'),
       );
     }
-    const pending = login().then(
-      (ticket) => {
-        this.current = ticket;
-        this.currentAccepted = false;
-        this.lastLogin = this.now();
-        // Issued: a rotating secret, so the list every scrub searches does not grow with each login.
-        secrets.replace(this.secretSlot, ticket);
-        this.remember(ticket);
-        return ticket;
-      },
-    );
+    const pending = login().then((ticket) => {
+      this.current = ticket;
+      this.currentAccepted = false;
+      this.lastLogin = this.now();
+      // Issued: a rotating secret, so the list every scrub searches does not grow with each login.
+      secrets.replace(this.secretSlot, ticket);
+      this.remember(ticket);
+      return ticket;
+    });
     this.pending = pending;
     const clear = () => {
       if (this.pending === pending) this.pending = null;

@@ -51,7 +51,10 @@ export class TreeBuilder {
   text(text: string): void {
     const current = this.stack[this.stack.length - 1];
     if (current && current.text.length < TREE_LIMITS.textPerElement) {
-      current.text += text.length + current.text.length > TREE_LIMITS.textPerElement ? text.slice(0, TREE_LIMITS.textPerElement - current.text.length) : text;
+      current.text +=
+        text.length + current.text.length > TREE_LIMITS.textPerElement
+          ? text.slice(0, TREE_LIMITS.textPerElement - current.text.length)
+          : text;
     }
   }
 

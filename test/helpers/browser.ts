@@ -58,7 +58,11 @@ export interface PageWatch {
 }
 
 /** A new page at `width` x `height` whose console errors, page errors and dialogs are recorded (dialogs are dismissed). */
-export async function watchedPage(browser: Browser, width: number, height: number): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
+export async function watchedPage(
+  browser: Browser,
+  width: number,
+  height: number,
+): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   const watch: PageWatch = { errors: [], dialogs: [] };

@@ -42,7 +42,10 @@ export interface CliOptions {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: CliOptions = {}): CliProcess {
-  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? BIN, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: 'pipe',
+  });
   let out = '';
   let err = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -69,7 +72,11 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: C
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: CliOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: CliOptions = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cli = startCli(args, env, options);
   const { code } = await cli.exited();
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };

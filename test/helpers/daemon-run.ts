@@ -61,7 +61,11 @@ http: { host: 127.0.0.1, port: 0 }
       simulator,
       smtp,
       logs,
-      readyStatus: () => fetch(`${daemon.httpUrl}/readyz`).then((r) => r.status, () => 0),
+      readyStatus: () =>
+        fetch(`${daemon.httpUrl}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        ),
       async close() {
         await daemon.close();
         await smtp.stop();
@@ -108,7 +112,14 @@ export async function failTasksOneByOne(
 ): Promise<void> {
   for (const [index, id] of ids.entries()) {
     await at[index]?.();
-    simulator.upsertTask({ id, associateId: index % 2 === 0 ? 101 : 102, name: `Export${id}`, state: 'Failed', lastStarted: Date.now(), startCount: 1 });
+    simulator.upsertTask({
+      id,
+      associateId: index % 2 === 0 ? 101 : 102,
+      name: `Export${id}`,
+      state: 'Failed',
+      lastStarted: Date.now(),
+      startCount: 1,
+    });
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

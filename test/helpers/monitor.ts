@@ -22,7 +22,10 @@ export class RecordingSink {
     this.batches.push(batch);
   }
   eventIds(kind?: string): string[] {
-    return this.batches.flatMap((b) => b.events).filter((e) => !kind || e.kind === kind).map((e) => e.id);
+    return this.batches
+      .flatMap((b) => b.events)
+      .filter((e) => !kind || e.kind === kind)
+      .map((e) => e.id);
   }
 }
 

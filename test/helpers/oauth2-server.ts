@@ -51,7 +51,11 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       const form = Object.fromEntries(new URLSearchParams(body));
       requests.push(form);
       if (failure !== null) return answer(failure, { error: 'temporarily_unavailable' });
-      if (req.method !== 'POST' || req.url !== '/token' || !String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
+      if (
+        req.method !== 'POST' ||
+        req.url !== '/token' ||
+        !String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')
+      ) {
         return answer(400, { error: 'invalid_request' });
       }
       if (form.client_id !== opts.clientId || form.client_secret !== clientSecret) {
@@ -68,7 +72,12 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       issued.push(token);
       const rotated = opts.rotateRefreshTokens && form.grant_type === 'refresh_token' ? `rotated-refresh-token-${++rotations}` : undefined;
       if (rotated) refreshToken = rotated;
-      return answer(200, { token_type: 'Bearer', access_token: token, expires_in: opts.expiresIn ?? 3600, ...(rotated ? { refresh_token: rotated } : {}) });
+      return answer(200, {
+        token_type: 'Bearer',
+        access_token: token,
+        expires_in: opts.expiresIn ?? 3600,
+        ...(rotated ? { refresh_token: rotated } : {}),
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

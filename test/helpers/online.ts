@@ -68,7 +68,14 @@ export function rsaKeyValueXml(privateKey: KeyObject): string {
   const jwk = privateKey.export({ format: 'jwk' });
   const b64 = (value: string | undefined) => Buffer.from(value ?? '', 'base64url').toString('base64');
   const fields: [string, string | undefined][] = [
-    ['Modulus', jwk.n], ['Exponent', jwk.e], ['P', jwk.p], ['Q', jwk.q], ['DP', jwk.dp], ['DQ', jwk.dq], ['InverseQ', jwk.qi], ['D', jwk.d],
+    ['Modulus', jwk.n],
+    ['Exponent', jwk.e],
+    ['P', jwk.p],
+    ['Q', jwk.q],
+    ['DP', jwk.dp],
+    ['DQ', jwk.dq],
+    ['InverseQ', jwk.qi],
+    ['D', jwk.d],
   ];
   return `<RSAKeyValue>${fields.map(([name, value]) => `<${name}>${b64(value)}</${name}>`).join('')}</RSAKeyValue>`;
 }

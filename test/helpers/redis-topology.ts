@@ -97,8 +97,12 @@ export async function startTestCluster(options: { masters?: number; replicas?: n
   const masters = options.masters ?? 3;
   const replicas = options.replicas ?? 1;
   const nodes = await startAll(
-    Array.from({ length: masters * (1 + replicas) }, () => () =>
-      startPrivateRedis({ args: [...FAST_SYNC, '--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'] }),
+    Array.from(
+      { length: masters * (1 + replicas) },
+      () => () =>
+        startPrivateRedis({
+          args: [...FAST_SYNC, '--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
+        }),
     ),
   );
   const seeds = nodes.map((node) => `127.0.0.1:${node.port}`);
@@ -176,9 +180,15 @@ export interface TestSentinelGroup {
  * A master, one replica and three Sentinels (quorum 2) watching them as `name`. Short timeouts make a
  * failover after a master dies take a few seconds.
  */
-export async function startTestSentinelGroup(options: { name?: string; password?: string; args?: string[] } = {}): Promise<TestSentinelGroup> {
+export async function startTestSentinelGroup(
+  options: { name?: string; password?: string; args?: string[] } = {},
+): Promise<TestSentinelGroup> {
   const name = options.name ?? 'mymaster';
-  const auth = [...FAST_SYNC, ...(options.password ? ['--requirepass', options.password, '--masterauth', options.password] : []), ...(options.args ?? [])];
+  const auth = [
+    ...FAST_SYNC,
+    ...(options.password ? ['--requirepass', options.password, '--masterauth', options.password] : []),
+    ...(options.args ?? []),
+  ];
   const master = await startPrivateRedis({ args: auth });
   const servers = [master];
   const sentinels: PrivateRedis[] = [];
@@ -216,7 +226,10 @@ export async function startTestSentinelGroup(options: { name?: string; password?
   }
 
   const masterPortBy = async (sentinel: PrivateRedis): Promise<number> => {
-    const [, port] = (await adminCall(sentinel.port, (redis) => redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name))) as [string, string];
+    const [, port] = (await adminCall(sentinel.port, (redis) => redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name))) as [
+      string,
+      string,
+    ];
     return Number(port);
   };
   const waitForNewMaster = async (port: number, timeoutMs = 20_000): Promise<number> => {
@@ -249,7 +262,8 @@ export async function startTestSentinelGroup(options: { name?: string; password?
         async () => {
           const master = await masterPortBy(sentinels[0]!);
           for (const server of servers) {
-            if (server.port === master || !(await adminCall(server.port, (redis) => redis.ping(), options.password).catch(() => null))) continue;
+            if (server.port === master || !(await adminCall(server.port, (redis) => redis.ping(), options.password).catch(() => null)))
+              continue;
             const info = await adminCall(server.port, (redis) => redis.info('replication'), options.password);
             if (!/role:slave/.test(info) || !info.includes(`master_port:${master}`) || !/master_link_status:up/.test(info)) return false;
           }

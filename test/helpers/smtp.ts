@@ -110,7 +110,12 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
       const expected = authRequired;
       if (expected && (auth.username !== expected.user || auth.password !== expected.pass)) {
         logins.push({ method: auth.method, user: auth.username ?? '', ok: false });
-        callback(smtpError(535, opts.echoRejectedPassword ? `Authentication failed for ${auth.username ?? ''}:${auth.password ?? ''}` : 'Authentication failed'));
+        callback(
+          smtpError(
+            535,
+            opts.echoRejectedPassword ? `Authentication failed for ${auth.username ?? ''}:${auth.password ?? ''}` : 'Authentication failed',
+          ),
+        );
         return;
       }
       logins.push({ method: auth.method, user: auth.username ?? '', ok: true });

@@ -27,7 +27,9 @@ export function taskXml(fields: Record<string, string>): string {
     Created: '2024-01-15T08:30:00',
     ...fields,
   };
-  return `<BatchTaskInfo>${Object.entries(base).map(([k, v]) => `<${k}>${v}</${k}>`).join('')}</BatchTaskInfo>`;
+  return `<BatchTaskInfo>${Object.entries(base)
+    .map(([k, v]) => `<${k}>${v}</${k}>`)
+    .join('')}</BatchTaskInfo>`;
 }
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -90,6 +92,13 @@ export async function startSoapServer(): Promise<SoapTestServer> {
 
 /** Client config for a test server: a static ticket, UTC. */
 export function soapConfig(url: string, overrides: Overrides<SuperOfficeConfig> = {}): SuperOfficeConfig {
-  const defaults: SuperOfficeConfig = { url, ticket: '7T:fixed-ticket-for-tests==', timeout: 5000, associatesPerRequest: 100, maxConcurrentRequests: 2, timeZone: 'UTC' };
+  const defaults: SuperOfficeConfig = {
+    url,
+    ticket: '7T:fixed-ticket-for-tests==',
+    timeout: 5000,
+    associatesPerRequest: 100,
+    maxConcurrentRequests: 2,
+    timeZone: 'UTC',
+  };
   return withOverrides(defaults, overrides);
 }

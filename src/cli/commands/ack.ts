@@ -11,9 +11,12 @@ export async function ackCommand(argv: string[]): Promise<number> {
     author: { type: 'string' },
   });
   const request = Object.fromEntries(
-    Object.entries({ taskId: values['task-id'], schedule: values.schedule, comment: values.comment, author: values.author }).filter(([, v]) => v !== undefined),
+    Object.entries({ taskId: values['task-id'], schedule: values.schedule, comment: values.comment, author: values.author }).filter(
+      ([, v]) => v !== undefined,
+    ),
   );
   const acked = await withControls(values.config, (controls) => controls.acknowledge(request, defaultAuthor()));
-  for (const ack of acked) process.stdout.write(`acknowledged ${ack.kind} alert of task ${values['task-id']} in schedule ${ack.schedule} (${ack.episode})\n`);
+  for (const ack of acked)
+    process.stdout.write(`acknowledged ${ack.kind} alert of task ${values['task-id']} in schedule ${ack.schedule} (${ack.episode})\n`);
   return 0;
 }

@@ -66,7 +66,11 @@ async function checkRedis(config: Config): Promise<CheckLine> {
     const joiner = config.redis.url !== undefined ? ' ' : ', ';
     return { ok: true, name, detail: `${topology}${joiner}reachable (PING ${ms} ms, Redis ${version})${eviction}` };
   } catch (error) {
-    return { ok: false, name, detail: `${describeTarget(config.redis)}: ${error instanceof Error && error.message.startsWith('no ') ? error.message : explainRedisError(error)}` };
+    return {
+      ok: false,
+      name,
+      detail: `${describeTarget(config.redis)}: ${error instanceof Error && error.message.startsWith('no ') ? error.message : explainRedisError(error)}`,
+    };
   } finally {
     redis.disconnect();
     closeRedisTarget(config.redis);
@@ -92,7 +96,8 @@ async function checkTenantState(config: Config): Promise<{ line: CheckLine; main
   const name = 'tenant state';
   try {
     const state = await status.current();
-    if (state.running) return { line: { ok: true, name, detail: `${state.contextIdentifier} is Running (${redactUrl(status.url)})` }, maintenance: null };
+    if (state.running)
+      return { line: { ok: true, name, detail: `${state.contextIdentifier} is Running (${redactUrl(status.url)})` }, maintenance: null };
     return {
       line: {
         ok: true,
@@ -102,7 +107,10 @@ async function checkTenantState(config: Config): Promise<{ line: CheckLine; main
       maintenance: state.state,
     };
   } catch (error) {
-    return { line: { ok: false, name, detail: `${redactUrl(status.url)}: ${message(error)} (superoffice.tenantStatusUrl)` }, maintenance: null };
+    return {
+      line: { ok: false, name, detail: `${redactUrl(status.url)}: ${message(error)} (superoffice.tenantStatusUrl)` },
+      maintenance: null,
+    };
   }
 }
 
@@ -112,15 +120,26 @@ async function checkSuperOffice(config: Config): Promise<CheckLine[]> {
   if (tenant) lines.push(tenant.line);
   const inMaintenance = tenant?.maintenance ? ` (the tenant is in planned maintenance: ${tenant.maintenance})` : '';
   const client = createSuperOfficeClient(config.superoffice);
-  const how = config.superoffice.ticket ? 'static ticket' : config.superoffice.systemUser ? 'system user' : `user ${config.superoffice.username}`;
+  const how = config.superoffice.ticket
+    ? 'static ticket'
+    : config.superoffice.systemUser
+      ? 'system user'
+      : `user ${config.superoffice.username}`;
   let info: AuthenticationInfo;
   let authMs: number;
   try {
     ({ value: info, ms: authMs } = await timed(() => client.authenticate()));
   } catch (error) {
-    return [...lines, { ok: false, name: 'superoffice auth', detail: `${redactUrl(config.superoffice.url)} (${how}): ${message(error)}${inMaintenance}` }];
+    return [
+      ...lines,
+      { ok: false, name: 'superoffice auth', detail: `${redactUrl(config.superoffice.url)} (${how}): ${message(error)}${inMaintenance}` },
+    ];
   }
-  lines.push({ ok: true, name: 'superoffice auth', detail: `${redactUrl(config.superoffice.url)} (${describeLogin(config, info)}, ${authMs} ms)` });
+  lines.push({
+    ok: true,
+    name: 'superoffice auth',
+    detail: `${redactUrl(config.superoffice.url)} (${describeLogin(config, info)}, ${authMs} ms)`,
+  });
   const session = info.systemUser;
   if (session && (session.netserverUrl || session.webapiUrl)) {
     const claims = [
@@ -133,7 +152,11 @@ async function checkSuperOffice(config: Config): Promise<CheckLine[]> {
     try {
       const { value, ms: callMs } = await timed(() => client.tasksFor(schedule));
       const unreadable = value.unreadable.length > 0 ? ` (${value.unreadable.length} left out: a field cannot be read)` : '';
-      lines.push({ ok: true, name: `schedule ${schedule.name}`, detail: `${plural(value.tasks.length, 'task')}${unreadable} for ${watched(schedule)} (${callMs} ms)` });
+      lines.push({
+        ok: true,
+        name: `schedule ${schedule.name}`,
+        detail: `${plural(value.tasks.length, 'task')}${unreadable} for ${watched(schedule)} (${callMs} ms)`,
+      });
     } catch (error) {
       lines.push({ ok: false, name: `schedule ${schedule.name}`, detail: `${message(error)}${inMaintenance}` });
     }
@@ -164,7 +187,13 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   const associates = config.schedules.reduce((n, s) => n + (s.associates === 'all' ? 0 : s.associates.length), 0);
   const all = config.schedules.some((s) => s.associates === 'all') ? ' listed (and one schedule for all others)' : '';
-  const lines: CheckLine[] = [{ ok: true, name: 'config', detail: `${path}: ${plural(config.schedules.length, 'schedule')}, ${plural(associates, 'associate')}${all}` }];
+  const lines: CheckLine[] = [
+    {
+      ok: true,
+      name: 'config',
+      detail: `${path}: ${plural(config.schedules.length, 'schedule')}, ${plural(associates, 'associate')}${all}`,
+    },
+  ];
   print(lines[0]!);
   for (const run of [() => checkRedis(config), () => checkSuperOffice(config), () => checkSmtp(config)]) {
     const result = await run();

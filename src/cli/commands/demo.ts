@@ -85,7 +85,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     say('batchwatch demo is running.');
     say(`  status page            ${daemon.httpUrl}/   (open it in a browser; the same as JSON: /api/v1/status)`);
     say(`  SuperOffice simulator  ${simulator.url}/Remote/Services85/Batch.svc  (scenario "story")`);
-    say(`  Redis                  ${privateRedis ? `${redisUrl} (private, stopped on exit)` : `${redactUrl(redisUrl)} (REDIS_URL, keys under ${prefix}:)`}`);
+    say(
+      `  Redis                  ${privateRedis ? `${redisUrl} (private, stopped on exit)` : `${redactUrl(redisUrl)} (REDIS_URL, keys under ${prefix}:)`}`,
+    );
     say(`  metrics                ${daemon.httpUrl}/metrics   (health: /healthz, /readyz)`);
     say(`  mail (SMTP)            smtp://127.0.0.1:${catcher.port}  (local catcher: shown below and saved as .eml files in ${mailDir})`);
     say('The story: a task that succeeds, one that fails (~15 s), one that stalls (~30 s), one stuck in New (~35 s).');

@@ -56,12 +56,15 @@ export async function pollOnceCommand(argv: string[]): Promise<number> {
       };
       // SuperOffice errors are part of the report; what escapes pollSchedule is the snapshot store.
       const report = await pollSchedule(schedule, deps, { dryRun }).catch((error: unknown) => {
-        throw new Error(`schedule ${schedule.name}: Redis at ${describeTarget(config.redis)} is not usable: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(
+          `schedule ${schedule.name}: Redis at ${describeTarget(config.redis)} is not usable: ${error instanceof Error ? error.message : String(error)}`,
+        );
       });
       reports.push(report);
     }
     const anyEvents = reports.some((r) => r.events.length > 0);
-    const delivery = !anyEvents || dryRun ? null : !config.mail.enabled ? 'mail is disabled (mail.enabled: false)' : await deliver(notifier!);
+    const delivery =
+      !anyEvents || dryRun ? null : !config.mail.enabled ? 'mail is disabled (mail.enabled: false)' : await deliver(notifier!);
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ dryRun, schedules: reports.map(reportJson), delivery }, null, 2)}\n`);
     } else {

@@ -56,13 +56,18 @@ async function add(argv: string[]): Promise<number> {
   const silence = await withControls(values.config, (controls) => controls.addSilence(defined, defaultAuthor()));
   // The id alone on stdout, so that scripts can keep it: id=$(batchwatch silence add ...).
   process.stdout.write(`${silence.id}\n`);
-  process.stderr.write(`silenced ${describeMatchers(silence.matchers)} from ${iso(silence.startsAt)} until ${iso(silence.endsAt)} (${silence.state})\n`);
+  process.stderr.write(
+    `silenced ${describeMatchers(silence.matchers)} from ${iso(silence.startsAt)} until ${iso(silence.endsAt)} (${silence.state})\n`,
+  );
   return 0;
 }
 
 async function list(argv: string[]): Promise<number> {
   const values = parseCommandArgs(argv, { config: { type: 'string' }, json: { type: 'boolean', default: false } });
-  const { silences, windows } = await withControls(values.config, async (controls) => ({ silences: await controls.silences(), windows: controls.windows() }));
+  const { silences, windows } = await withControls(values.config, async (controls) => ({
+    silences: await controls.silences(),
+    windows: controls.windows(),
+  }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ silences: silences.map(silenceJson), maintenance: windows.map(windowJson) }, null, 2)}\n`);
     return 0;
@@ -83,7 +88,14 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 
 
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
-  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Active and pending first, then expired (kept a week), newest last; then the maintenance windows of the config. */
@@ -95,7 +107,15 @@ export function formatList(silences: readonly SilenceView[], windows: readonly W
   else {
     const rows = [['id', 'state', 'matchers', 'starts', 'ends', 'author', 'comment']];
     for (const s of sorted) {
-      rows.push([s.id, s.state, oneLine(describeMatchers(s.matchers)), iso(s.startsAt), iso(s.endsAt), truncate(oneLine(s.author), 30), truncate(oneLine(s.comment), 60)]);
+      rows.push([
+        s.id,
+        s.state,
+        oneLine(describeMatchers(s.matchers)),
+        iso(s.startsAt),
+        iso(s.endsAt),
+        truncate(oneLine(s.author), 30),
+        truncate(oneLine(s.comment), 60),
+      ]);
     }
     lines.push(pad(rows));
   }

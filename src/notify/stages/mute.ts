@@ -40,7 +40,10 @@ export function muteStage(deps: MuteStageDeps): Stage {
       // Every event's episode is looked up: a resolution is dropped when nobody was told it fired, and a firing
       // event when its episode was told after it came to be (see muteVerdict).
       const [acks, episodes] = await Promise.all([
-        deps.acks(schedule, followUps.map((e) => episodeOf(e.id))),
+        deps.acks(
+          schedule,
+          followUps.map((e) => episodeOf(e.id)),
+        ),
         deps.sentLog.episodes(events.map((e) => episodeOf(e.id))),
       ]);
 
@@ -48,7 +51,11 @@ export function muteStage(deps: MuteStageDeps): Stage {
         const episode = episodeOf(event.id);
         return {
           event,
-          verdict: muteVerdict(event, { muting: mutes, ack: acks[episode], episode: episodes[episode] ?? { toldAt: null, firstMuted: false } }),
+          verdict: muteVerdict(event, {
+            muting: mutes,
+            ack: acks[episode],
+            episode: episodes[episode] ?? { toldAt: null, firstMuted: false },
+          }),
         };
       });
       const send = verdicts.filter(({ verdict }) => verdict.action === 'send').map(({ event }) => event);

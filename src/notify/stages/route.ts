@@ -5,7 +5,10 @@ import type { Stage } from '../pipeline.ts';
 export type RecipientsFor = (schedule: string) => readonly string[];
 
 /** The routing the config describes: a schedule's mailTo, else the default recipients. */
-export function recipientsFromConfig(schedules: readonly Pick<ScheduleConfig, 'name' | 'mailTo'>[], defaultTo: readonly string[]): RecipientsFor {
+export function recipientsFromConfig(
+  schedules: readonly Pick<ScheduleConfig, 'name' | 'mailTo'>[],
+  defaultTo: readonly string[],
+): RecipientsFor {
   return (schedule) => schedules.find((s) => s.name === schedule)?.mailTo ?? defaultTo;
 }
 
