@@ -3,22 +3,7 @@ import type { AlertEvent, TaskRecord } from '../core/model.ts';
 import { associateLabel } from '../core/task.ts';
 import { oneLine } from '../core/text.ts';
 import type { PollReport } from '../monitor/poll.ts';
-
-function pad(rows: string[][]): string {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function iso(ms: number | null | undefined): string {
-  return ms == null ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z');
-}
+import { iso, pad } from './table.ts';
 
 export function describeEvent(event: AlertEvent): string {
   const what = event.task

@@ -3,19 +3,21 @@ import { formatDuration } from '../config/duration.ts';
 import { associateLabel } from '../core/task.ts';
 import type { AckResult, AlertView, SilenceView, WindowView } from './controls.ts';
 
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+/** A time as ISO-8601 UTC for the API's answers; null for none. */
+export const isoOrNull = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 export function silenceJson(silence: SilenceView) {
   return {
     id: silence.id,
     state: silence.state,
     matchers: silence.matchers,
-    startsAt: iso(silence.startsAt),
-    endsAt: iso(silence.endsAt),
+    startsAt: isoOrNull(silence.startsAt),
+    endsAt: isoOrNull(silence.endsAt),
     comment: silence.comment,
     author: silence.author,
-    createdAt: iso(silence.createdAt),
-    ...(silence.expiredAt !== undefined ? { expiredAt: iso(silence.expiredAt), expiredBy: silence.expiredBy ?? null } : {}),
+    createdAt: isoOrNull(silence.createdAt),
+    ...(silence.expiredAt !== undefined ? { expiredAt: isoOrNull(silence.expiredAt), expiredBy: silence.expiredBy ?? null } : {}),
   };
 }
 
@@ -27,8 +29,8 @@ export function windowJson(window: WindowView) {
     duration: formatDuration(window.duration),
     match: window.match,
     inForce: window.inForce !== null,
-    ...(window.inForce ? { startsAt: iso(window.inForce.startsAt), endsAt: iso(window.inForce.endsAt) } : {}),
-    nextStart: iso(window.nextStart),
+    ...(window.inForce ? { startsAt: isoOrNull(window.inForce.startsAt), endsAt: isoOrNull(window.inForce.endsAt) } : {}),
+    nextStart: isoOrNull(window.nextStart),
   };
 }
 
@@ -38,8 +40,8 @@ export function alertJson(view: AlertView) {
     schedule: view.schedule,
     kind: alert.kind,
     episode: alert.eventId,
-    firedAt: iso(alert.firedAt),
-    lastNotifiedAt: iso(alert.lastNotifiedAt),
+    firedAt: isoOrNull(alert.firedAt),
+    lastNotifiedAt: isoOrNull(alert.lastNotifiedAt),
     task: task
       ? {
           id: task.id,
@@ -50,9 +52,9 @@ export function alertJson(view: AlertView) {
           progressPercent: task.progressPercent,
         }
       : null,
-    silencedBy: view.silencedBy.map((m) => ({ ...m, endsAt: iso(m.endsAt) })),
-    acknowledged: view.acknowledged ? { ...view.acknowledged, at: iso(view.acknowledged.at) } : null,
-    mutedSince: iso(view.mutedSince),
+    silencedBy: view.silencedBy.map((m) => ({ ...m, endsAt: isoOrNull(m.endsAt) })),
+    acknowledged: view.acknowledged ? { ...view.acknowledged, at: isoOrNull(view.acknowledged.at) } : null,
+    mutedSince: isoOrNull(view.mutedSince),
   };
 }
 

@@ -1,7 +1,6 @@
 /** GET /api/v1/status: the status page's view model as JSON, times as ISO-8601 UTC (like the other /api/v1 answers). */
+import { isoOrNull as iso } from '../silence/json.ts';
 import type { StatusView } from './model.ts';
-
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 export function statusJson(view: StatusView) {
   return {

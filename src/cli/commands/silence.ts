@@ -7,6 +7,7 @@ import { oneLine } from '../../core/text.ts';
 import { truncate } from '../../notify/format.ts';
 import { parseCommandArgs, parseCommandArgsWithPositionals, UsageError } from '../args.ts';
 import { defaultAuthor, withControls } from '../silence-session.ts';
+import { iso, pad } from '../table.ts';
 
 const SUBCOMMANDS = 'add, list or expire';
 
@@ -82,20 +83,6 @@ async function expire(argv: string[]): Promise<number> {
   const silence = await withControls(values.config, (controls) => controls.expireSilence(positionals[0]!, values.author, defaultAuthor()));
   process.stdout.write(`${silence.id} expired at ${iso(silence.endsAt)}\n`);
   return 0;
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
-
-function pad(rows: string[][]): string {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 /** Active and pending first, then expired (kept a week), newest last; then the maintenance windows of the config. */
