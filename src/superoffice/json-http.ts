@@ -1,6 +1,7 @@
 /** JSON over HTTP(S) for SuperOffice Online's REST endpoints (system user login, tenant status): bounded in time and bytes, typed errors. */
 import http from 'node:http';
 import https from 'node:https';
+import { z } from 'zod';
 import { MalformedResponseError, TransportError } from './errors.ts';
 import { describeUrl, TLS_CODE, tlsMessage } from './http-transport.ts';
 
@@ -115,4 +116,18 @@ function networkError(error: NodeJS.ErrnoException, what: string, url: URL, targ
   }
   if (TLS_CODE.test(code)) return new TransportError('tls', `${what}: ${tlsMessage(code, error.message, url, target)}`, details);
   return new TransportError('network', `${what}: cannot reach ${target}: ${code || error.message}`, details);
+}
+
+/**
+ * An object schema whose keys are matched without regard to case: SuperOffice's documentation writes `IsSuccessful`,
+ * a JSON serializer may write `isSuccessful`. The shape's keys are written in lower case.
+ */
+export function caseInsensitiveObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.preprocess(
+    (value) =>
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]))
+        : value,
+    z.object(shape),
+  );
 }

@@ -9,7 +9,7 @@ import { scrubSecrets, secrets } from '../redact/secrets.ts';
 import { AuthError, MalformedResponseError, type SuperOfficeError, TransportError } from './errors.ts';
 import { oneLine } from '../core/text.ts';
 import { describeUrl } from './http-transport.ts';
-import { requestJson } from './json-http.ts';
+import { caseInsensitiveObject, requestJson } from './json-http.ts';
 
 const CLAIMS = 'http://schemes.superoffice.net/identity';
 /** The JWT claim that carries the SOAP ticket. */
@@ -67,18 +67,11 @@ export function ticketSlot(contextIdentifier: string): string {
   return `superoffice ticket (${contextIdentifier})`;
 }
 
-// Keys are matched without regard to case: the documentation writes IsSuccessful, a JSON serializer may write isSuccessful.
-const answerShape = z.preprocess(
-  (value) =>
-    value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]))
-      : value,
-  z.object({
-    issuccessful: z.boolean(),
-    token: z.string().nullish(),
-    errormessage: z.string().nullish(),
-  }),
-);
+const answerShape = caseInsensitiveObject({
+  issuccessful: z.boolean(),
+  token: z.string().nullish(),
+  errormessage: z.string().nullish(),
+});
 
 const MAX_MESSAGE = 300;
 

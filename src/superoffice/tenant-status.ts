@@ -5,7 +5,7 @@ import { contextIdentifierOf } from '../config/tenant.ts';
 import { MalformedResponseError, TransportError } from './errors.ts';
 import { oneLine } from '../core/text.ts';
 import { describeUrl } from './http-transport.ts';
-import { requestJson } from './json-http.ts';
+import { caseInsensitiveObject, requestJson } from './json-http.ts';
 import { superofficeCa } from './trust.ts';
 
 export interface TenantState {
@@ -33,17 +33,11 @@ export interface TenantStatusOptions {
 export const DEFAULT_TENANT_STATE_MAX_CACHE_MS = 5 * 60 * 1000;
 const MAX_STATE_LENGTH = 64;
 
-const answerShape = z.preprocess(
-  (value) =>
-    value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]))
-      : value,
-  z.object({
-    contextidentifier: z.string().nullish(),
-    state: z.string().refine((s) => s.trim() !== '', 'State is empty'),
-    validuntil: z.string().nullish(),
-  }),
-);
+const answerShape = caseInsensitiveObject({
+  contextidentifier: z.string().nullish(),
+  state: z.string().refine((s) => s.trim() !== '', 'State is empty'),
+  validuntil: z.string().nullish(),
+});
 
 /** A state name fit for logs, metrics' neighbours and the status page: no control characters, bounded. */
 function cleanState(state: string): string {
