@@ -36,6 +36,8 @@ COPY config ./config
 # The config file is mounted at /etc/batchwatch/batchwatch.yaml; secrets come from the environment.
 USER node
 EXPOSE 9464
+# The health check asks /healthz on 127.0.0.1: set BATCHWATCH_HTTP_PORT (read only here) when http.port is not 9464,
+# and keep http.host at 0.0.0.0 or 127.0.0.1 (another address would not answer on loopback).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BATCHWATCH_HTTP_PORT || 9464) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Run the program itself (not npm) so SIGTERM reaches it and shutdown is graceful.

@@ -9,11 +9,10 @@ import { setFlagsFromString } from 'node:v8';
 // Memory: by default V8 lets the heap grow to up to 4x what was live at the last full collection before it
 // collects again, and keeps what it grew to. A poll of 100,000 tasks has ~200 MiB live at its peak, so the
 // daemon sat at ~470-800 MiB RSS; growing by at most 50% keeps it at ~400-450 MiB with the same CPU per poll
-// (`npm run bench`, BENCH_ONLY=daemon BENCH_SIZES=100000). A value given on the command line or in NODE_OPTIONS
-// (--heap-growing-percent=N; 0 = V8's default) wins.
-const flagGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
-  /^--heap[-_]growing[-_]percent\b/.test(arg),
-);
+// (`npm run bench`, BENCH_ONLY=daemon BENCH_SIZES=100000). V8 reads the flag whenever it recomputes the heap limit, so
+// setting it here works like the command-line flag. A value given on node's command line
+// (`node --heap-growing-percent=N bin/batchwatch.js`; 0 = V8's default) wins; Node refuses this flag in NODE_OPTIONS.
+const flagGiven = process.execArgv.some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg));
 if (!flagGiven) setFlagsFromString('--heap-growing-percent=50');
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
@@ -30,6 +29,8 @@ async function loadMain() {
   } catch {
     throw new Error(asked ? 'BATCHWATCH_FROM_SOURCE=1 needs tsx, a devDependency that is not installed: run `npm ci`' : missing);
   }
+  // Said once per start, on stderr: a checkout whose build failed or was skipped (--ignore-scripts) runs, but slower.
+  if (!asked) process.stderr.write('batchwatch: dist/ is missing, running the TypeScript sources through tsx (`npm run build` compiles them)\n');
   tsx.register();
   return import(sources.href);
 }

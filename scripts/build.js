@@ -2,7 +2,7 @@
 // time that are not TypeScript (the WSDLs next to superoffice/client.ts, found relative to import.meta.url).
 // `node scripts/build.js prepare` (npm's prepare, run by npm ci) only notes it when TypeScript is not installed.
 import { spawnSync } from 'node:child_process';
-import { cpSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +23,18 @@ try {
   );
   process.exit(0);
 }
-// A clean directory: a source file deleted or renamed must not live on as a stale .js file.
-rmSync(out, { recursive: true, force: true });
-const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-if (compiled.status !== 0) process.exit(compiled.status ?? 1);
-
-cpSync(src, out, { recursive: true, filter: (file) => statSync(file).isDirectory() || !file.endsWith('.ts') });
+// Built beside dist/ and swapped in at the end: a source file deleted or renamed does not live on as a stale .js file,
+// a failed compile leaves the previous dist/ as it was, and a second checkout's `npm test` building at the same time
+// (or a bench) never finds dist/ half-written or missing for more than the two renames.
+const staging = path.join(root, `dist.tmp-${process.pid}`);
+const retired = path.join(root, `dist.old-${process.pid}`);
+rmSync(staging, { recursive: true, force: true });
+const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', staging], { stdio: 'inherit' });
+if (compiled.status !== 0) {
+  rmSync(staging, { recursive: true, force: true });
+  process.exit(compiled.status ?? 1);
+}
+cpSync(src, staging, { recursive: true, filter: (file) => statSync(file).isDirectory() || !file.endsWith('.ts') });
+if (existsSync(out)) renameSync(out, retired);
+renameSync(staging, out);
+rmSync(retired, { recursive: true, force: true });
