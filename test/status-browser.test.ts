@@ -141,6 +141,43 @@ http: { host: 127.0.0.1, port: 0 }
     }
   });
 
+  it('a hung refresh is given up and the next one still comes; showing the tab again does not start a second request', async () => {
+    const { context, page, watch } = await watchedPage(browser, 1440, 900);
+    let requests = 0;
+    let held: (() => void) | null = null;
+    const firstSeen = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    // The first fragment request never gets an answer (a hung connection); later ones reach the daemon.
+    await page.route('**/status/fragment', async (route) => {
+      requests++;
+      if (requests === 1) {
+        held?.();
+        return;
+      }
+      await route.continue();
+    });
+    try {
+      await page.goto(`${daemon.httpUrl}/?refresh=1`);
+      await firstSeen;
+      // The tab shown again while the request hangs: before, this started a second, overlapping request.
+      await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+      const state = page.locator('#refresh-state');
+      await page.waitForFunction(() => /refresh failed at/.test(document.getElementById('refresh-state')?.textContent ?? ''), null, {
+        timeout: 20_000,
+      });
+      assert.match((await state.textContent()) ?? '', /^\(refresh failed at \d\d:\d\d: no answer within 1 s; showing older data\)$/);
+      assert.equal(requests, 1, 'one request at a time');
+      simulator.upsertTask({ id: 505, associateId: 101, name: 'AfterTheHang', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
+      await page.locator('#alerts tbody tr', { hasText: '#505' }).waitFor({ timeout: 20_000 });
+      assert.equal(await state.textContent(), '', 'the failure note is cleared by the next answer');
+      assert.ok(requests >= 2);
+      clean(watch);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('readable on a phone (375 px) and a wall screen (1440 px): nothing wider than the window', async () => {
     simulator.upsertTask({
       id: 504,
