@@ -7,8 +7,9 @@ import type { HistoryEntry } from '../src/notify/history.ts';
 import { secrets } from '../src/redact/secrets.ts';
 import type { AlertAnnotation, SilenceView } from '../src/silence/controls.ts';
 import { statusJson } from '../src/status/json.ts';
-import { buildStatus, nextPollAt, type StatusInput } from '../src/status/model.ts';
+import { buildStatus, compareAlerts, compareRunning, nextPollAt, selectRows, type StatusInput } from '../src/status/model.ts';
 import { renderFragment, renderPage } from '../src/status/render.ts';
+import { mulberry32 } from './helpers/prng.ts';
 import { MINUTE, SECOND, T0, task } from './helpers/tasks.ts';
 
 const HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>';
@@ -198,6 +199,67 @@ describe('status page: the view model (pure)', () => {
     assert.match(html, /and 25 more alerts/);
     assert.match(html, /and 23 more running tasks/);
     assert.match(html, /30 active alerts/);
+  });
+});
+
+describe('status page: picking the shown rows (bounded selection)', () => {
+  it('the first K of many are exactly those a full sort would show; task ids compare as numbers', () => {
+    const random = mulberry32(7);
+    const kinds: AlertKind[] = ['failed', 'stalled', 'stuck'];
+    const snapshots = ['a', 'b'].map((schedule) =>
+      snapshotWith(
+        schedule,
+        Array.from({ length: 400 }, (_, i) => task({ id: i + 1, state: random() < 0.5 ? 'Started' : 'Failed' })),
+        Array.from({ length: 400 }, (_, i) => ({
+          kind: kinds[Math.floor(random() * kinds.length)]!,
+          subject: String(i + 1),
+          // Few distinct times, so that the tie-breaks decide.
+          firedAt: T0 - Math.floor(random() * 4) * SECOND,
+        })),
+      ),
+    );
+    for (const snapshot of snapshots)
+      for (const record of Object.values(snapshot.tasks)) record.progressSince = T0 - Math.floor(random() * 3) * MINUTE;
+    for (const k of [0, 1, 7, 50, 1000]) {
+      const selection = selectRows(snapshots, { alerts: k, running: k, notifications: 0, silences: 0 });
+      const allAlerts = snapshots.flatMap((s) =>
+        Object.values(s.alerts).map((alert) => ({ schedule: s.schedule, alert, task: s.tasks[alert.subject]?.task })),
+      );
+      const sorted = [...allAlerts].sort(compareAlerts);
+      assert.deepEqual(
+        selection.alerts.items.map((a) => a.alert.eventId),
+        sorted.slice(0, k).map((a) => a.alert.eventId),
+        `alerts, k=${k}`,
+      );
+      assert.equal(selection.alerts.more, Math.max(0, allAlerts.length - k));
+      const allRunning = snapshots.flatMap((s) =>
+        Object.values(s.tasks)
+          .filter((r) => r.task.state === 'Started')
+          .map((record) => ({ schedule: s.schedule, record, alerts: [] })),
+      );
+      assert.deepEqual(
+        selection.running.items.map((r) => `${r.schedule}:${r.record.task.id}`),
+        [...allRunning]
+          .sort(compareRunning)
+          .slice(0, k)
+          .map((r) => `${r.schedule}:${r.record.task.id}`),
+        `running, k=${k}`,
+      );
+    }
+    // Same kind and time: task 9 before task 10 (a text comparison would put "10" first).
+    const tie = snapshotWith(
+      's',
+      [],
+      [
+        { kind: 'failed', subject: '10', firedAt: T0 },
+        { kind: 'failed', subject: '9', firedAt: T0 },
+        { kind: 'failed', subject: '100', firedAt: T0 },
+      ],
+    );
+    assert.deepEqual(
+      buildStatus(input({ schedules: [{ name: 's', timing: { every: 1000 }, snapshot: tie }] })).alerts.items.map((a) => a.subject),
+      ['9', '10', '100'],
+    );
   });
 });
 

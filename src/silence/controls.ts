@@ -182,6 +182,7 @@ export class SilenceControls implements StatusControls {
     const out = new Map<string, AlertAnnotation>();
     if (alerts.length === 0) return out;
     const schedules = [...new Set(alerts.map((a) => a.schedule))];
+    const indexOf = new Map(schedules.map((schedule, i) => [schedule, i]));
     const [silences, acksBySchedule, mutedBySchedule] = await Promise.all([
       this.store.all(),
       Promise.all(schedules.map((schedule) => this.acks.all(schedule))),
@@ -189,7 +190,7 @@ export class SilenceControls implements StatusControls {
     ]);
     const mutes = muting(now, silences, this.deps.windows);
     for (const { schedule, alert, task } of alerts) {
-      const index = schedules.indexOf(schedule);
+      const index = indexOf.get(schedule)!;
       const muters = mutes.mutersOf({ schedule, kind: alert.kind, task: alert.kind === 'superoffice-down' ? undefined : task });
       const ack = acksBySchedule[index]?.[alert.eventId];
       const muted = mutedBySchedule[index]?.entries[alertKey(alert.kind, alert.subject)];
