@@ -8,6 +8,7 @@ import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { CHROMIUM_MISSING, findChromium, launchChromium, watchedPage, type PageWatch, type TestBrowser } from './helpers/browser.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
+import { skipWithout } from './helpers/tools.ts';
 import { waitUntil } from './helpers/wait.ts';
 
 const HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>';
@@ -19,7 +20,7 @@ interface StatusJson {
 }
 
 /** The status page in Debian's Chromium: a real daemon against the simulator, real Redis and SMTP. */
-describe('status page in a browser', { skip: !chromiumPath && CHROMIUM_MISSING }, () => {
+describe('status page in a browser', { skip: skipWithout(chromiumPath !== null, CHROMIUM_MISSING) }, () => {
   let redis: PrivateRedis;
   let simulator: Simulator;
   let smtp: TestSmtpServer;
@@ -28,6 +29,9 @@ describe('status page in a browser', { skip: !chromiumPath && CHROMIUM_MISSING }
   let browser: Browser;
 
   before(async () => {
+    // First, so that a missing browser (required under BATCHWATCH_CI=1) is what the failure says.
+    chromium = await launchChromium(chromiumPath);
+    browser = chromium.browser;
     redis = await startRedis();
     simulator = await startSimulator({ scenario: 'empty' });
     smtp = await startSmtpServer();
@@ -39,8 +43,6 @@ mail: { smtp: "smtp://127.0.0.1:${smtp.port}", from: bw@example.com, to: [ops@ex
 http: { host: 127.0.0.1, port: 0 }
 `;
     daemon = await startDaemon(parseConfig(yaml, {}), createLogger('silent'));
-    chromium = await launchChromium(chromiumPath);
-    browser = chromium.browser;
   });
   after(async () => {
     await chromium?.close();
