@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { emptySnapshot, type ActiveAlert, type AlertKind, type BatchTaskInfo, type Snapshot } from '../src/core/model.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
@@ -391,5 +392,23 @@ describe('status page: routes', () => {
       assert.equal(answer.status, 400, bad);
       assert.match(await answer.text(), /refresh must be a whole number of seconds from 1 to 3600/);
     }
+  });
+});
+
+describe('status page: documentation', () => {
+  it("README's HTTP section and the example config name the status page and /api/v1/status, and who can read them", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const http = readme.slice(readme.indexOf('## HTTP and metrics'), readme.indexOf('| metric |', readme.indexOf('## HTTP and metrics')));
+    const routes = statusRoutes({ view: async () => buildStatus(input()) });
+    for (const route of routes.filter((r) => r.method === 'GET'))
+      assert.ok(http.includes(`\`${route.path}\``) || http.includes(`\`GET ${route.path}\``), route.path);
+    assert.match(http, /`GET \/` \(the \[status page\]/);
+    assert.match(http, /silence comments and their\s+authors/);
+    const network = readme.slice(readme.indexOf('### Network and TLS'));
+    assert.match(network, /the status page \(`GET \/`: task names, SuperOffice's error texts, silence comments and their authors/);
+    const example = readFileSync(new URL('../config/batchwatch.example.yaml', import.meta.url), 'utf8');
+    const block = example.slice(example.indexOf('\nhttp:'), example.indexOf('\nmetrics:'));
+    assert.match(block, /serves the status page \(GET \/\), \/api\/v1\/status,/);
+    assert.match(block, /anyone who can reach the port reads the status page/);
   });
 });
