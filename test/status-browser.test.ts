@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../src/config/load.ts';
 import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
@@ -11,7 +11,8 @@ import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { skipWithout } from './helpers/tools.ts';
 import { waitUntil } from './helpers/wait.ts';
 
-const HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+// Quotes to leave an attribute (the progress bar's aria-label), markup, and entities that must stay text.
+const HOSTILE = `"'><img src=x onerror=alert(1)><script>alert(2)</script> & &amp; <b>bold</b>`;
 const chromiumPath = findChromium();
 
 interface StatusJson {
@@ -54,14 +55,32 @@ http: { host: 127.0.0.1, port: 0 }
 
   const status = async (): Promise<StatusJson> => (await fetch(`${daemon.httpUrl}/api/v1/status`)).json() as Promise<StatusJson>;
   const hasAlert = async (kind: string, id: number) => (await status()).alerts.items.some((a) => a.kind === kind && a.task?.id === id);
+  /** The hostile names read as text in the failed (501) and running (506) rows, and made no element. */
+  const hostileIsText = async (page: Page) => {
+    assert.equal(await page.locator('#alerts tbody tr', { hasText: '#501' }).locator('.task-name').textContent(), HOSTILE);
+    const running = page.locator('#running tbody tr', { hasText: '#506' });
+    assert.equal(await running.locator('.task-name').textContent(), HOSTILE);
+    assert.equal(await running.locator('progress').getAttribute('aria-label'), `progress of ${HOSTILE}`);
+    assert.equal(await page.locator('main img, main script, main b').count(), 0, 'the names made no element');
+  };
   const clean = (watch: PageWatch) => {
     assert.deepEqual(watch.dialogs, [], 'no dialog opened: no injected script ran');
     assert.deepEqual(watch.errors, [], 'no console or page errors');
   };
 
-  it('a failed task with a hostile name shows under active alerts, as text; no script runs', async () => {
+  it('a failed and a running task with a hostile name show as text (also inside an attribute); no script runs', async () => {
     simulator.upsertTask({ id: 501, associateId: 0, name: HOSTILE, state: 'Failed', lastStarted: Date.now(), startCount: 1 });
+    simulator.upsertTask({
+      id: 506,
+      associateId: 101,
+      name: HOSTILE,
+      state: 'Started',
+      lastStarted: Date.now(),
+      startCount: 1,
+      progressPercent: 5,
+    });
     await waitUntil(() => hasAlert('failed', 501), 20_000, 'the failed alert of task 501');
+    await waitUntil(async () => (await status()).running.items.some((r) => r.id === 506), 20_000, 'the running task 506');
     const { context, page, watch } = await watchedPage(browser, 1440, 900);
     try {
       await page.goto(`${daemon.httpUrl}/`);
@@ -70,7 +89,7 @@ http: { host: 127.0.0.1, port: 0 }
       assert.equal(await row.locator('.task-name').textContent(), HOSTILE);
       assert.equal(await row.locator('td[data-label="Kind"]').textContent(), 'failed');
       assert.equal(await row.locator('td[data-label="Associate"]').textContent(), 'system');
-      assert.equal(await page.locator('main img, main script').count(), 0, 'the name made no element');
+      await hostileIsText(page);
       assert.match(await page.title(), /^\(\d+\) batchwatch status$/);
       assert.match((await page.locator('footer').textContent()) ?? '', /This page is read-only/);
       clean(watch);
@@ -137,6 +156,8 @@ http: { host: 127.0.0.1, port: 0 }
         'updated in place, not reloaded',
       );
       assert.equal(await page.evaluate(() => window.scrollY), 400, 'scroll position kept');
+      // The swapped-in fragment (innerHTML of a template) keeps the hostile names as text too.
+      await hostileIsText(page);
       clean(watch);
     } finally {
       await context.close();
