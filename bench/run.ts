@@ -146,7 +146,7 @@ async function benchStatusView(): Promise<void> {
     ]);
   }
   printTable(
-    'Status view: buildStatus() (rows picked from the snapshot; "reused": picked rows kept while the snapshot is unchanged), renderFragment()',
+    'Status view: buildStatus() from one snapshot (rows picked by bounded selection; "reused": the rows the collector keeps while the snapshot version is unchanged), renderFragment()',
     ['alerts', 'running', 'build ms p50', 'build ms p95', 'reused ms p50', 'render ms p50', 'builds'],
     rows,
   );

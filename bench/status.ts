@@ -16,7 +16,7 @@ export interface StatusBenchResult {
   render: Summary;
 }
 
-/** One schedule with `size` tasks: half failed (an alert each), half running (every fourth of those stalled). */
+/** One schedule with `size` tasks: half failed (a `failed` alert each), half running (every 100th of those stalled). */
 function snapshotOf(size: number, now: number): Snapshot {
   const snapshot: Snapshot = { ...emptySnapshot('sales'), version: 1, lastPollAt: now, lastSuccessAt: now };
   const tasks = new Fleet({ tasks: size, associates: Math.max(1, Math.ceil(size / 2)), now, seed: 11 }).current();
@@ -29,7 +29,7 @@ function snapshotOf(size: number, now: number): Snapshot {
       stateSince: now - 600_000,
       progressSince: now - ((i * 7919) % 3_600_000),
     };
-    const kind = failed ? 'failed' : i % 8 === 1 ? 'stalled' : null;
+    const kind = failed ? 'failed' : i % 200 === 1 ? 'stalled' : null;
     if (kind)
       snapshot.alerts[`${kind}:${task.id}`] = {
         kind,

@@ -8,7 +8,7 @@ import { CronExpressionParser } from 'cron-parser';
 import type { ScheduleTiming } from '../config/types.ts';
 import type { AlertMatchers } from '../core/matchers.ts';
 import { alertKey } from '../core/event-id.ts';
-import { ALERT_KINDS, type Acknowledgement, type AlertKind, type Snapshot, type TaskRecord } from '../core/model.ts';
+import { ALERT_KINDS, type Acknowledgement, type ActiveAlert, type AlertKind, type Snapshot, type TaskRecord } from '../core/model.ts';
 import { associateLabel, RUNNING_STATES } from '../core/task.ts';
 import type { OutcomeStatus } from '../notify/pipeline.ts';
 import type { HistoryEntry } from '../notify/history.ts';
@@ -166,24 +166,26 @@ export interface StatusSelection {
 /** superoffice-down first (while it fires nothing else is seen), then the kinds in ALERT_KINDS order. */
 const kindOrder = (kind: AlertKind): number => (kind === 'superoffice-down' ? -1 : ALERT_KINDS.indexOf(kind));
 
-/** Page order of alerts: by kind, newest first within a kind, then by task id (numerically) and schedule. */
-export function compareAlerts(a: AlertInput, b: AlertInput): number {
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function compareAlertParts(a: ActiveAlert, aSchedule: string, b: ActiveAlert, bSchedule: string): number {
   return (
-    kindOrder(a.alert.kind) - kindOrder(b.alert.kind) ||
-    b.alert.firedAt - a.alert.firedAt ||
-    compareSubjects(a.alert.subject, b.alert.subject) ||
-    (a.schedule < b.schedule ? -1 : a.schedule > b.schedule ? 1 : 0)
+    kindOrder(a.kind) - kindOrder(b.kind) ||
+    b.firedAt - a.firedAt ||
+    compareSubjects(a.subject, b.subject) ||
+    compareText(aSchedule, bSchedule)
   );
 }
 
-/** Page order of running tasks: longest frozen (earliest progressSince) first, then by id and schedule. */
-export function compareRunning(a: RunningPick, b: RunningPick): number {
-  return (
-    a.record.progressSince - b.record.progressSince ||
-    a.record.task.id - b.record.task.id ||
-    (a.schedule < b.schedule ? -1 : a.schedule > b.schedule ? 1 : 0)
-  );
+function compareRunningParts(a: TaskRecord, aSchedule: string, b: TaskRecord, bSchedule: string): number {
+  return a.progressSince - b.progressSince || a.task.id - b.task.id || compareText(aSchedule, bSchedule);
 }
+
+/** Page order of alerts: by kind, newest first within a kind, then by task id (numerically) and schedule. */
+export const compareAlerts = (a: AlertInput, b: AlertInput): number => compareAlertParts(a.alert, a.schedule, b.alert, b.schedule);
+
+/** Page order of running tasks: longest frozen (earliest progressSince) first, then by id and schedule. */
+export const compareRunning = (a: RunningPick, b: RunningPick): number => compareRunningParts(a.record, a.schedule, b.record, b.schedule);
 
 const TASK_ALERT_KINDS = ALERT_KINDS.filter((k) => k !== 'superoffice-down');
 
@@ -201,23 +203,22 @@ export function selectRows(snapshots: readonly (Snapshot | undefined)[], limits:
       counts.push(undefined);
       continue;
     }
-    let alertCount = 0;
-    for (const key in snapshot.alerts) {
-      const alert = snapshot.alerts[key]!;
-      alertCount++;
-      alerts.offer({
-        schedule: snapshot.schedule,
-        alert,
-        task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task,
-      });
+    const { schedule } = snapshot;
+    // A row is built only when it sorts before the last one kept so far.
+    const allAlerts = Object.values(snapshot.alerts);
+    for (const alert of allAlerts) {
+      const worst = alerts.threshold();
+      if (worst && compareAlertParts(alert, schedule, worst.alert, worst.schedule) >= 0) alerts.pass();
+      else alerts.offer({ schedule, alert, task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task });
     }
-    let taskCount = 0;
-    for (const key in snapshot.tasks) {
-      const record = snapshot.tasks[key]!;
-      taskCount++;
-      if (RUNNING_STATES.includes(record.task.state)) running.offer({ schedule: snapshot.schedule, record, alerts: [] });
+    const allTasks = Object.values(snapshot.tasks);
+    for (const record of allTasks) {
+      if (!RUNNING_STATES.includes(record.task.state)) continue;
+      const worst = running.threshold();
+      if (worst && compareRunningParts(record, schedule, worst.record, worst.schedule) >= 0) running.pass();
+      else running.offer({ schedule, record, alerts: [] });
     }
-    counts.push({ tasks: taskCount, alerts: alertCount });
+    counts.push({ tasks: allTasks.length, alerts: allAlerts.length });
   }
   const shownRunning = running.result();
   const bySchedule = new Map(snapshots.filter((s): s is Snapshot => s !== undefined).map((s) => [s.schedule, s]));

@@ -9,6 +9,16 @@ export class TopK<T> {
     private readonly compare: (a: T, b: T) => number,
   ) {}
 
+  /** The item a new one must sort before to be kept; undefined while fewer than `limit` are kept (then any is kept). */
+  threshold(): T | undefined {
+    return this.limit <= 0 ? undefined : this.items.length === this.limit ? this.items[this.limit - 1] : undefined;
+  }
+
+  /** Counts an item the caller found not to sort before threshold() (so it is not kept), without building it. */
+  pass(): void {
+    this.total++;
+  }
+
   /** Offers one item; it is kept while it is among the first `limit` seen so far. */
   offer(item: T): void {
     this.total++;
