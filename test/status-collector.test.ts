@@ -126,7 +126,7 @@ describe('status collector', () => {
       prefix: 'st',
       schedules: ['big'],
       windows: [],
-      snapshots: async () => [],
+      snapshots: async () => [big],
       now: () => clock,
     });
     const annotated: number[] = [];
@@ -147,6 +147,9 @@ describe('status collector', () => {
         repeats: 0,
       };
     }
+    // Read back for the shown rows only (HMGET of their entries): an acknowledgement of a shown and of a hidden alert.
+    await controls.acknowledge({ taskId: 3, comment: 'on it' }, 'bob');
+    await controls.acknowledge({ taskId: 400, comment: 'later' }, 'bob');
     const bigCollector = new StatusCollector({
       schedules: [{ name: 'big', timing: { every: 60_000 } }],
       snapshots: { get: () => big, current: () => true },
@@ -171,6 +174,10 @@ describe('status collector', () => {
     assert.equal(first.alerts.more, 495);
     assert.equal(first.schedules[0]!.alerts, 500);
     assert.deepEqual(annotated, [5], 'only the five shown alerts are annotated');
+    assert.deepEqual(
+      first.alerts.items.map((a) => a.acknowledged?.comment ?? null),
+      [null, null, 'on it', null, null],
+    );
     clock += 1;
     await bigCollector.view();
     assert.equal(bigCollector.selections, 1, 'same snapshot, same version: the rows picked before are reused');
