@@ -13,6 +13,7 @@ import { gcAvailable, retainedHeap } from './gc.ts';
 import { printGoals, type Figures } from './goals.ts';
 import { benchParse, PARSE_BENCH_NOTES } from './parse.ts';
 import { benchRender } from './render.ts';
+import { benchStatus } from './status.ts';
 import { benchScrape } from './scrape.ts';
 import { benchScrub, scrubRow } from './scrub.ts';
 import { SimulatorChild } from './sim-protocol.ts';
@@ -130,6 +131,27 @@ async function benchRendering(): Promise<void> {
   printTable('Mail rendering: renderBatch()', ['events', 'ms p50', 'ms p95', 'renders', 'text', 'html'], rows);
 }
 
+async function benchStatusView(): Promise<void> {
+  const rows: string[][] = [];
+  for (const tasks of sizes()) {
+    const r = await benchStatus(2 * tasks, { maxRuns: 200, budgetMs: 2000 });
+    rows.push([
+      int(r.alerts),
+      int(r.running),
+      ms(r.build.median, 2),
+      ms(r.build.p95, 2),
+      ms(r.reused.median, 3),
+      ms(r.render.median, 3),
+      String(r.build.count),
+    ]);
+  }
+  printTable(
+    'Status view: buildStatus() from one snapshot (rows picked by bounded selection; "reused": the rows the collector keeps while the snapshot version is unchanged), renderFragment()',
+    ['alerts', 'running', 'build ms p50', 'build ms p95', 'reused ms p50', 'render ms p50', 'builds'],
+    rows,
+  );
+}
+
 interface Resources {
   redis?: PrivateRedis;
   observer?: Redis;
@@ -166,11 +188,11 @@ function sizes(): number[] {
 }
 
 /**
- * Sections to run: BENCH_ONLY=daemon (comma-separated: core, render, scrub, parse, poll, scrape, daemon, startup)
+ * Sections to run: BENCH_ONLY=daemon (comma-separated: core, render, status, scrub, parse, poll, scrape, daemon, startup)
  * runs just those; unset runs all. Without `poll`, the daemon's interval comes from BENCH_DAEMON_EVERY_MS or DEFAULT_EVERY_MS;
  * BENCH_DAEMON_MAILS sets how many alert mails the daemon run waits for (more latency samples).
  */
-const SECTIONS = ['core', 'render', 'scrub', 'parse', 'poll', 'scrape', 'daemon', 'startup'] as const;
+const SECTIONS = ['core', 'render', 'status', 'scrub', 'parse', 'poll', 'scrape', 'daemon', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
 function selected(): Set<Section> {
   const only = process.env.BENCH_ONLY?.split(',')
@@ -431,6 +453,7 @@ async function main(): Promise<number> {
   try {
     if (run.has('core')) benchCore();
     if (run.has('render')) await benchRendering();
+    if (run.has('status')) await benchStatusView();
     if (run.has('scrub')) await benchScrubbing();
     if (run.has('parse')) await benchParsing();
     const scale = run.has('poll') || run.has('scrape') || run.has('daemon');

@@ -5,7 +5,7 @@ import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
 import { registerConfigSecrets } from '../src/redact/config.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
-import { parseSamples, sampleValue, hasPromtool, promtool, PROMTOOL_MISSING } from './helpers/prometheus-text.ts';
+import { parseSamples, sampleValue, usePromtool, promtool, PROMTOOL_MISSING } from './helpers/prometheus-text.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { waitUntil } from './helpers/wait.ts';
@@ -216,7 +216,7 @@ http: { host: 127.0.0.1, port: 0${extra} }
   });
 
   it('unknown methods are 405 with Allow; metrics count silences and pass promtool', {
-    skip: !hasPromtool && PROMTOOL_MISSING,
+    skip: !usePromtool && PROMTOOL_MISSING,
   }, async () => {
     const put = await call(daemon, 'PUT', '/api/v1/silences', {});
     assert.equal(put.status, 405);
@@ -233,6 +233,6 @@ http: { host: 127.0.0.1, port: 0${extra} }
     const samples = parseSamples(body);
     assert.equal(sampleValue(samples, 'batchwatch_silences', { state: 'expired' }), 2, 'the two expired in the DELETE test');
     assert.equal(sampleValue(samples, 'batchwatch_notifications_silenced_total', { schedule: 'sales', kind: 'stalled' }), 0);
-    if (hasPromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
+    if (usePromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
   });
 });

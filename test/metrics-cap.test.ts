@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Snapshot, TaskRecord } from '../src/core/model.ts';
 import { createMetrics } from '../src/metrics/registry.ts';
 import { MemoryView } from './helpers/memory-view.ts';
-import { find, hasPromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
+import { find, usePromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
 import { record, snapshot, stalledAlert, task } from './metrics-fixtures.ts';
 
 /** metrics.maxExportedTasks: which tasks keep their series when there are more, and how that is told. */
@@ -85,7 +85,7 @@ describe('the cap on tasks with per-task series', () => {
     assert.equal(find(samples, 'superoffice_batch_task_progress_changed_timestamp_seconds').length, 3);
     assert.equal(sampleValue(samples, 'superoffice_batch_tasks', { associate_id: '12', state: 'Succeeded' }), 3, 'counts cover every task');
     assert.equal(sampleValue(samples, 'batchwatch_active_alerts', { schedule: 'sales', kind: 'stalled' }), 1);
-    if (hasPromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
+    if (usePromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
     const uncapped = await exportedIds(100, [fleet()]);
     assert.equal(sampleValue(uncapped.samples, 'batchwatch_task_series_dropped'), 0);
   });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { createMetrics } from '../src/metrics/registry.ts';
 import { MemoryView } from './helpers/memory-view.ts';
-import { PROMTOOL_MISSING, hasPromtool, promtool } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, usePromtool, promtool } from './helpers/prometheus-text.ts';
 
 const Dashboard = z.object({
   title: z.string(),
@@ -64,7 +64,7 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('every query is valid PromQL (parsed by promtool as recording rules)', { skip: !hasPromtool && PROMTOOL_MISSING }, () => {
+  it('every query is valid PromQL (parsed by promtool as recording rules)', { skip: !usePromtool && PROMTOOL_MISSING }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'batchwatch-dashboard-'));
     try {
       const rules = exprs.map(({ expr }, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(asPromql(expr))}`);

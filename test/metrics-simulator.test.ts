@@ -12,7 +12,7 @@ import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { SnapshotStore } from '../src/store/snapshot-store.ts';
 import { createSuperOfficeClient } from '../src/superoffice/client.ts';
 import { pollDeps, RecordingSink, salesSchedule, superOfficeConfig, testRules } from './helpers/monitor.ts';
-import { PROMTOOL_MISSING, find, hasPromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, find, usePromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 
 describe('/metrics after polls of the SuperOffice simulator through the real store', () => {
@@ -97,7 +97,7 @@ describe('/metrics after polls of the SuperOffice simulator through the real sto
     assert.equal(sampleValue(samples, 'batchwatch_polls_total', { schedule: 'sales', result: 'success' }), 2);
     assert.equal(sampleValue(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'failed' }), 1);
     assert.equal(sampleValue(samples, 'batchwatch_events_detected_total', { schedule: 'sales', kind: 'stalled' }), 1);
-    if (hasPromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
+    if (usePromtool) assert.equal(promtool(['check', 'metrics'], body).output, '');
     else console.log(`# ${PROMTOOL_MISSING}`);
   });
 

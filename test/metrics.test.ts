@@ -6,7 +6,7 @@ import { healthRoutes, metricsRoute } from '../src/http/core-routes.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
 import { createMetrics, type Metrics, type MetricsDeps } from '../src/metrics/registry.ts';
 import { MemoryView } from './helpers/memory-view.ts';
-import { PROMTOOL_MISSING, find, hasPromtool, parseSamples, promtool, sampleValue, type ParsedSample } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, find, usePromtool, parseSamples, promtool, sampleValue, type ParsedSample } from './helpers/prometheus-text.ts';
 import { record, snapshot, stalledAlert, task } from './metrics-fixtures.ts';
 
 const MINUTE = 60_000;
@@ -186,7 +186,7 @@ describe('/metrics from shared snapshots', () => {
     assert.equal(sampleValue(samples, 'batchwatch_notifications_total', { outcome: 'given_up' }), 0);
   });
 
-  it('passes promtool check metrics with no findings', { skip: !hasPromtool && PROMTOOL_MISSING }, async () => {
+  it('passes promtool check metrics with no findings', { skip: !usePromtool && PROMTOOL_MISSING }, async () => {
     const { body, samples } = await scrape(server);
     assert.ok(find(samples, 'process_start_time_seconds').length === 1, 'process metrics are exported');
     const result = promtool(['check', 'metrics'], body);
@@ -264,7 +264,7 @@ describe('scrape when the snapshots cannot be kept current (Redis unreadable)', 
         2,
         'one error per scrape, not per metric',
       );
-      if (hasPromtool) assert.equal(promtool(['check', 'metrics'], second.body).output, '');
+      if (usePromtool) assert.equal(promtool(['check', 'metrics'], second.body).output, '');
       view.isCurrent = true;
       const back = await scrape(server);
       assert.equal(sampleValue(back.samples, 'superoffice_batch_task_state', { task_id: '1', state: 'Started' }), 1);

@@ -9,7 +9,7 @@ import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
 import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { leaked, onlineApp, onlineSecrets, simulatorSystemUser } from './helpers/online.ts';
-import { PROMTOOL_MISSING, hasPromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, usePromtool, parseSamples, promtool, sampleValue } from './helpers/prometheus-text.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { waitUntil } from './helpers/wait.ts';
@@ -190,7 +190,7 @@ http: { host: 127.0.0.1, port: 0 }
     for (const [where, text] of Object.entries(outputs)) assert.deepEqual(leaked(text, secrets), [], `a secret in ${where}`);
   });
 
-  it('/metrics with the maintenance gauge passes promtool check metrics', { skip: !hasPromtool && PROMTOOL_MISSING }, async () => {
+  it('/metrics with the maintenance gauge passes promtool check metrics', { skip: !usePromtool && PROMTOOL_MISSING }, async () => {
     const { body } = await metrics();
     assert.match(body, /# TYPE batchwatch_superoffice_maintenance gauge/);
     assert.equal(promtool(['check', 'metrics'], body).output, '');

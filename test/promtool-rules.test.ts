@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PROMTOOL_MISSING, hasPromtool, promtool } from './helpers/prometheus-text.ts';
+import { PROMTOOL_MISSING, usePromtool, promtool } from './helpers/prometheus-text.ts';
 
 const deploy = fileURLToPath(new URL('../deploy/prometheus/', import.meta.url));
-const skip = !hasPromtool && PROMTOOL_MISSING;
+const skip = !usePromtool && PROMTOOL_MISSING;
 
 describe('deploy/prometheus with promtool', { skip }, () => {
   it('promtool check rules accepts the alerting rules', () => {

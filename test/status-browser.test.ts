@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../src/config/load.ts';
 import { startDaemon, type Daemon } from '../src/daemon/daemon.ts';
 import { createLogger } from '../src/log.ts';
@@ -8,9 +8,11 @@ import { startSimulator, type Simulator } from '../src/simulator/server.ts';
 import { CHROMIUM_MISSING, findChromium, launchChromium, watchedPage, type PageWatch, type TestBrowser } from './helpers/browser.ts';
 import { startRedis, type PrivateRedis } from './helpers/redis.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
+import { skipWithout } from './helpers/tools.ts';
 import { waitUntil } from './helpers/wait.ts';
 
-const HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+// Quotes to leave an attribute (the progress bar's aria-label), markup, and entities that must stay text.
+const HOSTILE = `"'><img src=x onerror=alert(1)><script>alert(2)</script> & &amp; <b>bold</b>`;
 const chromiumPath = findChromium();
 
 interface StatusJson {
@@ -19,7 +21,7 @@ interface StatusJson {
 }
 
 /** The status page in Debian's Chromium: a real daemon against the simulator, real Redis and SMTP. */
-describe('status page in a browser', { skip: !chromiumPath && CHROMIUM_MISSING }, () => {
+describe('status page in a browser', { skip: skipWithout(chromiumPath !== null, CHROMIUM_MISSING) }, () => {
   let redis: PrivateRedis;
   let simulator: Simulator;
   let smtp: TestSmtpServer;
@@ -28,6 +30,9 @@ describe('status page in a browser', { skip: !chromiumPath && CHROMIUM_MISSING }
   let browser: Browser;
 
   before(async () => {
+    // First, so that a missing browser (required under BATCHWATCH_CI=1) is what the failure says.
+    chromium = await launchChromium(chromiumPath);
+    browser = chromium.browser;
     redis = await startRedis();
     simulator = await startSimulator({ scenario: 'empty' });
     smtp = await startSmtpServer();
@@ -39,8 +44,6 @@ mail: { smtp: "smtp://127.0.0.1:${smtp.port}", from: bw@example.com, to: [ops@ex
 http: { host: 127.0.0.1, port: 0 }
 `;
     daemon = await startDaemon(parseConfig(yaml, {}), createLogger('silent'));
-    chromium = await launchChromium(chromiumPath);
-    browser = chromium.browser;
   });
   after(async () => {
     await chromium?.close();
@@ -52,14 +55,32 @@ http: { host: 127.0.0.1, port: 0 }
 
   const status = async (): Promise<StatusJson> => (await fetch(`${daemon.httpUrl}/api/v1/status`)).json() as Promise<StatusJson>;
   const hasAlert = async (kind: string, id: number) => (await status()).alerts.items.some((a) => a.kind === kind && a.task?.id === id);
+  /** The hostile names read as text in the failed (501) and running (506) rows, and made no element. */
+  const hostileIsText = async (page: Page) => {
+    assert.equal(await page.locator('#alerts tbody tr', { hasText: '#501' }).locator('.task-name').textContent(), HOSTILE);
+    const running = page.locator('#running tbody tr', { hasText: '#506' });
+    assert.equal(await running.locator('.task-name').textContent(), HOSTILE);
+    assert.equal(await running.locator('progress').getAttribute('aria-label'), `progress of ${HOSTILE}`);
+    assert.equal(await page.locator('main img, main script, main b').count(), 0, 'the names made no element');
+  };
   const clean = (watch: PageWatch) => {
     assert.deepEqual(watch.dialogs, [], 'no dialog opened: no injected script ran');
     assert.deepEqual(watch.errors, [], 'no console or page errors');
   };
 
-  it('a failed task with a hostile name shows under active alerts, as text; no script runs', async () => {
+  it('a failed and a running task with a hostile name show as text (also inside an attribute); no script runs', async () => {
     simulator.upsertTask({ id: 501, associateId: 0, name: HOSTILE, state: 'Failed', lastStarted: Date.now(), startCount: 1 });
+    simulator.upsertTask({
+      id: 506,
+      associateId: 101,
+      name: HOSTILE,
+      state: 'Started',
+      lastStarted: Date.now(),
+      startCount: 1,
+      progressPercent: 5,
+    });
     await waitUntil(() => hasAlert('failed', 501), 20_000, 'the failed alert of task 501');
+    await waitUntil(async () => (await status()).running.items.some((r) => r.id === 506), 20_000, 'the running task 506');
     const { context, page, watch } = await watchedPage(browser, 1440, 900);
     try {
       await page.goto(`${daemon.httpUrl}/`);
@@ -68,7 +89,7 @@ http: { host: 127.0.0.1, port: 0 }
       assert.equal(await row.locator('.task-name').textContent(), HOSTILE);
       assert.equal(await row.locator('td[data-label="Kind"]').textContent(), 'failed');
       assert.equal(await row.locator('td[data-label="Associate"]').textContent(), 'system');
-      assert.equal(await page.locator('main img, main script').count(), 0, 'the name made no element');
+      await hostileIsText(page);
       assert.match(await page.title(), /^\(\d+\) batchwatch status$/);
       assert.match((await page.locator('footer').textContent()) ?? '', /This page is read-only/);
       clean(watch);
@@ -135,6 +156,45 @@ http: { host: 127.0.0.1, port: 0 }
         'updated in place, not reloaded',
       );
       assert.equal(await page.evaluate(() => window.scrollY), 400, 'scroll position kept');
+      // The swapped-in fragment (innerHTML of a template) keeps the hostile names as text too.
+      await hostileIsText(page);
+      clean(watch);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a hung refresh is given up and the next one still comes; showing the tab again does not start a second request', async () => {
+    const { context, page, watch } = await watchedPage(browser, 1440, 900);
+    let requests = 0;
+    let held: (() => void) | null = null;
+    const firstSeen = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    // The first fragment request never gets an answer (a hung connection); later ones reach the daemon.
+    await page.route('**/status/fragment', async (route) => {
+      requests++;
+      if (requests === 1) {
+        held?.();
+        return;
+      }
+      await route.continue();
+    });
+    try {
+      await page.goto(`${daemon.httpUrl}/?refresh=1`);
+      await firstSeen;
+      // The tab shown again while the request hangs: before, this started a second, overlapping request.
+      await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+      const state = page.locator('#refresh-state');
+      await page.waitForFunction(() => /refresh failed at/.test(document.getElementById('refresh-state')?.textContent ?? ''), null, {
+        timeout: 20_000,
+      });
+      assert.match((await state.textContent()) ?? '', /^\(refresh failed at \d\d:\d\d: no answer within 1 s; showing older data\)$/);
+      assert.equal(requests, 1, 'one request at a time');
+      simulator.upsertTask({ id: 505, associateId: 101, name: 'AfterTheHang', state: 'Failed', lastStarted: Date.now(), startCount: 1 });
+      await page.locator('#alerts tbody tr', { hasText: '#505' }).waitFor({ timeout: 20_000 });
+      assert.equal(await state.textContent(), '', 'the failure note is cleared by the next answer');
+      assert.ok(requests >= 2);
       clean(watch);
     } finally {
       await context.close();

@@ -120,6 +120,79 @@ describe('status collector', () => {
     assert.equal(historyReads - before, 2, 'read again after cacheMs');
   });
 
+  it('annotates only the shown alerts, and picks the rows again only when a snapshot changes', async () => {
+    const controls = new SilenceControls({
+      redis: client,
+      prefix: 'st',
+      schedules: ['big'],
+      windows: [],
+      snapshots: async () => [big],
+      now: () => clock,
+    });
+    const annotated: number[] = [];
+    let big: Snapshot = { ...emptySnapshot('big'), version: 1, lastPollAt: T0, lastSuccessAt: T0 };
+    for (let id = 1; id <= 500; id++) {
+      big.tasks[String(id)] = {
+        task: task({ id, name: `Job ${id}`, state: 'Failed' }),
+        firstSeenAt: T0,
+        stateSince: T0,
+        progressSince: T0,
+      };
+      big.alerts[`failed:${id}`] = {
+        kind: 'failed',
+        subject: String(id),
+        eventId: `big:failed:${id}`,
+        firedAt: T0 - id,
+        lastNotifiedAt: T0,
+        repeats: 0,
+      };
+    }
+    // Read back for the shown rows only (HMGET of their entries): an acknowledgement of a shown and of a hidden alert.
+    await controls.acknowledge({ taskId: 3, comment: 'on it' }, 'bob');
+    await controls.acknowledge({ taskId: 400, comment: 'later' }, 'bob');
+    const bigCollector = new StatusCollector({
+      schedules: [{ name: 'big', timing: { every: 60_000 } }],
+      snapshots: { get: () => big, current: () => true },
+      controls: {
+        annotate: (alerts, now) => {
+          annotated.push(alerts.length);
+          return controls.annotate(alerts, now);
+        },
+        silences: (now) => controls.silences(now),
+        windows: (now) => controls.windows(now),
+      },
+      history: { recent: async () => [] },
+      limits: { alerts: 5, running: 5, notifications: 5, silences: 5 },
+      cacheMs: 0,
+      now: () => clock,
+    });
+    const first = await bigCollector.view();
+    assert.deepEqual(
+      first.alerts.items.map((a) => a.subject),
+      ['1', '2', '3', '4', '5'],
+    );
+    assert.equal(first.alerts.more, 495);
+    assert.equal(first.schedules[0]!.alerts, 500);
+    assert.deepEqual(annotated, [5], 'only the five shown alerts are annotated');
+    assert.deepEqual(
+      first.alerts.items.map((a) => a.acknowledged?.comment ?? null),
+      [null, null, 'on it', null, null],
+    );
+    clock += 1;
+    await bigCollector.view();
+    assert.equal(bigCollector.selections, 1, 'same snapshot, same version: the rows picked before are reused');
+    // A new poll: a newer alert goes to the top.
+    const alerts = {
+      ...big.alerts,
+      'failed:900': { ...big.alerts['failed:1']!, subject: '900', eventId: 'big:failed:900', firedAt: T0 + 5 },
+    };
+    big = { ...big, version: 2, alerts };
+    const third = await bigCollector.view();
+    assert.equal(bigCollector.selections, 2);
+    assert.equal(third.alerts.items[0]!.subject, '900');
+    assert.equal(third.alerts.more, 496);
+  });
+
   it('with Redis down the page still shows the snapshots and names what could not be read', async () => {
     await redis.stop();
     try {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { emptySnapshot, type ActiveAlert, type AlertKind, type BatchTaskInfo, type Snapshot } from '../src/core/model.ts';
 import { startHttpServer, type HttpServer } from '../src/http/server.ts';
@@ -7,8 +8,9 @@ import type { HistoryEntry } from '../src/notify/history.ts';
 import { secrets } from '../src/redact/secrets.ts';
 import type { AlertAnnotation, SilenceView } from '../src/silence/controls.ts';
 import { statusJson } from '../src/status/json.ts';
-import { buildStatus, nextPollAt, type StatusInput } from '../src/status/model.ts';
+import { buildStatus, compareAlerts, compareRunning, nextPollAt, selectRows, type StatusInput } from '../src/status/model.ts';
 import { renderFragment, renderPage } from '../src/status/render.ts';
+import { mulberry32 } from './helpers/prng.ts';
 import { MINUTE, SECOND, T0, task } from './helpers/tasks.ts';
 
 const HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>';
@@ -196,8 +198,71 @@ describe('status page: the view model (pure)', () => {
     assert.deepEqual([view.alerts.items.length, view.alerts.more, view.running.items.length, view.running.more], [5, 25, 7, 23]);
     const html = renderFragment(view).text;
     assert.match(html, /and 25 more alerts/);
-    assert.match(html, /and 23 more running tasks/);
+    // No API lists every running task: the page does not claim one does.
+    assert.match(html, /and 23 more running tasks \(not listed; here and in \/api\/v1\/status only the 7 unchanged longest\)/);
+    assert.match(html, /and 25 more alerts \(all of them: <a href="\/api\/v1\/alerts">/);
     assert.match(html, /30 active alerts/);
+  });
+});
+
+describe('status page: picking the shown rows (bounded selection)', () => {
+  it('the first K of many are exactly those a full sort would show; task ids compare as numbers', () => {
+    const random = mulberry32(7);
+    const kinds: AlertKind[] = ['failed', 'stalled', 'stuck'];
+    const snapshots = ['a', 'b'].map((schedule) =>
+      snapshotWith(
+        schedule,
+        Array.from({ length: 400 }, (_, i) => task({ id: i + 1, state: random() < 0.5 ? 'Started' : 'Failed' })),
+        Array.from({ length: 400 }, (_, i) => ({
+          kind: kinds[Math.floor(random() * kinds.length)]!,
+          subject: String(i + 1),
+          // Few distinct times, so that the tie-breaks decide.
+          firedAt: T0 - Math.floor(random() * 4) * SECOND,
+        })),
+      ),
+    );
+    for (const snapshot of snapshots)
+      for (const record of Object.values(snapshot.tasks)) record.progressSince = T0 - Math.floor(random() * 3) * MINUTE;
+    for (const k of [0, 1, 7, 50, 1000]) {
+      const selection = selectRows(snapshots, { alerts: k, running: k, notifications: 0, silences: 0 });
+      const allAlerts = snapshots.flatMap((s) =>
+        Object.values(s.alerts).map((alert) => ({ schedule: s.schedule, alert, task: s.tasks[alert.subject]?.task })),
+      );
+      const sorted = [...allAlerts].sort(compareAlerts);
+      assert.deepEqual(
+        selection.alerts.items.map((a) => a.alert.eventId),
+        sorted.slice(0, k).map((a) => a.alert.eventId),
+        `alerts, k=${k}`,
+      );
+      assert.equal(selection.alerts.more, Math.max(0, allAlerts.length - k));
+      const allRunning = snapshots.flatMap((s) =>
+        Object.values(s.tasks)
+          .filter((r) => r.task.state === 'Started')
+          .map((record) => ({ schedule: s.schedule, record, alerts: [] })),
+      );
+      assert.deepEqual(
+        selection.running.items.map((r) => `${r.schedule}:${r.record.task.id}`),
+        [...allRunning]
+          .sort(compareRunning)
+          .slice(0, k)
+          .map((r) => `${r.schedule}:${r.record.task.id}`),
+        `running, k=${k}`,
+      );
+    }
+    // Same kind and time: task 9 before task 10 (a text comparison would put "10" first).
+    const tie = snapshotWith(
+      's',
+      [],
+      [
+        { kind: 'failed', subject: '10', firedAt: T0 },
+        { kind: 'failed', subject: '9', firedAt: T0 },
+        { kind: 'failed', subject: '100', firedAt: T0 },
+      ],
+    );
+    assert.deepEqual(
+      buildStatus(input({ schedules: [{ name: 's', timing: { every: 1000 }, snapshot: tie }] })).alerts.items.map((a) => a.subject),
+      ['9', '10', '100'],
+    );
   });
 });
 
@@ -327,5 +392,23 @@ describe('status page: routes', () => {
       assert.equal(answer.status, 400, bad);
       assert.match(await answer.text(), /refresh must be a whole number of seconds from 1 to 3600/);
     }
+  });
+});
+
+describe('status page: documentation', () => {
+  it("README's HTTP section and the example config name the status page and /api/v1/status, and who can read them", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const http = readme.slice(readme.indexOf('## HTTP and metrics'), readme.indexOf('| metric |', readme.indexOf('## HTTP and metrics')));
+    const routes = statusRoutes({ view: async () => buildStatus(input()) });
+    for (const route of routes.filter((r) => r.method === 'GET'))
+      assert.ok(http.includes(`\`${route.path}\``) || http.includes(`\`GET ${route.path}\``), route.path);
+    assert.match(http, /`GET \/` \(the \[status page\]/);
+    assert.match(http, /silence comments and their\s+authors/);
+    const network = readme.slice(readme.indexOf('### Network and TLS'));
+    assert.match(network, /the status page \(`GET \/`: task names, SuperOffice's error texts, silence comments and their authors/);
+    const example = readFileSync(new URL('../config/batchwatch.example.yaml', import.meta.url), 'utf8');
+    const block = example.slice(example.indexOf('\nhttp:'), example.indexOf('\nmetrics:'));
+    assert.match(block, /serves the status page \(GET \/\), \/api\/v1\/status,/);
+    assert.match(block, /anyone who can reach the port reads the status page/);
   });
 });

@@ -27,6 +27,18 @@ export class AckStore {
     return decodeAckHash(await this.redis.hgetall(scheduleKeys(this.prefix, schedule).acks)).entries;
   }
 
+  /** The acknowledgements of these episodes (one HMGET: the work is that of the episodes asked for, not of the hash). */
+  async some(schedule: string, episodes: readonly string[]): Promise<Record<string, StoredAck>> {
+    if (episodes.length === 0) return {};
+    const values = await this.redis.hmget(scheduleKeys(this.prefix, schedule).acks, ...episodes);
+    const out: Record<string, StoredAck> = {};
+    episodes.forEach((episode, i) => {
+      const ack = values[i] ? decodeAck(values[i]) : null;
+      if (ack) out[episode] = ack;
+    });
+    return out;
+  }
+
   /**
    * The acknowledgements of these episodes, also of episodes that ended not long ago (kept by the poll for the
    * notifier: a reminder queued before its episode ended stays acknowledged). One round trip, one Cluster slot.

@@ -181,18 +181,35 @@ export class SilenceControls implements StatusControls {
   async annotate(alerts: readonly AlertInput[], now = this.now()): Promise<Map<string, AlertAnnotation>> {
     const out = new Map<string, AlertAnnotation>();
     if (alerts.length === 0) return out;
+    // Only the entries of these alerts are read (HMGET), so annotating the rows a page shows costs what they cost.
     const schedules = [...new Set(alerts.map((a) => a.schedule))];
+    const indexOf = new Map(schedules.map((schedule, i) => [schedule, i]));
+    const ofSchedule = schedules.map((schedule) => alerts.filter((a) => a.schedule === schedule).map((a) => a.alert));
     const [silences, acksBySchedule, mutedBySchedule] = await Promise.all([
       this.store.all(),
-      Promise.all(schedules.map((schedule) => this.acks.all(schedule))),
-      Promise.all(schedules.map((schedule) => this.muted.all(schedule))),
+      Promise.all(
+        schedules.map((schedule, i) =>
+          this.acks.some(
+            schedule,
+            ofSchedule[i]!.map((a) => a.eventId),
+          ),
+        ),
+      ),
+      Promise.all(
+        schedules.map((schedule, i) =>
+          this.muted.some(
+            schedule,
+            ofSchedule[i]!.map((a) => alertKey(a.kind, a.subject)),
+          ),
+        ),
+      ),
     ]);
     const mutes = muting(now, silences, this.deps.windows);
     for (const { schedule, alert, task } of alerts) {
-      const index = schedules.indexOf(schedule);
+      const index = indexOf.get(schedule)!;
       const muters = mutes.mutersOf({ schedule, kind: alert.kind, task: alert.kind === 'superoffice-down' ? undefined : task });
       const ack = acksBySchedule[index]?.[alert.eventId];
-      const muted = mutedBySchedule[index]?.entries[alertKey(alert.kind, alert.subject)];
+      const muted = mutedBySchedule[index]?.[alertKey(alert.kind, alert.subject)];
       out.set(alert.eventId, {
         silencedBy: [
           ...muters.silences.map((s): MutedBy => ({ kind: 'silence', id: s.id, comment: s.comment, author: s.author, endsAt: s.endsAt })),

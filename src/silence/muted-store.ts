@@ -35,6 +35,18 @@ export class MutedStore {
     await this.redis.eval(REMEMBER_SCRIPT, 1, scheduleKeys(this.prefix, schedule).muted, ...args);
   }
 
+  /** The muted entries of these alert keys (one HMGET: the work is that of the keys asked for, not of the hash). */
+  async some(schedule: string, keys: readonly string[]): Promise<Record<string, MutedAlert>> {
+    if (keys.length === 0) return {};
+    const values = await this.redis.hmget(scheduleKeys(this.prefix, schedule).muted, ...keys);
+    const out: Record<string, MutedAlert> = {};
+    keys.forEach((key, i) => {
+      const entry = values[i] ? decodeMuted(values[i]) : null;
+      if (entry) out[key] = entry;
+    });
+    return out;
+  }
+
   /** The schedule's muted alerts by alert key, with the raw values (the poll removes an entry only while it is unchanged). */
   async all(schedule: string): Promise<{ entries: Record<string, MutedAlert>; raw: Record<string, string> }> {
     return decodeMutedHash(await this.redis.hgetall(scheduleKeys(this.prefix, schedule).muted));

@@ -2,7 +2,9 @@
  * The status page's adapter: gathers what the page shows (the in-process snapshot copy, silences and
  * acknowledgements from Redis, the notification log) on request, never on the poll path. One gathering is
  * shared by concurrent requests and reused for `cacheMs`, so a wall screen and many tabs cost Redis a few
- * reads every couple of seconds. A part that cannot be read within `timeoutMs` is left out and named.
+ * reads every couple of seconds. A part that cannot be read within `timeoutMs` is left out and named. The rows to
+ * show are picked once per snapshot version and only those are annotated, so a request's work is bounded by
+ * the rows shown, not by the number of alerts or tasks.
  */
 import type { ScheduleTiming } from '../config/types.ts';
 import type { SnapshotView } from '../metrics/snapshot-view.ts';
@@ -10,7 +12,16 @@ import { withTimeout } from '../metrics/timeout.ts';
 import type { HistoryEntry } from '../notify/history.ts';
 import { scrubSecrets } from '../redact/secrets.ts';
 import type { StatusControls } from '../silence/controls.ts';
-import { alertInputs, buildStatus, DEFAULT_STATUS_LIMITS, type StatusInput, type StatusLimits, type StatusView } from './model.ts';
+import type { Snapshot } from '../core/model.ts';
+import {
+  buildStatus,
+  DEFAULT_STATUS_LIMITS,
+  selectRows,
+  type StatusInput,
+  type StatusLimits,
+  type StatusSelection,
+  type StatusView,
+} from './model.ts';
 
 export interface StatusCollectorDeps {
   schedules: readonly { name: string; timing: ScheduleTiming }[];
@@ -34,6 +45,10 @@ const reason = (error: unknown): string => scrubSecrets(error instanceof Error ?
 export class StatusCollector {
   private cached: { at: number; view: StatusView } | null = null;
   private running: Promise<StatusView> | null = null;
+  /** The last selection and the snapshots (object and version) it was picked from. */
+  private picked: { snapshots: (Snapshot | undefined)[]; versions: number[]; selection: StatusSelection } | null = null;
+  /** How many times rows were picked from the snapshots (not reused): for tests. */
+  selections = 0;
   private readonly now: () => number;
 
   constructor(private readonly deps: StatusCollectorDeps) {
@@ -55,11 +70,30 @@ export class StatusCollector {
     return this.running;
   }
 
+  /** The rows to show: reused while every snapshot is the same object at the same version. */
+  private select(snapshots: (Snapshot | undefined)[], limits: StatusLimits): StatusSelection {
+    const last = this.picked;
+    if (
+      last &&
+      last.snapshots.length === snapshots.length &&
+      snapshots.every((s, i) => s === last.snapshots[i] && (s?.version ?? -1) === last.versions[i])
+    )
+      return last.selection;
+    const selection = selectRows(snapshots, limits);
+    this.selections++;
+    this.picked = { snapshots, versions: snapshots.map((s) => s?.version ?? -1), selection };
+    return selection;
+  }
+
   private async gather(): Promise<StatusView> {
     const now = this.now();
     const limits = this.deps.limits ?? DEFAULT_STATUS_LIMITS;
     const timeoutMs = this.deps.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
     const schedules = this.deps.schedules.map((s) => ({ name: s.name, timing: s.timing, snapshot: this.deps.snapshots.get(s.name) }));
+    const selection = this.select(
+      schedules.map((s) => s.snapshot),
+      limits,
+    );
     const problems: string[] = [];
     const attempt = async <T>(what: string, read: () => Promise<T>): Promise<T | null> => {
       try {
@@ -70,9 +104,7 @@ export class StatusCollector {
       }
     };
     const [annotations, silences, notifications] = await Promise.all([
-      attempt('silences and acknowledgements of the alerts', () =>
-        this.deps.controls.annotate(alertInputs(schedules.map((s) => s.snapshot)), now),
-      ),
+      attempt('silences and acknowledgements of the alerts', () => this.deps.controls.annotate(selection.alerts.items, now)),
       attempt('silences', () => this.deps.controls.silences(now)),
       attempt('the notification log', () => this.deps.history.recent(limits.notifications)),
     ]);
@@ -80,6 +112,7 @@ export class StatusCollector {
       now,
       schedules,
       snapshotsCurrent: this.deps.snapshots.current(),
+      selection,
       annotations,
       silences,
       windows: this.deps.controls.windows(now),

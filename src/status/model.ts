@@ -1,16 +1,19 @@
 /**
  * The status page's view model, built from plain data (snapshots, silences, the notification log) with the
  * clock as an argument. Pure: the collector (status/collector.ts) reads, this decides what is shown, and the
- * renderer (status/render.ts) and the JSON API (status/json.ts) only present it. Every list is bounded.
+ * renderer (status/render.ts) and the JSON API (status/json.ts) only present it. Every list is bounded, and the
+ * work is too: the shown rows are picked with a bounded selection (status/top.ts), never by sorting every alert or task.
  */
 import { CronExpressionParser } from 'cron-parser';
 import type { ScheduleTiming } from '../config/types.ts';
 import type { AlertMatchers } from '../core/matchers.ts';
-import { ALERT_KINDS, type Acknowledgement, type AlertKind, type Snapshot } from '../core/model.ts';
+import { alertKey } from '../core/event-id.ts';
+import { ALERT_KINDS, type Acknowledgement, type ActiveAlert, type AlertKind, type Snapshot, type TaskRecord } from '../core/model.ts';
 import { associateLabel, RUNNING_STATES } from '../core/task.ts';
 import type { OutcomeStatus } from '../notify/pipeline.ts';
 import type { HistoryEntry } from '../notify/history.ts';
 import type { AlertAnnotation, AlertInput, MutedBy, SilenceView, WindowView } from '../silence/controls.ts';
+import { compareSubjects, TopK } from './top.ts';
 
 /** How many rows each section shows at most; the rest is counted ("and K more"). */
 export interface StatusLimits {
@@ -28,7 +31,9 @@ export interface StatusInput {
   schedules: readonly { name: string; timing: ScheduleTiming; snapshot: Snapshot | undefined }[];
   /** False while this process's copy of the snapshots cannot be kept current (Redis unreachable). */
   snapshotsCurrent: boolean;
-  /** By episode id; null when silences/acknowledgements could not be read. */
+  /** The rows to show, when already picked from these snapshots (the collector reuses one per snapshot version); else picked here. */
+  selection?: StatusSelection;
+  /** By episode id (the shown alerts suffice); null when silences/acknowledgements could not be read. */
   annotations: ReadonlyMap<string, AlertAnnotation> | null;
   silences: readonly SilenceView[] | null;
   windows: readonly WindowView[];
@@ -142,20 +147,87 @@ function bounded<T>(rows: T[], limit: number): Bounded<T> {
   return { items: rows.slice(0, Math.max(0, limit)), more: Math.max(0, rows.length - Math.max(0, limit)) };
 }
 
-/** Every active alert of the schedules, with its task as last seen: what SilenceControls.annotate takes. */
-export function alertInputs(snapshots: readonly (Snapshot | undefined)[]): AlertInput[] {
-  const out: AlertInput[] = [];
+/** A running task picked to be shown, with its active alerts (e.g. stalled). */
+export interface RunningPick {
+  schedule: string;
+  record: TaskRecord;
+  alerts: AlertKind[];
+}
+
+/** What the view shows of the snapshots: the first alerts and running tasks in page order, and counts for the rest. */
+export interface StatusSelection {
+  /** The shown alerts with their tasks: what SilenceControls.annotate takes. */
+  alerts: Bounded<AlertInput>;
+  running: Bounded<RunningPick>;
+  /** Per snapshot (same order; undefined for a missing one). */
+  counts: ({ tasks: number; alerts: number } | undefined)[];
+}
+
+/** superoffice-down first (while it fires nothing else is seen), then the kinds in ALERT_KINDS order. */
+const kindOrder = (kind: AlertKind): number => (kind === 'superoffice-down' ? -1 : ALERT_KINDS.indexOf(kind));
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function compareAlertParts(a: ActiveAlert, aSchedule: string, b: ActiveAlert, bSchedule: string): number {
+  return (
+    kindOrder(a.kind) - kindOrder(b.kind) ||
+    b.firedAt - a.firedAt ||
+    compareSubjects(a.subject, b.subject) ||
+    compareText(aSchedule, bSchedule)
+  );
+}
+
+function compareRunningParts(a: TaskRecord, aSchedule: string, b: TaskRecord, bSchedule: string): number {
+  return a.progressSince - b.progressSince || a.task.id - b.task.id || compareText(aSchedule, bSchedule);
+}
+
+/** Page order of alerts: by kind, newest first within a kind, then by task id (numerically) and schedule. */
+export const compareAlerts = (a: AlertInput, b: AlertInput): number => compareAlertParts(a.alert, a.schedule, b.alert, b.schedule);
+
+/** Page order of running tasks: longest frozen (earliest progressSince) first, then by id and schedule. */
+export const compareRunning = (a: RunningPick, b: RunningPick): number => compareRunningParts(a.record, a.schedule, b.record, b.schedule);
+
+const TASK_ALERT_KINDS = ALERT_KINDS.filter((k) => k !== 'superoffice-down');
+
+/**
+ * Picks the rows the view shows: one pass over the alerts and tasks with a bounded selection (no sort of them all,
+ * no per-row objects for rows left out). Depends only on the snapshots and limits, so it can be reused while they
+ * are unchanged.
+ */
+export function selectRows(snapshots: readonly (Snapshot | undefined)[], limits: StatusLimits = DEFAULT_STATUS_LIMITS): StatusSelection {
+  const alerts = new TopK<AlertInput>(limits.alerts, compareAlerts);
+  const running = new TopK<RunningPick>(limits.running, compareRunning);
+  const counts: StatusSelection['counts'] = [];
   for (const snapshot of snapshots) {
-    if (!snapshot) continue;
-    for (const alert of Object.values(snapshot.alerts)) {
-      out.push({
-        schedule: snapshot.schedule,
-        alert,
-        task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task,
-      });
+    if (!snapshot) {
+      counts.push(undefined);
+      continue;
     }
+    const { schedule } = snapshot;
+    // A row is built only when it sorts before the last one kept so far.
+    const allAlerts = Object.values(snapshot.alerts);
+    for (const alert of allAlerts) {
+      const worst = alerts.threshold();
+      if (worst && compareAlertParts(alert, schedule, worst.alert, worst.schedule) >= 0) alerts.pass();
+      else alerts.offer({ schedule, alert, task: alert.kind === 'superoffice-down' ? undefined : snapshot.tasks[alert.subject]?.task });
+    }
+    const allTasks = Object.values(snapshot.tasks);
+    for (const record of allTasks) {
+      if (!RUNNING_STATES.includes(record.task.state)) continue;
+      const worst = running.threshold();
+      if (worst && compareRunningParts(record, schedule, worst.record, worst.schedule) >= 0) running.pass();
+      else running.offer({ schedule, record, alerts: [] });
+    }
+    counts.push({ tasks: allTasks.length, alerts: allAlerts.length });
   }
-  return out;
+  const shownRunning = running.result();
+  const bySchedule = new Map(snapshots.filter((s): s is Snapshot => s !== undefined).map((s) => [s.schedule, s]));
+  for (const pick of shownRunning.items) {
+    const snapshot = bySchedule.get(pick.schedule)!;
+    const subject = String(pick.record.task.id);
+    pick.alerts = TASK_ALERT_KINDS.filter((kind) => snapshot.alerts[alertKey(kind, subject)] !== undefined);
+  }
+  return { alerts: alerts.result(), running: shownRunning, counts };
 }
 
 /** When the next poll is due: `every` counts from the last poll; a cron expression names its next time after `now`. */
@@ -172,11 +244,11 @@ export function nextPollAt(timing: ScheduleTiming, lastPollAt: number | null, no
 export function scheduleState(snapshot: Snapshot | undefined): ScheduleState {
   if (!snapshot || snapshot.lastPollAt === null) return 'not polled yet';
   if (snapshot.maintenance) return 'maintenance';
-  if (Object.values(snapshot.alerts).some((a) => a.kind === 'superoffice-down')) return 'down';
+  if (snapshot.alerts[alertKey('superoffice-down', snapshot.schedule)] !== undefined) return 'down';
   return 'up';
 }
 
-function scheduleRow(entry: StatusInput['schedules'][number], now: number): ScheduleRow {
+function scheduleRow(entry: StatusInput['schedules'][number], counts: StatusSelection['counts'][number], now: number): ScheduleRow {
   const s = entry.snapshot;
   return {
     name: entry.name,
@@ -187,8 +259,8 @@ function scheduleRow(entry: StatusInput['schedules'][number], now: number): Sche
     consecutiveFailures: s?.consecutiveFailures ?? 0,
     lastError: s?.lastError ? `${s.lastError.kind}: ${s.lastError.message}` : null,
     maintenanceState: s?.maintenance?.state ?? null,
-    tasks: s ? Object.keys(s.tasks).length : 0,
-    alerts: s ? Object.keys(s.alerts).length : 0,
+    tasks: counts?.tasks ?? 0,
+    alerts: counts?.alerts ?? 0,
   };
 }
 
@@ -202,54 +274,39 @@ function taskSummary(task: NonNullable<AlertInput['task']>): TaskSummary {
   };
 }
 
-/** superoffice-down first (while it fires nothing else is seen), then the kinds in ALERT_KINDS order. */
-const kindOrder = (kind: AlertKind): number => (kind === 'superoffice-down' ? -1 : ALERT_KINDS.indexOf(kind));
-
 /** Builds what the page and GET /api/v1/status show. */
 export function buildStatus(input: StatusInput, limits: StatusLimits = DEFAULT_STATUS_LIMITS): StatusView {
   const { now } = input;
   const snapshots = input.schedules.map((s) => s.snapshot);
 
-  const alerts = alertInputs(snapshots)
-    .map((a): AlertRow => {
-      const note = input.annotations?.get(a.alert.eventId);
-      return {
-        schedule: a.schedule,
-        kind: a.alert.kind,
-        subject: a.alert.subject,
-        episode: a.alert.eventId,
-        task: a.task ? taskSummary(a.task) : null,
-        since: a.alert.firedAt,
-        lastNotifiedAt: a.alert.lastNotifiedAt,
-        silencedBy: input.annotations ? (note?.silencedBy ?? []) : null,
-        acknowledged: note?.acknowledged ?? null,
-      };
-    })
-    // Newest first within a kind.
-    .sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind) || b.since - a.since || a.subject.localeCompare(b.subject));
+  const selection = input.selection ?? selectRows(snapshots, limits);
 
-  const running: RunningRow[] = [];
-  for (const snapshot of snapshots) {
-    if (!snapshot) continue;
-    const alertsOf = new Map<string, AlertKind[]>();
-    for (const alert of Object.values(snapshot.alerts)) {
-      if (alert.kind !== 'superoffice-down') alertsOf.set(alert.subject, [...(alertsOf.get(alert.subject) ?? []), alert.kind]);
-    }
-    for (const record of Object.values(snapshot.tasks)) {
-      if (!RUNNING_STATES.includes(record.task.state)) continue;
-      running.push({
-        ...taskSummary(record.task),
-        schedule: snapshot.schedule,
-        description: record.task.progressDescription,
-        lastStarted: record.task.lastStarted,
-        progressSince: record.progressSince,
-        frozenForMs: Math.max(0, now - record.progressSince),
-        alerts: alertsOf.get(String(record.task.id)) ?? [],
-      });
-    }
-  }
-  // Longest frozen first: the ones to look at.
-  running.sort((a, b) => b.frozenForMs - a.frozenForMs || a.id - b.id);
+  const alerts = selection.alerts.items.map((a): AlertRow => {
+    const note = input.annotations?.get(a.alert.eventId);
+    return {
+      schedule: a.schedule,
+      kind: a.alert.kind,
+      subject: a.alert.subject,
+      episode: a.alert.eventId,
+      task: a.task ? taskSummary(a.task) : null,
+      since: a.alert.firedAt,
+      lastNotifiedAt: a.alert.lastNotifiedAt,
+      silencedBy: input.annotations ? (note?.silencedBy ?? []) : null,
+      acknowledged: note?.acknowledged ?? null,
+    };
+  });
+
+  const running = selection.running.items.map(
+    ({ schedule, record, alerts: kinds }): RunningRow => ({
+      ...taskSummary(record.task),
+      schedule,
+      description: record.task.progressDescription,
+      lastStarted: record.task.lastStarted,
+      progressSince: record.progressSince,
+      frozenForMs: Math.max(0, now - record.progressSince),
+      alerts: kinds,
+    }),
+  );
 
   const notifications = input.notifications?.map(
     (n): NotificationRow => ({
@@ -281,9 +338,9 @@ export function buildStatus(input: StatusInput, limits: StatusLimits = DEFAULT_S
     generatedAt: now,
     stale: !input.snapshotsCurrent,
     problems: [...input.problems],
-    schedules: input.schedules.map((entry) => scheduleRow(entry, now)),
-    alerts: bounded(alerts, limits.alerts),
-    running: bounded(running, limits.running),
+    schedules: input.schedules.map((entry, i) => scheduleRow(entry, selection.counts[i], now)),
+    alerts: { items: alerts, more: selection.alerts.more },
+    running: { items: running, more: selection.running.more },
     notifications: notifications ? bounded(notifications, limits.notifications) : null,
     silences: silences ? bounded(silences, limits.silences) : null,
     windows: input.windows.map((w) => ({ name: w.name, match: w.match, inForce: w.inForce, nextStart: w.nextStart })),

@@ -61,9 +61,11 @@ function table(columns: readonly string[], rows: readonly (readonly HtmlValue[])
   )}</tbody></table>`;
 }
 
-function more(section: Bounded<unknown>, what: string, api: string): Html {
+/** "and K more": with a link where an API lists all of them; else `note` says what the page shows instead. */
+function more(section: Bounded<unknown>, what: string, where: { api: string } | { note: string }): Html {
   if (section.more === 0) return html``;
-  return html`<p class="more">and ${section.more} more ${what} (all of them: <a href="${api}">${api}</a>)</p>`;
+  const tail = 'api' in where ? html`all of them: <a href="${where.api}">${where.api}</a>` : where.note;
+  return html`<p class="more">and ${section.more} more ${what} (${tail})</p>`;
 }
 
 function section(id: string, title: string, count: number | null, body: HtmlValue): Html {
@@ -143,7 +145,7 @@ function alertsSection(view: StatusView): Html {
             muting(a, now),
           ]),
           'alerts',
-        )}${more(alerts, 'alerts', '/api/v1/alerts')}`;
+        )}${more(alerts, 'alerts', { api: '/api/v1/alerts' })}`;
   return section('alerts', 'Active alerts', total, body);
 }
 
@@ -171,7 +173,9 @@ function runningSection(view: StatusView): Html {
             r.description ?? html`<span class="none">—</span>`,
           ]),
           'running',
-        )}${more(running, 'running tasks', '/api/v1/status')}`;
+        )}${more(running, 'running tasks', {
+          note: `not listed; here and in /api/v1/status only the ${running.items.length} unchanged longest`,
+        })}`;
   return section('running', 'Running tasks', total, body);
 }
 
@@ -231,7 +235,7 @@ function silencesSection(view: StatusView): Html {
             ['Matches', 'When', 'Author', 'Comment'],
             silences.items.map((s) => silenceRow(s, now)),
             'silences',
-          )}${more(silences, 'silences', '/api/v1/silences')}`;
+          )}${more(silences, 'silences', { api: '/api/v1/silences' })}`;
   const windows = view.windows.length === 0 ? html`` : html`<ul class="windows">${view.windows.map((w) => windowLine(w, now))}</ul>`;
   return section('silences', 'Active silences', total, html`${list}${windows}`);
 }

@@ -2,6 +2,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { missingTool } from './tools.ts';
 
 const NAMES = ['chromium', 'chromium-browser'];
 
@@ -30,7 +31,7 @@ export interface TestBrowser {
 
 /** Launches headless Chromium (playwright gives each launch a fresh temporary profile), no sandbox (root in CI), nothing fetched in the background. */
 export async function launchChromium(executablePath = findChromium()): Promise<TestBrowser> {
-  if (!executablePath) throw new Error(CHROMIUM_MISSING);
+  if (!executablePath) throw missingTool(CHROMIUM_MISSING);
   const browser = await chromium.launch({
     executablePath,
     headless: true,

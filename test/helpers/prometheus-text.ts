@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { missingTool, TOOLS_REQUIRED } from './tools.ts';
 
 export interface ParsedSample {
   name: string;
@@ -39,10 +40,13 @@ export function sampleValue(samples: ParsedSample[], name: string, labels: Recor
   return found[0]!.value;
 }
 
-export const hasPromtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
+const promtoolInstalled = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
+/** Whether to run the promtool checks: promtool is installed, or BATCHWATCH_CI=1 requires it (then a missing one fails them). */
+export const usePromtool = promtoolInstalled || TOOLS_REQUIRED;
 export const PROMTOOL_MISSING = 'promtool not installed (Debian/Ubuntu: apt-get install prometheus); CI installs it';
 
 export function promtool(args: string[], input?: string): { status: number | null; output: string } {
+  if (!promtoolInstalled) throw missingTool(PROMTOOL_MISSING);
   const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 30_000 });
   return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 }
