@@ -30,7 +30,8 @@ async function loadMain() {
     throw new Error(asked ? 'BATCHWATCH_FROM_SOURCE=1 needs tsx, a devDependency that is not installed: run `npm ci`' : missing);
   }
   // Said once per start, on stderr: a checkout whose build failed or was skipped (--ignore-scripts) runs, but slower.
-  if (!asked) process.stderr.write('batchwatch: dist/ is missing, running the TypeScript sources through tsx (`npm run build` compiles them)\n');
+  if (!asked)
+    process.stderr.write('batchwatch: dist/ is missing, running the TypeScript sources through tsx (`npm run build` compiles them)\n');
   tsx.register();
   return import(sources.href);
 }

@@ -29,7 +29,9 @@ try {
 const staging = path.join(root, `dist.tmp-${process.pid}`);
 const retired = path.join(root, `dist.old-${process.pid}`);
 rmSync(staging, { recursive: true, force: true });
-const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', staging], { stdio: 'inherit' });
+const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', staging], {
+  stdio: 'inherit',
+});
 if (compiled.status !== 0) {
   rmSync(staging, { recursive: true, force: true });
   process.exit(compiled.status ?? 1);
