@@ -57,4 +57,24 @@ describe('per-task series of a new snapshot', () => {
     assert.equal(stateOfFirst(index), 'Failed');
     index.stop();
   });
+
+  it('stopped during the wait: no rebuild runs, and later snapshots are ignored', async () => {
+    const index = new TaskIndex({
+      schedules: ['sales'],
+      finishedRetentionMs: 3_600_000,
+      maxExportedTasks: LARGE_INDEX_ROWS,
+      now: () => now,
+      startDelayMs: 60_000,
+    });
+    index.update('sales', fleet(LARGE_INDEX_ROWS, 'Started'));
+    await index.settled();
+    index.update('sales', fleet(LARGE_INDEX_ROWS, 'Failed'));
+    await nextTurn();
+    index.stop();
+    await index.settled(); // the wait ended by stop(), not after 60 s
+    assert.equal(stateOfFirst(index), 'Started', 'no rebuild after stop');
+    index.update('sales', fleet(10, 'Failed'));
+    await index.settled();
+    assert.equal(stateOfFirst(index), 'Started', 'a snapshot after stop is not applied');
+  });
 });

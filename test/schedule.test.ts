@@ -24,6 +24,8 @@ class LogLines {
 }
 
 const fast: ScheduleConfig = { name: 'fast', associates: [101, 102], timing: { every: 200 } };
+/** One tick a minute: after its first tick a schedule holds exactly one delayed job for the rest of a test. */
+const slow: ScheduleConfig = { name: 'slow', associates: [101], timing: { every: 60_000 } };
 
 describe('BullMQ poll schedules', () => {
   let redisServer: PrivateRedis;
@@ -50,6 +52,23 @@ describe('BullMQ poll schedules', () => {
       lockTtlMs: 30_000,
       log: schedulerLog,
     });
+  }
+
+  /** The scheduler's first job, moved to active by hand as a moveToActive whose reply was lost leaves it. */
+  async function strandFirstJob(prefix: string, lockMs: number, schedule = 'slow'): Promise<string> {
+    const key = (name: string) => `${prefix}:${POLL_QUEUE}:${name}`;
+    const jobId = [...(await redis.lrange(key('wait'), 0, -1)), ...(await redis.zrange(key('delayed'), '0', '-1'))].find((id) =>
+      id.startsWith(`repeat:poll-${schedule}:`),
+    );
+    assert.ok(jobId, 'the scheduler made its first job');
+    await redis
+      .multi()
+      .lrem(key('wait'), 0, jobId)
+      .zrem(key('delayed'), jobId)
+      .lpush(key('active'), jobId)
+      .set(`${key(jobId)}:lock`, 'a worker that lost the reply', 'PX', lockMs)
+      .exec();
+    return jobId;
   }
 
   before(async () => {
@@ -275,5 +294,107 @@ describe('BullMQ poll schedules', () => {
     await waitUntil(() => polls >= 2, 10_000, 'two polls');
     await Promise.all(replicas.map((r) => r.close()));
     assert.equal(maxRunning, 1, 'never two polls of one schedule at once');
+  });
+
+  it('a scheduler removed by a replica with another config is not brought back after a reconnect', async () => {
+    const logged = new LogLines();
+    const old = replica('gone', [fast], new RecordingSink(), createLogger('debug', logged));
+    await old.register();
+    const newer = replica('gone', [], new RecordingSink());
+    await newer.register(); // removes poll-fast
+    await newer.close();
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal');
+    await waitUntil(
+      () => logged.lines.some((l) => /scheduler of this schedule was removed/.test(l)),
+      10_000,
+      'the repair after the reconnect',
+    );
+    await old.close();
+    const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'gone' });
+    assert.deepEqual(await queue.getJobSchedulers(), []);
+    await queue.close();
+  });
+
+  it('close() during a repair after a reconnect waits for it, and nothing is upserted on the closing queue', async () => {
+    const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'closing' });
+    const busy: ScheduleConfig = { name: 'busy', associates: [102], timing: { every: 200 } };
+    const logged = new LogLines();
+    let closing: Promise<void> | null = null;
+    let releasePoll: (() => void) | null = null;
+    const scheduler: PollScheduler = newScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'closing',
+      schedules: [slow, busy],
+      store: new SnapshotStore(redis, 'closing'),
+      // busy's poll runs until the repair is over, so close() (which waits for it) takes that long.
+      runPoll: (schedule) => (schedule.name === 'busy' ? new Promise<void>((resolve) => (releasePoll = resolve)) : Promise.resolve()),
+      log: createLogger('debug', {
+        write(line: string) {
+          logged.write(line);
+          // The repair has begun: close while its first command is in flight.
+          if (!closing && /checking the job schedulers after a reconnect/.test(line)) setImmediate(() => (closing = scheduler.close()));
+          if (/check stopped: closing|scheduled it again/.test(line)) releasePoll?.();
+        },
+      }),
+    });
+    await scheduler.register();
+    const stranded = await strandFirstJob('closing', 30_000);
+    scheduler.start();
+    await waitUntil(() => releasePoll !== null, 5000, "busy's poll to start");
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal');
+    await waitUntil(() => closing !== null, 10_000, 'the repair to begin');
+    await closing;
+    assert.equal(logged.lines.filter((l) => /scheduled it again/.test(l)).length, 0, 'nothing upserted after close() began');
+    assert.equal(`repeat:poll-slow:${(await queue.getJobScheduler('poll-slow'))?.next}`, stranded);
+    await queue.close();
+  });
+
+  it('a tick stranded without a reconnect (its lock ran out) is repaired by the periodic check', async () => {
+    const polls: number[] = [];
+    const scheduler = newScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'periodic',
+      schedules: [fast],
+      store: new SnapshotStore(redis, 'periodic'),
+      runPoll: async () => {
+        polls.push(Date.now());
+      },
+      lockTtlMs: 1500, // checks every 500 ms
+      log,
+    });
+    await scheduler.register();
+    await strandFirstJob('periodic', 300, 'fast');
+    scheduler.start();
+    // No reconnect: BullMQ's stall check (30 s) would be the only other way out.
+    await waitUntil(() => polls.length >= 2, 10_000, 'polls after the periodic check');
+    await scheduler.close();
+  });
+
+  it('the stranded tick, when the stall check returns it, does not start a second chain', async () => {
+    const queue = new Queue(POLL_QUEUE, { connection: { url: redisServer.url }, prefix: 'stall' });
+    const scheduler = newScheduler({
+      redisUrl: redisServer.url,
+      prefix: 'stall',
+      schedules: [slow],
+      store: new SnapshotStore(redis, 'stall'),
+      runPoll: async () => undefined,
+      stall: { lockDurationMs: 1000, stalledIntervalMs: 500 },
+      log,
+    });
+    await scheduler.register();
+    const stranded = await strandFirstJob('stall', 1000);
+    scheduler.start();
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal'); // the repair after the reconnect makes the next tick
+    await waitUntil(
+      async () => (await queue.getJobState(stranded)) === 'completed',
+      12_000,
+      'the stall check to return the stranded tick, polled',
+    );
+    await scheduler.close();
+    const key = (name: string) => `stall:${POLL_QUEUE}:${name}`;
+    assert.equal(await redis.zcard(key('delayed')), 1, 'exactly one next tick');
+    assert.equal(await redis.llen(key('wait')), 0);
+    assert.equal(await redis.llen(key('active')), 0);
+    await queue.close();
   });
 });

@@ -198,7 +198,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     async close() {
       stopping = true;
       // Registration waits on Redis; if Redis is down there is nothing to hand back, so don't wait long.
-      await Promise.race([registration, new Promise((r) => setTimeout(r, 1000))]);
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([registration, new Promise((r) => (waited = setTimeout(r, 1000)))]);
+      clearTimeout(waited);
       // Concurrently, to fit the shutdown budget. A batch committed by the finishing poll after the
       // notifier closed stays in the schedule's outbox and is handed over on the next start.
       await Promise.all([scheduler.close(), notifier.close()]);

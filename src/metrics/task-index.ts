@@ -54,6 +54,9 @@ export class TaskIndex {
   private selection: TaskRow[] | null = null;
   private droppedCount = 0;
   private readonly timer: NodeJS.Timeout;
+  /** The wait before a big rebuild, and how to end it early (stop()). */
+  private delay: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
+  private stopped = false;
 
   constructor(private readonly opts: TaskIndexOptions) {
     for (const schedule of opts.schedules) this.bySchedule.set(schedule, { rows: new Map(), counts: new Map() });
@@ -73,8 +76,16 @@ export class TaskIndex {
     while (this.worker) await this.worker;
   }
 
+  /** No rebuild runs after this: the wait before one is cut short, a queued one dropped. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
+    this.pending.clear();
+    if (this.delay) {
+      clearTimeout(this.delay.timer);
+      this.delay.resolve();
+      this.delay = null;
+    }
   }
 
   /** Tasks cut by the cap at the last selection. */
@@ -123,26 +134,35 @@ export class TaskIndex {
   }
 
   private kick(): void {
-    if (this.worker) return;
+    if (this.worker || this.stopped) return;
     let rows = 0;
     for (const { rows: scheduleRows } of this.bySchedule.values()) rows += scheduleRows.size;
     const delay = rows >= LARGE_INDEX_ROWS ? (this.opts.startDelayMs ?? 0) : 0;
-    const start = delay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delay)) : Promise.resolve();
+    const start =
+      delay > 0
+        ? new Promise<void>((resolve) => {
+            this.delay = { timer: setTimeout(resolve, delay), resolve };
+          })
+        : Promise.resolve();
     this.worker = start
-      .then(() => this.work())
+      .then(() => {
+        this.delay = null;
+        return this.stopped ? undefined : this.work();
+      })
       .finally(() => {
         this.worker = null;
-        if (this.pending.size > 0) this.kick();
+        if (this.pending.size > 0 && !this.stopped) this.kick();
       });
   }
 
   private async work(): Promise<void> {
     const slicer = new Slicer();
     for (const [schedule, snapshot] of this.pending) {
+      if (this.stopped) return;
       this.pending.delete(schedule);
       await this.apply(this.bySchedule.get(schedule)!, snapshot, slicer);
     }
-    await this.select(slicer);
+    if (!this.stopped) await this.select(slicer);
   }
 
   private async apply(target: ScheduleRows, snapshot: Snapshot, slicer: Slicer): Promise<void> {

@@ -29,6 +29,11 @@ export type PollSchedulerOptions = PollQueueRedis & {
    * bounds how long a schedule stays blocked after a process died mid-poll. Default 30 s.
    */
   lockTtlMs?: number;
+  /**
+   * BullMQ's stall detection (a job in active whose lock expired goes back to wait): lock lifetime and check
+   * interval, both 30 s by default. Tests shorten them.
+   */
+  stall?: { lockDurationMs: number; stalledIntervalMs: number };
   log: Logger;
 };
 
@@ -49,6 +54,13 @@ export class PollScheduler {
   private readonly lockTtlMs: number;
   private readonly lock: PollLock;
   private closed = false;
+  /** The repair of the schedulers under way (after a reconnect or by the periodic check); close() waits for it. */
+  private repair: Promise<void> | null = null;
+  /** A reconnect happened and its repair has not succeeded yet: the next check repairs as after a reconnect. */
+  private reconnectRepairDue = false;
+  private checkTimer: NodeJS.Timeout | null = null;
+  /** Schedulers found removed (by a replica with another config), logged once each. */
+  private readonly goneLogged = new Set<string>();
   registered = false;
 
   constructor(private readonly options: PollSchedulerOptions) {
@@ -76,6 +88,8 @@ export class PollScheduler {
         this.options.log.info({ scheduler: id }, 'removed job scheduler of a schedule no longer configured');
       }
     }
+    // Every scheduler was just upserted: that is the repair a reconnect before now asked for.
+    this.reconnectRepairDue = false;
     this.registered = true;
   }
 
@@ -100,28 +114,84 @@ export class PollScheduler {
     let lost = false;
     this.connection.on('close', () => (lost = true));
     this.connection.on('ready', () => {
-      if (!lost || this.closed || !this.registered) return;
+      if (!lost) return;
       lost = false;
-      this.restoreMissingNextJobs().catch((error: unknown) => {
-        lost = true; // try again on the next reconnect
-        this.options.log.warn({ err: (error as Error).message }, 'could not check the job schedulers after a reconnect');
-      });
+      this.reconnectRepairDue = true;
+      this.startRepair();
     });
   }
 
-  private async restoreMissingNextJobs(): Promise<void> {
+  /**
+   * The periodic check: on Redis Cluster a node failover may emit no close/ready on the Cluster object, a reply
+   * can be lost without a disconnect, and a repair after a reconnect can fail. Every few seconds (lock TTL / 3,
+   * at most 10 s) each scheduler's next job is looked at (one scheduler read and one job state per schedule).
+   */
+  private startPeriodicCheck(): void {
+    const every = Math.min(this.lockTtlMs / 3, 10_000);
+    this.checkTimer = setInterval(() => this.startRepair(), every);
+    this.checkTimer.unref();
+  }
+
+  /** Starts a repair unless one is under way (a reconnect's then stays due for the next check). */
+  private startRepair(): void {
+    if (this.closed || !this.registered || this.repair) return;
+    const afterReconnect = this.reconnectRepairDue;
+    this.reconnectRepairDue = false;
+    if (afterReconnect) this.options.log.debug({}, 'checking the job schedulers after a reconnect');
+    this.repair = this.repairMissingNextJobs(afterReconnect)
+      .catch((error: unknown) => {
+        if (afterReconnect) this.reconnectRepairDue = true; // the next check tries again
+        this.options.log.warn({ err: (error as Error).message }, 'could not check the job schedulers; trying again at the next check');
+      })
+      .finally(() => (this.repair = null));
+  }
+
+  /**
+   * Upserts a scheduler whose next job is missing. Never one whose next job is waiting (that would move a due
+   * cron tick to the next slot) or delayed; never one that no longer exists (a replica with a newer config
+   * removed it). An active next job is stranded after a reconnect (its reply may have been lost); otherwise it
+   * is stranded only once its lock is gone (a worker holding it creates the next job itself).
+   */
+  private async repairMissingNextJobs(afterReconnect: boolean): Promise<void> {
     for (const schedule of this.options.schedules) {
+      if (this.closing()) return;
       const id = schedulerId(schedule.name);
       const next = (await this.queue.getJobScheduler(id))?.next;
-      const state = next == null ? 'unknown' : await this.queue.getJobState(`repeat:${id}:${next}`);
-      // An upsert of a scheduler whose next job is waiting would move a due cron tick to the next slot.
-      if (state === 'delayed' || state === 'waiting' || state === 'prioritized') continue;
+      if (next == null) {
+        if (!this.goneLogged.has(id)) {
+          this.goneLogged.add(id);
+          this.options.log.warn(
+            { schedule: schedule.name, scheduler: id },
+            'the job scheduler of this schedule was removed (by a replica with another config?); not recreating it',
+          );
+        }
+        continue;
+      }
+      this.goneLogged.delete(id);
+      const jobId = `repeat:${id}:${next}`;
+      const state = await this.queue.getJobState(jobId);
+      if (state === 'delayed' || state === 'waiting' || state === 'prioritized' || state === 'waiting-children') continue;
+      if (state === 'active' && !afterReconnect && (await this.isLocked(jobId))) continue;
+      // A worker may have moved the scheduler on meanwhile (the stall check returned the job): then it is fine.
+      if (this.closing()) return;
+      if ((await this.queue.getJobScheduler(id))?.next !== next) continue;
+      if (this.closing()) return;
       await this.upsertScheduler(schedule);
       this.options.log.info(
-        { schedule: schedule.name, stranded: state },
-        'the schedule had no next poll after the Redis outage; scheduled it again',
+        { schedule: schedule.name, stranded: state, found: afterReconnect ? 'after a reconnect' : 'by the periodic check' },
+        'the schedule had no next poll (a Redis reply lost?); scheduled it again',
       );
     }
+  }
+
+  /** True once close() began: a repair then stops before its next command. */
+  private closing(): boolean {
+    if (this.closed) this.options.log.debug({}, 'job scheduler check stopped: closing');
+    return this.closed;
+  }
+
+  private async isLocked(jobId: string): Promise<boolean> {
+    return (await this.connection.exists(`${this.queue.toKey(jobId)}:lock`)) === 1;
   }
 
   start(): void {
@@ -135,12 +205,16 @@ export class PollScheduler {
         prefix: this.options.prefix,
         // Schedules never wait for each other; the per-schedule lock keeps one schedule's polls apart.
         concurrency: Math.max(1, this.options.schedules.length),
+        ...(this.options.stall
+          ? { lockDuration: this.options.stall.lockDurationMs, stalledInterval: this.options.stall.stalledIntervalMs }
+          : {}),
       },
     );
     this.worker.on('error', (error) => this.options.log.warn({ err: error.message }, 'poll worker: Redis error'));
     this.worker.on('failed', (job, error) =>
       this.options.log.error({ schedule: job?.data.schedule, err: error.message }, 'poll job failed'),
     );
+    this.startPeriodicCheck();
   }
 
   private async process(job: Job<PollJobData>): Promise<string> {
@@ -211,9 +285,17 @@ export class PollScheduler {
   /** Stops taking jobs and waits for the poll in flight (BullMQ's graceful close). */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.checkTimer) clearInterval(this.checkTimer);
     await this.worker?.close();
+    // A repair under way stops before its next command (closed is set); its command in flight is waited for while
+    // Redis answers, or fails with the disconnect below.
+    const repair = this.repair;
+    if (repair && this.connection.status === 'ready') {
+      await Promise.race([repair, new Promise((resolve) => this.connection.once('close', resolve))]);
+    }
     await this.queue.close();
     // BullMQ leaves a connection it was given open; quit() would wait for a Redis that may be down.
     this.connection.disconnect();
+    await repair;
   }
 }
