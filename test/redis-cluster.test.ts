@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
 import { emptySnapshot } from '../src/core/model.ts';
@@ -25,6 +27,29 @@ describe('on a Redis Cluster (3 masters with a replica each)', () => {
     await run?.close();
     client?.disconnect();
     await cluster?.close();
+  });
+
+  it('a client closed while its slot refresh re-arms lets the process exit (ioredis leaves no refresh loop behind)', async () => {
+    // What a refresh in flight at disconnect() does when it completes: it schedules the next round. Before the guard in
+    // createRedisClient, that round found no nodes, scheduled the next, and so on: the process never exited.
+    const nodes = cluster.seeds.map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+    const script = `
+      import { createRedisClient } from ${JSON.stringify(fileURLToPath(new URL('../src/redis/connections.ts', import.meta.url)))};
+      const client = createRedisClient({ cluster: { nodes: ${JSON.stringify(nodes)}, tls: false } }, 'probe');
+      await new Promise((resolve) => client.once('ready', resolve));
+      client.disconnect();
+      client.resetNodesRefreshInterval();
+      console.log('closed');`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await exited;
+    clearTimeout(timer);
+    assert.match(out, /closed/, out);
+    assert.equal(code, 0, `the process exits by itself once the client is closed (killed after 30 s otherwise)\n${out}`);
   });
 
   /** The snapshot versions of both schedules: each commit adds one, so they count polls. */

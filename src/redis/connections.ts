@@ -203,6 +203,7 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
       target.cluster.nodes.map(({ host, port }) => ({ host, port })),
       clusterOptions(target.cluster, target, profile, connectionName),
     );
+    endSlotRefreshWhenClosed(client);
   } else {
     // Without replyMapping: ioredis's RedisOptions spells it `| undefined`, which its constructor does not take.
     const options: Omit<RedisOptions, 'replyMapping'> = {
@@ -223,6 +224,25 @@ export function createRedisClient(target: RedisTarget, role: RedisRole, log?: Co
   client.on('error', (error: Error) => lastErrors.set(remember, error));
   client.on('ready', () => lastErrors.delete(remember));
   return client;
+}
+
+/** The states of a Cluster client that was closed (disconnect() or quit()) and is not connecting again. */
+const CLOSED_CLUSTER_STATES: ReadonlySet<string> = new Set(['disconnecting', 'close', 'end']);
+
+/**
+ * ioredis (6.0.0) stops its periodic slot refresh (slotsRefreshInterval) in disconnect(), but a refresh already in
+ * flight re-arms it when it completes, and the re-armed loop then runs every few seconds on the closed client for
+ * good: a ref'd timer that keeps a stopped process alive (seen: a test process that never exited after its Cluster
+ * tests). On a client closed by us, a slot refresh does nothing and so never schedules the next round; connect()
+ * moves the status to "connecting" first, so a client that connects again refreshes as before.
+ */
+function endSlotRefreshWhenClosed(cluster: Cluster): void {
+  const internals = cluster as unknown as { refreshSlotsCache: (callback?: (error?: Error) => void) => void };
+  const refresh = internals.refreshSlotsCache.bind(cluster);
+  internals.refreshSlotsCache = (callback) => {
+    if (CLOSED_CLUSTER_STATES.has(cluster.status)) return;
+    refresh(callback);
+  };
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
